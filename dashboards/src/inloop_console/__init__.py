@@ -1,0 +1,1 @@
+"""The inloop stakeholder console (Streamlit)."""

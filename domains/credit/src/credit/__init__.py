@@ -1,0 +1,1 @@
+"""inloop demo domain: credit."""

@@ -1,0 +1,1 @@
+"""inloop demo domain: invoice_ocr."""

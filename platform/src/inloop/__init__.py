@@ -1,0 +1,1 @@
+"""inloop: the MLOps platform that keeps stakeholders in the loop."""

@@ -1,0 +1,371 @@
+"""Project cards: the pre-project checklist and the stakeholders' concerns, as validated YAML.
+
+A card (``domains/<d>/project.yaml``) is written *before* modelling. It holds the business
+case (user story, KPI, baseline, the improvement that makes the project worth doing,
+alternatives including "no ML at all", why it is core business, the stakeholder and the
+capacity they commit), the **concerns** ("what should we definitely avoid?") each with the
+metric, threshold, check, worst-case demo and alert route that make it enforceable, and the
+outage impact matrix.
+
+Loading is strict: unknown keys, duplicate keys, wrong types and inconsistent concerns fail
+with the file, the field and what is wrong. Checklist answers may still be open (``null`` or
+``TODO ...``): loading accepts them, :func:`lint_card` reports them, so a new team can load
+its half-written card and see what is left to answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "Alternative",
+    "BusinessCase",
+    "CardError",
+    "Concern",
+    "Finding",
+    "Kpi",
+    "Metric",
+    "OutageImpact",
+    "ProjectCard",
+    "Threshold",
+    "is_unanswered",
+    "lint_card",
+    "load_card",
+]
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", max_length=100)]
+#: Dagster names (asset checks) allow only letters, digits and underscores.
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
+#: A checklist answer: free text, or ``null`` / ``TODO ...`` while the team has not answered it yet.
+Answer = str | None
+
+_UNANSWERED = re.compile(r"^\s*(todo|tbd|\?+|fixme|n/?a yet)\b", re.IGNORECASE)
+
+
+def is_unanswered(value: object) -> bool:
+    """True for a checklist answer that is missing, blank or a TODO placeholder."""
+    return value is None or (isinstance(value, str) and (not value.strip() or bool(_UNANSWERED.match(value))))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Stakeholder(_Strict):
+    name: Answer
+    role: Answer
+    contact: Answer
+    committed_capacity: Answer = Field(description="Skin in the game: the time their team commits.")
+
+
+class Kpi(_Strict):
+    name: Answer
+    how_measured: Answer
+    current_value: Answer
+    target: Answer
+
+
+class Alternative(_Strict):
+    name: str
+    kind: Literal["no_ml", "rules", "buy", "manual", "ml", "other"]
+    description: Answer
+    expected_outcome: Answer = Field(description="Quantified: what this alternative would achieve.")
+    cost: Answer
+    decision: Answer = Field(description="Chosen, or rejected and why.")
+
+
+class BusinessCase(_Strict):
+    user_story: Answer = Field(description="As a <role>, I want <capability>, so that <benefit>.")
+    kpi: Kpi
+    optimized: Answer = Field(description="What the model optimizes, in business terms.")
+    current_approach: Answer = Field(description="How it is done today (the baseline) and its number.")
+    worth_doing_improvement: Answer = Field(description="The improvement that makes the project worth it.")
+    alternatives: list[Alternative] = Field(default_factory=list)
+    why_core_business: Answer
+    stakeholder: Stakeholder
+
+    @field_validator("user_story")
+    @classmethod
+    def _user_story_shape(cls, value: str | None) -> str | None:
+        if value and not is_unanswered(value) and not re.match(r"(?is)^as an? .+ i want .+ so that .+", value):
+            raise ValueError("write the business case as a user story: 'As a <role>, I want <...>, so that <...>'")
+        return value
+
+
+class Metric(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
+    description: str
+    unit: str = ""
+
+
+class Threshold(_Strict):
+    op: Literal["<=", ">=", "==", "<", ">"]
+    value: float
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("threshold must be a finite number")
+        return value
+
+    def holds(self, observed: float | None) -> bool:
+        """Whether ``observed`` satisfies the threshold (a missing or NaN value never does)."""
+        if observed is None or not math.isfinite(observed):
+            return False
+        return {
+            "<=": observed <= self.value,
+            ">=": observed >= self.value,
+            "==": math.isclose(observed, self.value, rel_tol=0, abs_tol=1e-12),
+            "<": observed < self.value,
+            ">": observed > self.value,
+        }[self.op]
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.value:g}"
+
+
+class Concern(_Strict):
+    """A stakeholder's worry, made measurable and enforced."""
+
+    id: Slug
+    statement: str = Field(min_length=3, description="In the stakeholder's own words.")
+    raised_by: Answer
+    worst_case: Answer
+    user_story: Answer
+    metric: Metric | None = None
+    threshold: Threshold | None = None
+    check: Identifier | None = Field(
+        default=None, description="Name of the Dagster asset check that enforces it (snake_case, Dagster's rule)."
+    )
+    severity: Literal["ERROR", "WARN"] = "ERROR"
+    blocking: bool = Field(default=False, description="Whether a failure gates downstream (models, bookings).")
+    demo: Slug | None = Field(default=None, description="Worst-case demo id that shows it.")
+    alert_route: list[Literal["console", "log", "webhook"]] = Field(default_factory=lambda: ["console", "log"])
+    status: Literal["enforced", "planned"] = Field(
+        default="enforced",
+        description="'planned': agreed with the stakeholder, not implemented yet (check-project warns).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Concern:
+        if self.blocking and self.severity != "ERROR":
+            raise ValueError("a blocking concern must have severity ERROR (Dagster only blocks on ERROR)")
+        if self.threshold is not None and self.metric is None:
+            raise ValueError("a threshold needs the metric it applies to")
+        if not self.alert_route:
+            raise ValueError("alert_route must name at least one route (console, log, webhook)")
+        return self
+
+
+class OutageBucket(_Strict):
+    impact: Answer = Field(description="Business impact if the system is down this long.")
+    severity: Literal["none", "low", "medium", "high", "critical"]
+
+
+class OutageImpact(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    one_minute: OutageBucket = Field(alias="1min")
+    ten_minutes: OutageBucket = Field(alias="10min")
+    one_hour: OutageBucket = Field(alias="1h")
+    one_day: OutageBucket = Field(alias="24h")
+    restart_behaviour: Answer = Field(description="What happens at restart: queue, cache, catch-up.")
+    weekend_on_call: bool
+    on_call: Answer = Field(description="Who is paged, and when.")
+
+    def buckets(self) -> dict[str, OutageBucket]:
+        return {"1 min": self.one_minute, "10 min": self.ten_minutes, "1 h": self.one_hour, "24 h": self.one_day}
+
+
+class BugReportPolicy(_Strict):
+    escalation_threshold: int = Field(default=3, ge=1, le=10_000, description="Similar reports that escalate.")
+    window_days: int = Field(default=14, ge=1, le=365)
+
+
+class ProjectCard(_Strict):
+    domain: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    summary: str
+    business_case: BusinessCase
+    concerns: list[Concern] = Field(min_length=1)
+    outage_impact: OutageImpact
+    bug_reports: BugReportPolicy = Field(default_factory=BugReportPolicy)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ProjectCard:
+        for attr in ("id", "check"):
+            seen: set[str] = set()
+            for concern in self.concerns:
+                value = getattr(concern, attr)
+                if value is None:
+                    continue
+                if value in seen:
+                    raise ValueError(f"two concerns share the {attr} {value!r}; each must be unique")
+                seen.add(value)
+        return self
+
+    def concern(self, concern_id: str) -> Concern:
+        for concern in self.concerns:
+            if concern.id == concern_id:
+                return concern
+        known = ", ".join(c.id for c in self.concerns)
+        raise KeyError(f"{self.domain} has no concern {concern_id!r} (known: {known})")
+
+
+class CardError(ValueError):
+    """A card that cannot be loaded; the message names the file, the field and the problem."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: invalid project card\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys (PyYAML would silently keep the last one)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    """Read YAML strictly (no duplicate keys); errors name the file and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CardError(path, ["file not found"]) from None
+    except UnicodeDecodeError as exc:
+        raise CardError(path, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CardError(path, [f"{where}YAML syntax: {problem}"]) from None
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(card)"
+
+
+def load_card(path: str | Path) -> ProjectCard:
+    """Load and validate a project card, or raise :class:`CardError` naming file, field and problem."""
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise CardError(path, [f"the card must be a YAML mapping, got {type(data).__name__}"])
+    try:
+        return ProjectCard.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (typo? see docs/project-card.md for the fields a card has)"
+            problems.append(f"{_field_path(err['loc'])}: {msg}")
+        raise CardError(path, problems) from None
+
+
+# Lint ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing check-project found: ``error`` fails the lint, ``warning`` does not."""
+
+    level: Literal["error", "warning"]
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level.upper():7} {self.where}: {self.message}"
+
+
+def _unanswered(model: BaseModel, prefix: str) -> list[str]:
+    out: list[str] = []
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        where = f"{prefix}.{name}"
+        if isinstance(value, BaseModel):
+            out += _unanswered(value, where)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    out += _unanswered(item, f"{where}[{i}]")
+        elif field.annotation == Answer and is_unanswered(value):
+            out.append(where)
+    return out
+
+
+def lint_card(card: ProjectCard, *, checks: set[str] | None, demos: set[str] | None) -> list[Finding]:
+    """What a reviewer would ask about this card before modelling starts.
+
+    ``checks`` and ``demos`` are what the domain really implements (asset check names and
+    demo ids); ``None`` skips that cross-check.
+    """
+    findings: list[Finding] = []
+    for where in _unanswered(card.business_case, "business_case"):
+        findings.append(Finding("error", where, "unanswered checklist item"))
+    for where in _unanswered(card.outage_impact, "outage_impact"):
+        findings.append(Finding("error", where, "unanswered checklist item"))
+    case = card.business_case
+    if not any(alt.kind == "no_ml" for alt in case.alternatives):
+        findings.append(Finding("error", "business_case.alternatives", 'no "no ML at all" alternative (kind: no_ml)'))
+    for i, alt in enumerate(case.alternatives):
+        outcome = alt.expected_outcome or ""
+        if not is_unanswered(outcome) and not re.search(r"\d", outcome):
+            findings.append(
+                Finding("error", f"business_case.alternatives[{i}].expected_outcome", "not quantified (no number)")
+            )
+    if not is_unanswered(case.worth_doing_improvement) and not re.search(r"\d", case.worth_doing_improvement or ""):
+        findings.append(Finding("error", "business_case.worth_doing_improvement", "not quantified (no number)"))
+    for i, concern in enumerate(card.concerns):
+        where = f"concerns[{i}] ({concern.id})"
+        for name in ("raised_by", "worst_case", "user_story"):
+            if is_unanswered(getattr(concern, name)):
+                findings.append(Finding("error", f"{where}.{name}", "unanswered checklist item"))
+        planned = concern.status == "planned"
+        level: Literal["error", "warning"] = "warning" if planned else "error"
+        suffix = " (concern is planned)" if planned else ""
+        if concern.metric is None:
+            findings.append(Finding(level, where, "no metric measures this concern" + suffix))
+        elif concern.threshold is None:
+            findings.append(Finding(level, where, f"metric {concern.metric.name} has no threshold" + suffix))
+        if concern.check is None:
+            findings.append(Finding(level, where, "no check enforces this concern" + suffix))
+        elif checks is not None and concern.check not in checks:
+            findings.append(Finding(level, f"{where}.check", f"no Dagster asset check named {concern.check!r}"
+                                    f" in the domain's definitions{suffix}"))
+        if concern.demo is not None and demos is not None and concern.demo not in demos:
+            findings.append(Finding(level, f"{where}.demo", f"no worst-case demo {concern.demo!r} registered{suffix}"))
+        if not planned and concern.demo is None and concern.blocking:
+            findings.append(Finding("warning", where, "a blocking concern without a worst-case demo"))
+    planned_ids = [c.id for c in card.concerns if c.status == "planned"]
+    if planned_ids:
+        findings.append(Finding("warning", "concerns", f"{len(planned_ids)} planned, not yet enforced: "
+                                + ", ".join(planned_ids)))
+    return findings

@@ -1,0 +1,79 @@
+"""Dagster glue every domain's code location shares: alert routing and run-failure alerts.
+
+Open-source Dagster has no alert policies, so alerting is done with sensors: one routes the
+domain's pending alerts (console inbox, log, webhook) and one turns a failed run into an alert.
+:func:`domain_definitions` adds both to a domain's definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+
+from inloop.alerts import raise_alert, route_pending_alerts
+from inloop.settings import get_settings
+
+__all__ = ["alert_router_sensor", "domain_definitions", "run_failure_alert_sensor"]
+
+
+def alert_router_sensor(domain: str, minimum_interval_seconds: int = 30) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=f"{domain}_alert_router",
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Routes {domain}'s new alerts per the project card (console inbox, log, webhook).",
+    )
+    def _route(context) -> dg.SkipReason:  # type: ignore[no-untyped-def]
+        deliveries = route_pending_alerts(domain)
+        for d in deliveries:
+            context.log.info(f"alert {d.alert_id} -> {d.route}: {'ok' if d.ok else 'FAILED'} ({d.detail})")
+        return dg.SkipReason(f"routed {len(deliveries)} deliveries" if deliveries else "no new alerts")
+
+    return _route
+
+
+def run_failure_alert_sensor(domain: str) -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name=f"{domain}_run_failure_alerts",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Opens an alert when a {domain} pipeline run fails (grouped per job).",
+    )
+    def _on_failure(context: dg.RunFailureSensorContext) -> None:
+        run = context.dagster_run
+        settings = get_settings()
+        raise_alert(
+            domain=domain,
+            source="run",
+            cause_key=f"run:{domain}:{run.job_name}",
+            title=f"Pipeline run failed: {run.job_name}",
+            message=(context.failure_event.message or "run failed")[:4000],
+            severity="ERROR",
+            routes=("console", "log"),
+            evidence={"run_id": run.run_id,
+                      "dagster_url": f"http://127.0.0.1:{settings.dagster_port}/runs/{run.run_id}"},
+        )
+
+    return _on_failure
+
+
+def domain_definitions(
+    domain: str,
+    *,
+    assets: Sequence[Any] = (),
+    asset_checks: Sequence[Any] = (),
+    jobs: Sequence[Any] = (),
+    schedules: Sequence[Any] = (),
+    sensors: Sequence[Any] = (),
+    resources: dict[str, Any] | None = None,
+) -> dg.Definitions:
+    """A domain's Dagster definitions, with the platform's alert sensors added."""
+    return dg.Definitions(
+        assets=list(assets),
+        asset_checks=list(asset_checks),
+        jobs=list(jobs),
+        schedules=list(schedules),
+        sensors=[*sensors, alert_router_sensor(domain), run_failure_alert_sensor(domain)],
+        resources=resources or {},
+    )

@@ -1,0 +1,164 @@
+"""One settings object for the whole platform.
+
+Every path and URL derives from ``data_dir`` unless it is set explicitly, so a laptop runs
+on SQLite and local files while production points the same code at Postgres, an MLflow
+server and object storage by configuration alone. Nothing here touches the disk at import
+time: :func:`get_settings` builds the object, :meth:`Settings.prepare` creates folders.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "disable_telemetry", "get_settings", "reset_settings"]
+
+_TELEMETRY_OFF = {
+    # Great Expectations analytics, MLflow telemetry, Streamlit usage stats, Dagster telemetry
+    # (the last one is also written into dagster.yaml): the platform makes no outbound calls.
+    "GX_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+}
+
+
+class Settings(BaseSettings):
+    """Platform settings, read from ``INLOOP_*`` environment variables and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INLOOP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path(".inloop"), description="Root of every local default.")
+    database_url: str | None = Field(
+        default=None, description="Platform database; default sqlite:///<data_dir>/inloop.db"
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking; default sqlite:///<data_dir>/mlflow.db"
+    )
+    mlflow_artifact_root: str | None = Field(
+        default=None, description="Where new MLflow experiments store artifacts (path or s3://)."
+    )
+    dagster_home: Path | None = Field(default=None, description="DAGSTER_HOME; default <data_dir>/dagster")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    console_port: int = Field(default=8501, ge=1, le=65535)
+    dagster_port: int = Field(default=3000, ge=1, le=65535)
+    api_token: str | None = Field(default=None, description="Token for write endpoints; generated if unset.")
+    alert_webhook_url: str | None = Field(
+        default=None, description="Optional Slack-compatible webhook for alerts routed to 'webhook'."
+    )
+    demo_data_scale: float = Field(default=1.0, gt=0, le=100, description="Multiplier on demo data sizes.")
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    auto_migrate: bool = Field(default=True, description="Upgrade the platform DB schema on first use.")
+
+    @field_validator("data_dir", "dagster_home", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "production" and self.api_token in {None, "", "changeme", "change-me"}:
+            raise ValueError("INLOOP_API_TOKEN must be set to a real secret when INLOOP_ENVIRONMENT=production")
+        return self
+
+    # Derived locations -------------------------------------------------------------------
+
+    @property
+    def platform_db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'inloop.db'}"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> str:
+        return self.mlflow_artifact_root or str(self.data_dir / "mlartifacts")
+
+    @property
+    def dagster_home_dir(self) -> Path:
+        return self.dagster_home or self.data_dir / "dagster"
+
+    @property
+    def files_dir(self) -> Path:
+        """Durable files the platform keeps (screenshots, reports, content-addressed copies)."""
+        return self.data_dir / "files"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def domain_dir(self, domain: str) -> Path:
+        """A domain's own corner of the data directory (its generated data, inbox, ERP...)."""
+        return self.data_dir / "domains" / domain
+
+    # Side effects, only when asked ------------------------------------------------------
+
+    def prepare(self) -> Settings:
+        """Create the data directory tree and Dagster's instance config; idempotent."""
+        for folder in (self.data_dir, self.files_dir, self.reports_dir, self.dagster_home_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        if not self.mlflow_artifacts.startswith(("s3://", "gs://", "http://", "https://")):
+            Path(self.mlflow_artifacts).mkdir(parents=True, exist_ok=True)
+        dagster_yaml = self.dagster_home_dir / "dagster.yaml"
+        if not dagster_yaml.exists():
+            dagster_yaml.write_text(
+                "# Written by inloop on first run. Local instance: SQLite storage under this folder.\n"
+                "# For Postgres storage see infra/dagster/dagster.yaml.\n"
+                "telemetry:\n  enabled: false\n"
+                "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+                "  class: QueuedRunCoordinator\n  config:\n    max_concurrent_runs: 2\n"
+            )
+        return self
+
+    def resolved_api_token(self) -> str:
+        """The API write token: configured, or generated once into the data directory."""
+        if self.api_token:
+            return self.api_token
+        token_file = self.data_dir / "api-token"
+        if token_file.exists():
+            return token_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token + "\n")
+        return token
+
+    def child_environment(self) -> dict[str, str]:
+        """Environment for processes inloop starts: same settings, telemetry off."""
+        env = dict(os.environ)
+        env.update(_TELEMETRY_OFF)
+        env["INLOOP_DATA_DIR"] = str(self.data_dir)
+        env["DAGSTER_HOME"] = str(self.dagster_home_dir)
+        env["MLFLOW_TRACKING_URI"] = self.mlflow_uri
+        return env
+
+
+def disable_telemetry() -> None:
+    """Turn off every library's telemetry in this process (idempotent)."""
+    for key, value in _TELEMETRY_OFF.items():
+        os.environ.setdefault(key, value)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call :func:`reset_settings`)."""
+    disable_telemetry()
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings so the next :func:`get_settings` re-reads the environment."""
+    get_settings.cache_clear()
