@@ -19,6 +19,7 @@ __all__ = [
     "Alert",
     "Base",
     "BugReport",
+    "BugReportEvent",
     "CheckResult",
     "Label",
     "PostmortemIndex",
@@ -171,10 +172,27 @@ class BugReport(Base):
     severity: Mapped[str] = mapped_column(sa.String(16), default="medium")
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     screenshot_path: Mapped[str | None] = mapped_column(sa.Text)
+    screenshot_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    screenshot_media_type: Mapped[str | None] = mapped_column(sa.String(32))
     status: Mapped[str] = mapped_column(sa.String(16), default="new")
     group_key: Mapped[str] = mapped_column(sa.String(400))
     postmortem_slug: Mapped[str | None] = mapped_column(sa.String(200))
     resolution: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class BugReportEvent(Base):
+    """One status change of a bug report (who, when, from what to what, why): its audit trail."""
+
+    __tablename__ = "bug_report_events"
+    __table_args__ = (sa.Index("ix_bug_report_events_report", "bug_report_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bug_report_id: Mapped[int] = mapped_column(sa.ForeignKey("bug_reports.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class PostmortemIndex(Base):
@@ -204,9 +222,11 @@ class ActionItem(Base):
     domain: Mapped[str] = mapped_column(sa.String(64))
     postmortem_slug: Mapped[str] = mapped_column(sa.String(200))
     position: Mapped[int]
+    ref: Mapped[str] = mapped_column(sa.String(16), server_default="")
     kind: Mapped[str] = mapped_column(sa.String(16))
     description: Mapped[str] = mapped_column(sa.Text)
     owner: Mapped[str] = mapped_column(sa.String(200))
     priority: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(16))
     ticket: Mapped[str | None] = mapped_column(sa.Text)
+    accepted: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
