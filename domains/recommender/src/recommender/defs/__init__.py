@@ -1,0 +1,1 @@
+"""The recommender's Dagster assets and checks (thin wrappers over ``recommender.lib``)."""

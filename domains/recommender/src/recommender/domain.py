@@ -1,0 +1,14 @@
+"""How the platform finds this domain (entry point ``inloop.domains``: ``recommender``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inloop.domains import Domain
+
+domain = Domain(
+    name="recommender",
+    root=Path(__file__).resolve().parents[2],
+    definitions_module="recommender.definitions",
+    demos_module="recommender.demos",
+)
