@@ -1,0 +1,1 @@
+"""The credit domain's Dagster definitions: assets, concern checks, jobs and schedules (thin)."""

@@ -1,0 +1,52 @@
+"""The application history the models learn from, and the schema check in front of it."""
+
+# No `from __future__ import annotations` here: Dagster resolves Config annotations at runtime.
+import dagster as dg
+import pandas as pd
+from inloop.checks import Measurement, concern_check
+from inloop.settings import get_settings
+
+from credit.defs.card import credit_card
+from credit.lib.data import HISTORY_MONTHS, LABEL, generate_applications
+from credit.lib.schema import check_schema
+
+#: Applications in the history at demo scale 1: enough for stable slices, fast on a laptop.
+DEFAULT_HISTORY_SIZE = 12_000
+
+
+class LoanApplicationsConfig(dg.Config):
+    """How much history to simulate (default: 12,000 x INLOOP_DEMO_DATA_SCALE) and its seed."""
+
+    size: int | None = None
+    seed: int = 7
+
+
+@dg.asset(group_name="credit_training", kinds={"pandas"})
+def loan_applications(context: dg.AssetExecutionContext, config: LoanApplicationsConfig) -> pd.DataFrame:
+    """Loan applications of the past 18 months with their observed 12-month default."""
+    size = config.size or max(HISTORY_MONTHS, round(DEFAULT_HISTORY_SIZE * get_settings().demo_data_scale))
+    frame = generate_applications(size, seed=config.seed, months=range(HISTORY_MONTHS))
+    context.add_output_metadata({
+        "rows": len(frame),
+        "first_application": str(frame["applied_at"].min()),
+        "last_application": str(frame["applied_at"].max()),
+        "default_rate": round(float(frame[LABEL].mean()), 4),
+        "preview": dg.MetadataValue.md(frame.head(5).to_markdown(index=False)),
+    })
+    return frame
+
+
+def measure_schema(applications: pd.DataFrame) -> Measurement:
+    """Share of applications breaking the application schema (Great Expectations)."""
+    summary = check_schema(applications)
+    failed = {o.description: o.unexpected_count for o in summary.failed}
+    return Measurement(
+        value=summary.failing_row_share,
+        summary=summary.describe_failures(),
+        details={"rows": summary.rows, "rows_breaking": len(summary.failing_row_indices), "failed_expectations": failed},
+    )
+
+
+applications_match_schema = concern_check(
+    credit_card(), "training-data-schema", asset=loan_applications, measure=measure_schema
+)

@@ -1,0 +1,15 @@
+"""The credit project card, read once per process for the concern checks."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from inloop.cards import ProjectCard
+
+from credit.domain import domain
+
+
+@lru_cache(maxsize=1)
+def credit_card() -> ProjectCard:
+    """The validated ``domains/credit/project.yaml``."""
+    return domain.card()

@@ -1,0 +1,14 @@
+"""How the platform finds the credit domain (entry point ``inloop.domains: credit``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inloop.domains import Domain
+
+domain = Domain(
+    name="credit",
+    root=Path(__file__).resolve().parents[2],
+    definitions_module="credit.definitions",
+    demos_module="credit.demos",
+)

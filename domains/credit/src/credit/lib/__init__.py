@@ -1,0 +1,1 @@
+"""The credit domain's ML logic as plain functions (no Dagster, FastAPI or Streamlit imports)."""
