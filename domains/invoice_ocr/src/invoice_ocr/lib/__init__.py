@@ -1,0 +1,1 @@
+"""Pure invoice logic (no Dagster, FastAPI or Streamlit): data, OCR, extraction, ledger, booking."""
