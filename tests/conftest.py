@@ -30,3 +30,40 @@ def inloop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     yield data_dir
     db.dispose_engines()
     reset_settings()
+
+
+def _postgres_admin_url() -> str | None:
+    return os.environ.get("INLOOP_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, inloop_env: Path) -> Iterator[str]:
+    """A blank platform database URL: SQLite in the test's data dir, or a fresh PostgreSQL database.
+
+    The PostgreSQL variant runs when INLOOP_TEST_POSTGRES_URL points at a server
+    (``scripts/with-postgres.sh`` provides one; ``.ci/run`` uses it) and is skipped otherwise.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{inloop_env / 'platform-test.db'}"
+        return
+    admin = _postgres_admin_url()
+    if not admin:
+        pytest.skip("INLOOP_TEST_POSTGRES_URL not set (run under scripts/with-postgres.sh)")
+    import uuid
+
+    import sqlalchemy as sa
+
+    from inloop import db
+
+    name = f"inloop_t_{uuid.uuid4().hex[:12]}"
+    admin_engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        db.dispose_engines()
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_engine.dispose()

@@ -75,7 +75,11 @@ def raise_alert(
     for attempt in range(2):
         try:
             with db.session(db_url) as sess:
-                row = sess.scalars(sa.select(Alert).where(Alert.open_key == cause_key)).one_or_none()
+                # FOR UPDATE: concurrent repeats on PostgreSQL queue here instead of losing counts
+                # (SQLite is already serialised by BEGIN IMMEDIATE).
+                row = sess.scalars(
+                    sa.select(Alert).where(Alert.open_key == cause_key).with_for_update()
+                ).one_or_none()
                 if row is not None:
                     row.occurrences += 1
                     row.last_seen_at = utcnow()

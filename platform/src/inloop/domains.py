@@ -22,9 +22,13 @@ if TYPE_CHECKING:
 
     from inloop.demos import Demo
 
-__all__ = ["Domain", "UnknownDomainError", "discover_domains", "get_domain"]
+__all__ = ["Domain", "DomainLoadError", "UnknownDomainError", "discover_domains", "get_domain"]
 
 ENTRY_POINT_GROUP = "inloop.domains"
+
+
+class DomainLoadError(ImportError):
+    """A registered domain whose package does not import; names the entry point and the cause."""
 
 
 class UnknownDomainError(LookupError):
@@ -101,7 +105,13 @@ def discover_domains() -> dict[str, Domain]:
     """Every installed domain, by name, from the ``inloop.domains`` entry points."""
     found: dict[str, Domain] = {}
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        domain = ep.load()
+        try:
+            domain = ep.load()
+        except Exception as exc:
+            raise DomainLoadError(
+                f"domain {ep.name!r} (entry point {ep.value}) failed to load: {type(exc).__name__}: {exc}. "
+                "Reinstall with `uv sync --frozen`, or fix the domain package."
+            ) from exc
         if not isinstance(domain, Domain):
             raise TypeError(f"entry point {ep.name} = {ep.value} is not an inloop.domains.Domain")
         if domain.name != ep.name:

@@ -1,0 +1,24 @@
+# inloop: the two commands a new user needs are `make up` and `make test`.
+.PHONY: up test test-fast setup lock check bench help
+
+help:  ## show the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup:  ## create .venv from uv.lock (both commands below do this themselves)
+	@scripts/bootstrap.sh
+
+up: setup  ## start Dagster UI + daemon, API and console (first run creates demo data); Ctrl-C stops all
+	.venv/bin/inloop up
+
+test: setup  ## run the whole test suite (slow tests included)
+	.venv/bin/python -m pytest -n 2 --dist loadfile
+
+test-fast: setup  ## the inner-loop subset (no slow tests)
+	.venv/bin/python -m pytest -n 2 --dist loadfile -m "not slow"
+
+check: setup  ## lint the code and the project cards
+	.venv/bin/ruff check platform domains dashboards tests
+	.venv/bin/inloop check-project
+
+lock:  ## refresh uv.lock after editing a pyproject.toml (commit the result)
+	uv lock

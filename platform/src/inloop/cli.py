@@ -1,0 +1,212 @@
+"""The ``inloop`` command line (Typer). ``inloop --help`` lists the commands."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from inloop.cards import CardError, lint_card
+from inloop.domains import UnknownDomainError, discover_domains, get_domain
+
+app = typer.Typer(
+    name="inloop",
+    help="inloop: the MLOps platform that keeps stakeholders in the loop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The platform database (migrations).", no_args_is_help=True)
+demo_app = typer.Typer(help="Worst-case demos: executable stories that must stay true.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts raised by concern checks and failed runs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(alerts_app, name="alerts")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def up(
+    skip_first_run: Annotated[bool, typer.Option(help="Do not run the domains' pipelines on first start.")] = False,
+) -> None:
+    """Start Dagster (UI + daemon), the API and the console; first run creates demo data. Ctrl-C stops all."""
+    from inloop.launcher import run_up
+
+    raise typer.Exit(run_up(typer.echo, skip_first_run=skip_first_run))
+
+
+@app.command("check-project")
+def check_project(
+    domain: Annotated[str | None, typer.Argument(help="Domain to lint (default: every installed domain).")] = None,
+    strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+) -> None:
+    """Lint project cards: unanswered checklist items, concerns without metric/check, unknown checks or demos."""
+    try:
+        domains = [get_domain(domain)] if domain else list(discover_domains().values())
+    except UnknownDomainError as exc:
+        raise _fail(str(exc)) from None
+    if not domains:
+        raise _fail("no domains installed (entry point group inloop.domains is empty)")
+    errors = warnings = 0
+    for dom in domains:
+        try:
+            card = dom.card()
+        except CardError as exc:
+            typer.secho(str(exc), fg=typer.colors.RED)
+            errors += 1
+            continue
+        try:
+            checks = dom.check_names()
+        except Exception as exc:  # broken definitions are a finding, not a crash
+            typer.secho(f"{dom.card_path}: the domain's Dagster definitions do not load: {exc}", fg=typer.colors.RED)
+            errors += 1
+            continue
+        findings = lint_card(card, checks=checks, demos=set(dom.demos()))
+        n_err = sum(f.level == "error" for f in findings)
+        n_warn = len(findings) - n_err
+        errors += n_err
+        warnings += n_warn
+        status = "OK" if not n_err else "FAILED"
+        color = typer.colors.GREEN if not n_err else typer.colors.RED
+        typer.secho(f"{dom.name}: {status} ({len(card.concerns)} concerns, {n_err} errors, {n_warn} warnings)"
+                    f" — {dom.card_path}", fg=color)
+        for finding in findings:
+            typer.echo(f"  {finding}")
+    if errors or (strict and warnings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the installation: versions, paths, database, MLflow, Dagster, domains; say how to fix what is missing."""
+    from inloop.doctor import run_doctor
+
+    raise typer.Exit(run_doctor(typer.echo))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or upgrade the platform database schema (Alembic)."""
+    from inloop import db
+    from inloop.settings import get_settings
+
+    url = get_settings().platform_db_url
+    typer.echo(f"{_redact(url)}: at revision {db.upgrade(url, revision)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the platform database and the latest one the code knows."""
+    from inloop import db
+    from inloop.settings import get_settings
+
+    url = get_settings().platform_db_url
+    typer.echo(f"{_redact(url)}: {db.current_revision(url) or 'blank'} (latest: {db.head_revision()})")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def _parse_demo_ref(ref: str) -> tuple[str, str]:
+    domain, sep, demo_id = ref.partition(":")
+    if not sep or not domain or not demo_id:
+        raise _fail(f"name a demo as DOMAIN:DEMO_ID (e.g. credit:unit-change), got {ref!r}")
+    return domain, demo_id
+
+
+@demo_app.command("list")
+def demo_list() -> None:
+    """List every domain's worst-case demos."""
+    for dom in discover_domains().values():
+        for demo in dom.demos().values():
+            typer.echo(f"{dom.name}:{demo.id:28} {demo.title}")
+
+
+@demo_app.command("run")
+def demo_run(
+    ref: Annotated[str, typer.Argument(help="DOMAIN:DEMO_ID, e.g. invoice_ocr:corrupted-file")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")] = False,
+) -> None:
+    """Run a worst-case demo, printing each step; exit 0 only if every claim of its story held."""
+    from inloop.demos import Step, run_demo
+
+    domain, demo_id = _parse_demo_ref(ref)
+    try:
+        demos = get_domain(domain).demos()
+    except UnknownDomainError as exc:
+        raise _fail(str(exc)) from None
+    if demo_id not in demos:
+        raise _fail(f"{domain} has no demo {demo_id!r}; demos: {', '.join(sorted(demos)) or '(none)'}")
+    demo = demos[demo_id]
+
+    def show(step: Step) -> None:
+        if as_json:
+            return
+        mark = {True: "HELD  ", False: "BROKEN", None: "      "}[step.ok]
+        typer.echo(f"{step.at_s:7.2f}s {mark} [{step.kind}] {step.title}" + (f" — {step.detail}" if step.detail else ""))
+
+    if not as_json:
+        typer.echo(f"{domain}:{demo.id} — {demo.title}\n{demo.story}\n")
+    result = run_demo(demo, on_step=show)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        if result.error:
+            typer.echo(result.error, err=True)
+        verdict = "the story held" if result.passed else f"the story did NOT hold ({len(result.failed_claims)} broken claims)"
+        typer.echo(f"\n{demo.id}: {verdict} in {result.seconds:.1f} s")
+    raise typer.Exit(0 if result.passed else 1)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    domain: Annotated[str | None, typer.Option(help="Only this domain.")] = None,
+    status: Annotated[str | None, typer.Option(help="open or resolved.")] = None,
+) -> None:
+    """List alerts, newest first (repeats of one cause are one alert with a count)."""
+    from inloop.alerts import list_alerts
+
+    rows = list_alerts(domain=domain, status=status)
+    if not rows:
+        typer.echo("no alerts")
+    for a in rows:
+        typer.echo(f"#{a.id:<5} {a.status:8} {a.severity:5} {a.domain:12} x{a.occurrences:<4} "
+                   f"{a.last_seen_at:%Y-%m-%d %H:%M} {a.title}")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"inloop {importlib.metadata.version('inloop')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """inloop: the MLOps platform that keeps stakeholders in the loop."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]
