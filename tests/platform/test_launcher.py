@@ -1,0 +1,77 @@
+"""`inloop up`: every service comes up, all code locations load, and Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from inloop.domains import discover_domains
+from inloop.launcher import find_workspace, workspace_modules
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_workspace_has_one_code_location_per_installed_domain() -> None:
+    modules = workspace_modules(find_workspace(REPO))
+    assert sorted(modules) == sorted(d.definitions_module for d in discover_domains().values())
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_up_starts_everything_and_ctrl_c_stops_everything(inloop_env: Path) -> None:
+    ports = {"INLOOP_DAGSTER_PORT": _free_port(), "INLOOP_API_PORT": _free_port(), "INLOOP_CONSOLE_PORT": _free_port()}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
+    inloop = Path(sys.executable).with_name("inloop")
+    proc = subprocess.Popen([str(inloop), "up", "--skip-first-run"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        output = "".join(lines)
+        assert "inloop is up" in output, output
+        assert f"http://127.0.0.1:{ports['INLOOP_DAGSTER_PORT']}" in output
+        query = '{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus ' \
+                'locationOrLoadError { __typename ... on PythonError { message } } } } } }'
+        resp = httpx.post(f"http://127.0.0.1:{ports['INLOOP_DAGSTER_PORT']}/graphql", json={"query": query}, timeout=30)
+        entries = resp.json()["data"]["workspaceOrError"]["locationEntries"]
+        assert {e["name"]: e["locationOrLoadError"]["__typename"] for e in entries} == {
+            name: "RepositoryLocation" for name in discover_domains()}
+        service_pids = [int(line.split("(pid ")[1].split(";")[0]) for line in lines if line.startswith("Started ")]
+        assert service_pids and all(_group_alive(pid) for pid in service_pids)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert "All inloop services stopped." in rest
+    time.sleep(1)
+    leftovers = [pid for pid in service_pids if _group_alive(pid)]
+    assert leftovers == [], f"process groups still alive after Ctrl-C: {leftovers}"
