@@ -11,6 +11,7 @@ import typer
 
 from inloop.cards import CardError, lint_card
 from inloop.domains import UnknownDomainError, discover_domains, get_domain
+from inloop.incidents.cli import bug_app, postmortem_app, replay
 
 app = typer.Typer(
     name="inloop",
@@ -25,6 +26,9 @@ alerts_app = typer.Typer(help="Alerts raised by concern checks and failed runs."
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(postmortem_app, name="postmortem")
+app.add_typer(bug_app, name="bugs")
+app.command("replay")(replay)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
