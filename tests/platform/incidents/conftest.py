@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from inloop import domains as domain_registry
 from inloop.domains import Domain
 from inloop.predictions import log_prediction
@@ -105,3 +104,15 @@ def png_bytes() -> Callable[..., bytes]:
         return buffer.getvalue()
 
     return make
+
+
+@pytest.fixture
+def each_database(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on SQLite and, under scripts/with-postgres.sh, on a fresh PostgreSQL database."""
+    from inloop import db
+    from inloop.settings import reset_settings
+
+    monkeypatch.setenv("INLOOP_DATABASE_URL", db_url)
+    reset_settings()
+    db.dispose_engines()
+    return db_url

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from inloop import db
 from inloop.alerts import list_alerts
 from inloop.db.models import Alert, BugReport, BugReportEvent, utcnow
@@ -136,7 +135,7 @@ def test_same_screenshot_twice_is_stored_once_and_kept_for_both(shop_domain, png
     assert first.screenshot_file.read_bytes() == image
 
 
-def test_similar_reports_form_one_group_and_raise_one_alert_at_the_threshold(shop_domain) -> None:
+def test_similar_reports_form_one_group_and_raise_one_alert_at_the_threshold(each_database, shop_domain) -> None:
     threshold = shop_domain.card().bug_reports.escalation_threshold
     assert threshold == 4
     filed = [file_report(_report(reporter=f"colleague {i}")) for i in range(threshold - 1)]
@@ -166,7 +165,7 @@ def test_different_segment_is_another_group(shop_domain) -> None:
     assert list_alerts("shop_test") == []
 
 
-def test_reports_outside_the_card_window_do_not_count(shop_domain) -> None:
+def test_reports_outside_the_card_window_do_not_count(each_database, shop_domain) -> None:
     old = utcnow() - dt.timedelta(days=8)  # the card's window is 7 days
     for i in range(3):
         file_report(_report(reporter=f"old {i}"), reported_at=old)
@@ -181,7 +180,7 @@ def test_closed_reports_do_not_count_towards_escalation(shop_domain) -> None:
     assert file_report(_report(reporter="r4")).alert is None
 
 
-def test_status_moves_new_triaged_linked_closed_and_every_step_is_recorded(shop_domain) -> None:
+def test_status_moves_new_triaged_linked_closed_and_every_step_is_recorded(each_database, shop_domain) -> None:
     report_id = file_report(_report(failure_kind=None)).report.id
     with pytest.raises(BugReportError, match="is new; it can move to triaged, closed, not linked"):
         link_to_postmortem(report_id, "2026-03-04-bag", actor="eng")

@@ -54,7 +54,9 @@ __all__ = [
 ]
 
 PostmortemStatus = Literal["draft", "in_review", "reviewed", "closed"]
-#: The outage-matrix bucket of the project card the incident reached ("none": nothing was down).
+#: The project card's outage-matrix bucket the incident compares to. A model that is up but wrong
+#: counts as down for as long as it was wrong for everyone it served; "none": only single cases
+#: or a small segment were affected, or nothing was down.
 OutageBucket = Literal["none", "1min", "10min", "1h", "24h"]
 DetectionKind = Literal["check", "alert", "bug_report", "live_test_set", "customer_contact", "other"]
 FactKind = Literal[
@@ -81,7 +83,7 @@ class Impact(_Section):
     business: Text = Field(description="What it cost or risked, in the stakeholder's terms.")
     affected: Text = Field(description="Who and how many.")
     duration: Text = Field(description="From start to mitigation, e.g. '3 days, degraded (not down)'.")
-    outage_bucket: OutageBucket = Field(description="Card outage-matrix bucket reached; 'none' if nothing was down.")
+    outage_bucket: OutageBucket = Field(description="Card outage-matrix bucket it compares to (see OutageBucket).")
 
 
 class Detection(_Section):

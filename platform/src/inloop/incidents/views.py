@@ -102,11 +102,13 @@ def render_stakeholder_summary(pm: Postmortem) -> str:
     changed += [f"Planned: {a.description.strip()}" for a in planned]
     if pm.is_resolved():
         resolved = "Yes. The cause is fixed and every agreed follow-up is done."
-    elif pm.status == "draft" or pm.status == "in_review":
+    elif pm.status in ("draft", "in_review"):
         resolved = "Not yet: the investigation is still being written up and reviewed."
+    elif planned:
+        resolved = (f"Not fully: {len(planned)} agreed follow-up{'s are' if len(planned) != 1 else ' is'} "
+                    "still open.")
     else:
-        resolved = (f"Mitigated; {len(planned)} agreed follow-up{'s' if len(planned) != 1 else ''} "
-                    "still in progress.")
+        resolved = "Not fully: the review has not agreed on follow-ups yet."
     out = [f"# {pm.title}", "", f"*{pm.date.isoformat()} · {pm.domain}*", "",
            "**What happened.** " + pm.summary.strip(), "",
            "**Impact.** " + pm.impact.business.strip() + f" Affected: {pm.impact.affected.strip()}"
