@@ -46,6 +46,22 @@ def up(
     raise typer.Exit(run_up(typer.echo, skip_first_run=skip_first_run))
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: settings, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default: settings, 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (FastAPI under uvicorn): the domains' models, intake, bug reports, replay."""
+    import uvicorn
+
+    from inloop.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run("inloop.api.app:create_app", factory=True, host=host or settings.api_host,
+                port=port or settings.api_port, workers=workers, access_log=False)
+
+
 @app.command("check-project")
 def check_project(
     domain: Annotated[str | None, typer.Argument(help="Domain to lint (default: every installed domain).")] = None,

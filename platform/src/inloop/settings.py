@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     demo_data_scale: float = Field(default=1.0, gt=0, le=100, description="Multiplier on demo data sizes.")
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     auto_migrate: bool = Field(default=True, description="Upgrade the platform DB schema on first use.")
+    prediction_logging: bool = Field(default=True, description="Log every served prediction (off only to measure its cost).")
+    max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest request body the API accepts.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS; closed by default.")
 
     @field_validator("data_dir", "dagster_home", mode="after")
     @classmethod

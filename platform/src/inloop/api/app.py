@@ -1,0 +1,176 @@
+"""The FastAPI app factory: platform routers, each installed domain's router, and the plumbing.
+
+Plumbing: a request id on every request (``X-Request-ID``: taken from the client when it is a
+sane token, generated otherwise; echoed in the response and in the JSON log line), a body-size
+limit enforced on the bytes actually received, no stack traces to clients, CORS closed unless
+configured, and the prediction-log writer started and drained with the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inloop.api.prediction_writer import PredictionWriter
+from inloop.api.routes import alerts, bug_reports, health, labels, predictions
+from inloop.domains import Domain, discover_domains
+from inloop.settings import get_settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("inloop.api")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, counting what arrives (chunked bodies too)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(send, self.limit)
+            return
+        # Read the whole body first (bounded by the limit), so an oversized chunked upload is
+        # refused with 413 before any route sees a byte of it.
+        messages: list[Message] = []
+        seen = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                await _too_large(send, self.limit)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps({"detail": f"request body too large (limit {limit} bytes)"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _domain_api(domain: Domain) -> Any | None:
+    return importlib.import_module(domain.api_module) if domain.api_module else None
+
+
+def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
+    """Build the app. ``prediction_logging`` overrides the setting (benchmarks measure both)."""
+    settings = get_settings()
+    logging_on = settings.prediction_logging if prediction_logging is None else prediction_logging
+    domains = discover_domains()
+    domain_apis = {name: api for name, d in domains.items() if (api := _domain_api(d)) is not None}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.prepare()
+        app.state.api_token = settings.resolved_api_token()
+        app.state.domain_status = {}
+        writer = PredictionWriter().start() if logging_on else None
+        app.state.prediction_writer = writer
+        for name, api in domain_apis.items():
+            app.state.domain_status[name] = _load_models(name, api)
+        try:
+            yield
+        finally:
+            if writer is not None:
+                writer.close()  # drain: nothing served is lost on a clean stop
+
+    app = FastAPI(
+        title="inloop API",
+        version="0.1.0",
+        summary="Serving, intake, bug reports and replay for the inloop domains. Every prediction is logged.",
+        lifespan=lifespan,
+        responses={
+            401: {"description": "Missing or wrong API token"},
+            413: {"description": "Request body too large"},
+        },
+    )
+    app.state.domain_apis = domain_apis
+    app.include_router(health.router)
+    app.include_router(predictions.router)
+    app.include_router(bug_reports.router)
+    app.include_router(labels.router)
+    app.include_router(alerts.router)
+    for name, api in domain_apis.items():
+        app.include_router(api.router, prefix=f"/{name}" if not getattr(api, "PREFIX", None) else api.PREFIX,
+                           tags=[name])
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):  # type: ignore[no-untyped-def]
+        incoming = request.headers.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.state.request_id = request_id
+        start = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        log.info(json.dumps({"event": "request", "request_id": request_id, "method": request.method,
+                             "path": request.url.path, "status": response.status_code,
+                             "ms": round((time.perf_counter() - start) * 1000, 2)}))
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors, "request_id": getattr(request.state, "request_id", None)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, "request_id": getattr(request.state, "request_id", None)},
+                            exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("unhandled error (request %s)", request_id)
+        return JSONResponse({"detail": "internal server error; the request id lets an operator find it in the log",
+                             "request_id": request_id}, 500, headers={"X-Request-ID": request_id or ""})
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"])
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    return app
+
+
+def _load_models(name: str, api: Any) -> dict[str, Any]:
+    """Call a domain API's ``load_models()`` if it has one; a failure degrades, never crashes."""
+    loader = getattr(api, "load_models", None)
+    if loader is None:
+        return {"ready": True, "detail": "no models to load"}
+    try:
+        detail = loader()
+        return {"ready": True, "detail": detail or "loaded"}
+    except Exception as exc:
+        log.error("domain %s: models not loaded: %s", name, exc)
+        return {"ready": False, "detail": f"models not loaded: {type(exc).__name__}: {exc}"}

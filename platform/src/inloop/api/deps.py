@@ -1,0 +1,66 @@
+"""Dependencies for route signatures, as ``Annotated`` aliases (FastAPI's convention)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from inloop.api.prediction_writer import PredictionWriter
+from inloop.predictions import PredictionEntry
+from inloop.settings import Settings, get_settings
+
+__all__ = ["PredictionLog", "RequestId", "SettingsDep", "WriteAccess"]
+
+_bearer = HTTPBearer(auto_error=False, description="The API token printed by `inloop up` (data dir: api-token).")
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def _require_token(request: Request,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    expected: str = request.app.state.api_token
+    if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong API token (Authorization: Bearer <token>)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return "token"
+
+
+WriteAccess = Annotated[str, Depends(_require_token)]
+
+
+def _request_id(request: Request) -> str:
+    return request.state.request_id
+
+
+RequestId = Annotated[str, Depends(_request_id)]
+
+
+class _PredictionLog:
+    """What a route uses to log the prediction it served (off the hot path)."""
+
+    def __init__(self, writer: PredictionWriter | None) -> None:
+        self._writer = writer
+
+    @property
+    def enabled(self) -> bool:
+        return self._writer is not None
+
+    def record(self, entry: PredictionEntry) -> str:
+        if self._writer is not None:
+            self._writer.submit(entry)
+        return entry.request_id
+
+
+def _prediction_log(request: Request) -> _PredictionLog:
+    return _PredictionLog(request.app.state.prediction_writer)
+
+
+PredictionLog = Annotated[_PredictionLog, Depends(_prediction_log)]

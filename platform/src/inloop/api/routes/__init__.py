@@ -1,0 +1,1 @@
+"""The platform routers (one module per resource)."""

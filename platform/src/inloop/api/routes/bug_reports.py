@@ -1,0 +1,99 @@
+"""Bug reports over HTTP: a colleague's WTF moment, with an optional screenshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from pydantic import BaseModel
+
+from inloop.api.deps import WriteAccess
+from inloop.incidents.bug_reports import (
+    MAX_SCREENSHOT_BYTES,
+    BugReportError,
+    file_report,
+    list_reports,
+)
+
+router = APIRouter(prefix="/bug-reports", tags=["bug reports"])
+
+
+class BugReportPublic(BaseModel):
+    id: int
+    created_at: dt.datetime
+    reporter: str
+    text: str
+    domain: str
+    page: str | None
+    component: str | None
+    segment: str | None
+    failure_kind: str | None
+    severity: str
+    request_id: str | None
+    has_screenshot: bool
+    status: str
+    group_key: str
+    postmortem_slug: str | None
+    resolution: str | None
+
+
+class BugReportFiled(BaseModel):
+    report: BugReportPublic
+    group_size_in_window: int
+    escalation_threshold: int
+    escalated: bool
+    alert_id: int | None
+
+
+def _public(record) -> BugReportPublic:  # type: ignore[no-untyped-def]
+    return BugReportPublic.model_validate({**record.__dict__, "has_screenshot": record.screenshot_path is not None})
+
+
+@router.post(
+    "",
+    response_model=BugReportFiled,
+    status_code=status.HTTP_201_CREATED,
+    summary="Report a bad experience (optionally with a screenshot and the request id)",
+    responses={422: {"description": "A field is wrong (names each field and its problem)"}},
+)
+async def create_bug_report(
+    _: WriteAccess,
+    reporter: Annotated[str, Form(min_length=1, max_length=200)],
+    text: Annotated[str, Form(min_length=3, max_length=20_000)],
+    domain: Annotated[str, Form(min_length=1, max_length=64)],
+    page: Annotated[str | None, Form(max_length=200)] = None,
+    component: Annotated[str | None, Form(max_length=64)] = None,
+    segment: Annotated[str | None, Form(max_length=128)] = None,
+    failure_kind: Annotated[str | None, Form(max_length=128)] = None,
+    severity: Annotated[Literal["low", "medium", "high", "critical"], Form()] = "medium",
+    request_id: Annotated[str | None, Form(max_length=64)] = None,
+    screenshot: Annotated[UploadFile | None, File(description="PNG, JPEG or WebP; checked on its bytes")] = None,
+) -> BugReportFiled:
+    data = None
+    if screenshot is not None:
+        # Read one byte past the limit: enough to refuse an oversized file without holding all of it.
+        data = await screenshot.read(MAX_SCREENSHOT_BYTES + 1)
+        if not data and not screenshot.filename:
+            data = None  # an empty optional file field from an HTML form: no screenshot
+    fields = {"reporter": reporter, "text": text, "domain": domain, "page": page or None,
+              "component": component or None, "segment": segment or None, "failure_kind": failure_kind or None,
+              "severity": severity, "request_id": request_id or None}
+    try:
+        filed = file_report(fields, screenshot=data)
+    except BugReportError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            [{"loc": ["body", field], "msg": problem} for field, problem in exc.problems]) from None
+    return BugReportFiled(report=_public(filed.report), group_size_in_window=filed.group.open_in_window,
+                          escalation_threshold=filed.group.threshold, escalated=filed.group.escalated,
+                          alert_id=filed.group.alert_id)
+
+
+@router.get("", response_model=list[BugReportPublic], summary="Bug reports, newest first")
+def read_bug_reports(
+    _: WriteAccess,
+    domain: Annotated[str | None, Query(max_length=64)] = None,
+    report_status: Annotated[Literal["new", "triaged", "linked", "closed"] | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[BugReportPublic]:
+    return [_public(r) for r in list_reports(domain, status=report_status, limit=limit)]

@@ -1,0 +1,98 @@
+"""Liveness, readiness and model reload."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel
+
+from inloop.api.deps import WriteAccess
+
+router = APIRouter(tags=["health"])
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok"]
+
+
+class ComponentStatus(BaseModel):
+    ready: bool
+    detail: str
+
+
+class ReadinessPublic(BaseModel):
+    status: Literal["ready", "degraded", "unavailable"]
+    components: dict[str, ComponentStatus]
+
+
+@router.get("/health", response_model=HealthPublic, summary="Liveness: the process answers")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _check_database() -> ComponentStatus:
+    import sqlalchemy as sa
+
+    from inloop import db
+
+    try:
+        with db.read_session() as sess:
+            sess.execute(sa.text("SELECT 1"))
+        return ComponentStatus(ready=True, detail="reachable")
+    except Exception as exc:
+        return ComponentStatus(ready=False, detail=f"unreachable: {type(exc).__name__}")
+
+
+def _check_mlflow() -> ComponentStatus:
+    try:
+        from inloop import tracking
+
+        tracking.client().search_experiments(max_results=1)
+        return ComponentStatus(ready=True, detail="reachable")
+    except Exception as exc:
+        return ComponentStatus(ready=False, detail=f"unreachable: {type(exc).__name__}")
+
+
+@router.get(
+    "/ready",
+    response_model=ReadinessPublic,
+    summary="Readiness: database, MLflow and each domain's models",
+    responses={503: {"model": ReadinessPublic, "description": "Cannot serve: database down or models missing"}},
+)
+def ready(request: Request, response: Response) -> ReadinessPublic:
+    """``ready``; ``degraded`` when loaded models keep serving but MLflow is unreachable (no reload
+    possible); ``unavailable`` (503) when the database or a domain's models are missing."""
+    components: dict[str, ComponentStatus] = {"database": _check_database(), "mlflow": _check_mlflow()}
+    for name, state in request.app.state.domain_status.items():
+        components[f"models:{name}"] = ComponentStatus(ready=state["ready"], detail=str(state["detail"]))
+    serving = components["database"].ready and all(c.ready for k, c in components.items() if k.startswith("models:"))
+    if not serving:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return ReadinessPublic(status="unavailable", components=components)
+    return ReadinessPublic(status="ready" if components["mlflow"].ready else "degraded", components=components)
+
+
+class ReloadPublic(BaseModel):
+    domains: dict[str, ComponentStatus]
+
+
+@router.post("/models/reload", response_model=ReloadPublic, summary="Reload every domain's models from MLflow")
+def reload_models(request: Request, _: WriteAccess) -> ReloadPublic:
+    """Ask each domain to reload its champion. If MLflow is unreachable, the loaded model keeps serving."""
+    out: dict[str, ComponentStatus] = {}
+    for name, api in request.app.state.domain_apis.items():
+        reloader: Any = getattr(api, "reload_models", None) or getattr(api, "load_models", None)
+        if reloader is None:
+            continue
+        try:
+            detail = reloader()
+            state = {"ready": True, "detail": str(detail or "reloaded")}
+        except Exception as exc:
+            previous = request.app.state.domain_status.get(name, {"ready": False})
+            state = {"ready": previous["ready"],
+                     "detail": f"reload failed ({type(exc).__name__}: {exc}); still serving the loaded model"
+                     if previous["ready"] else f"models not loaded: {type(exc).__name__}: {exc}"}
+        request.app.state.domain_status[name] = state
+        out[name] = ComponentStatus(**state)
+    return ReloadPublic(domains=out)
