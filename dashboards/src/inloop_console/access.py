@@ -1,0 +1,68 @@
+"""Who is using the console: open on loopback by default, OpenID Connect login when configured.
+
+When ``.streamlit/secrets.toml`` (or the deployment's secrets) has an ``[auth]`` section,
+every page requires ``st.login`` and the logged-in identity is what the console records on
+bug reports, review decisions and post-mortem edits. Without it the console is meant for
+loopback only (the launcher binds 127.0.0.1), and forms ask for the person's name instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+__all__ = ["auth_configured", "current_identity", "gate", "identity_input", "plain"]
+
+
+def auth_configured() -> bool:
+    """Whether Streamlit's ``[auth]`` secrets section is present."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises instead of returning empty
+        return False
+
+
+def current_identity() -> str | None:
+    """The logged-in person's e-mail (or name), or None when login is not configured."""
+    if not auth_configured() or not st.user.is_logged_in:
+        return None
+    email = st.user.get("email")
+    name = st.user.get("name")
+    return str(email or name or "logged-in user")
+
+
+def gate() -> bool:
+    """Show the login prompt when login is configured and nobody is logged in; True when the page may render."""
+    if not auth_configured():
+        return True
+    if st.user.is_logged_in:
+        with st.sidebar:
+            st.caption(f"Signed in as {plain(current_identity() or '')}")
+            if st.button("Log out", key="logout"):
+                st.logout()
+        return True
+    st.title("inloop stakeholder console")
+    st.info("Please log in: this console is configured to know who records reports, reviews and post-mortems.")
+    if st.button("Log in", key="login", type="primary"):
+        st.login()
+    return False
+
+
+def identity_input(key: str, label: str = "Your name or e-mail") -> str:
+    """The identity to record: the logged-in one, or what the person types (loopback mode)."""
+    who = current_identity()
+    if who is not None:
+        st.text_input(label, value=who, disabled=True, key=f"{key}_locked",
+                      help="Recorded from your login.")
+        return who
+    return st.text_input(label, key=key, value=st.session_state.get("console_identity", ""),
+                         help="Recorded with what you submit (login is not configured on this console).").strip()
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def plain(text: str) -> str:
+    """User-supplied text made inert inside Markdown: no links, images, emphasis or HTML."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", " ")

@@ -1,0 +1,125 @@
+"""Overview: every stakeholder concern, whether it holds, its metric against the threshold, its trend."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from inloop import domains as registry
+from inloop.alerts import list_alerts
+from inloop.settings import get_settings
+from inloop_console import queries
+from inloop_console.access import plain
+
+BADGE = {"holds": ":green-badge[:material/check_circle: holds]",
+         "needs attention": ":red-badge[:material/error: needs attention]",
+         "not yet checked": ":gray-badge[:material/schedule: not yet checked]"}
+
+
+def trend_chart(status: queries.ConcernStatus) -> alt.Chart:
+    """The metric's recent values with the threshold as a rule; red points where the check failed."""
+    frame = pd.DataFrame([{"checked": p.evaluated_at, "value": p.value, "holds": p.passed} for p in status.history])
+    base = alt.Chart(frame).encode(x=alt.X("checked:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0)))
+    line = base.mark_line(color="#888").encode(y=alt.Y("value:Q", title=None))
+    points = base.mark_circle(size=40).encode(
+        y="value:Q", color=alt.Color("holds:N", scale=alt.Scale(domain=[True, False], range=["#2e7d32", "#c62828"]),
+                                     legend=None),
+        tooltip=[alt.Tooltip("checked:T", format="%Y-%m-%d %H:%M"), "value:Q", "holds:N"])
+    layers = [line, points]
+    if status.concern.threshold is not None:
+        rule = alt.Chart(pd.DataFrame({"threshold": [status.concern.threshold.value]})).mark_rule(
+            strokeDash=[4, 3], color="#c62828").encode(y="threshold:Q")
+        layers.append(rule)
+    return alt.layer(*layers).properties(height=110)
+
+
+def evidence_links(status: queries.ConcernStatus) -> list[str]:
+    links = []
+    url = status.evidence_url
+    if url and url.startswith(("http://", "https://")):
+        links.append(f"[evidence]({url})")
+    elif url:
+        links.append(f"evidence: `{url}`")
+    if status.run_id:
+        dagster = f"http://127.0.0.1:{get_settings().dagster_port}/runs/{status.run_id}"
+        links.append(f"[check run in Dagster]({dagster})")
+    return links
+
+
+def concern_row(status: queries.ConcernStatus) -> None:
+    concern = status.concern
+    with st.container(border=True):
+        left, middle, right = st.columns([5, 3, 4], vertical_alignment="center")
+        with left:
+            st.markdown(f"{BADGE[status.status]} **{plain(concern.statement)}**")
+            who = f"raised by {plain(concern.raised_by)}" if concern.raised_by else ""
+            st.caption(" · ".join(x for x in (who, f"concern `{concern.id}`") if x))
+        with middle:
+            if status.status == "not yet checked":
+                st.caption(f"Not yet checked: {status.why_unchecked}.")
+                if status.threshold and concern.metric:
+                    st.caption(f"Will hold when {concern.metric.name} {status.threshold}.")
+            else:
+                unit = concern.metric.unit if concern.metric else ""
+                name = concern.metric.name if concern.metric else "metric"
+                st.metric(name, queries.fmt_value(status.value, unit), help=concern.metric.description
+                          if concern.metric else None)
+                st.caption(f"must be {status.threshold} · last checked "
+                           f"{status.last_checked:%Y-%m-%d %H:%M} UTC")
+        with right:
+            if len(status.history) >= 2:
+                st.altair_chart(trend_chart(status), width="stretch")
+            elif status.history:
+                st.caption("One check so far: the trend appears after the next run.")
+        if status.status != "not yet checked":
+            extra = evidence_links(status)
+            with st.expander("Details and evidence"):
+                if status.summary:
+                    st.text(status.summary)
+                if extra:
+                    st.markdown(" · ".join(extra))
+                if concern.worst_case:
+                    st.markdown(f"**Worst case:** {plain(concern.worst_case)}")
+                if concern.demo:
+                    st.page_link("pages/demos.py", label=f"Watch the worst-case demo `{concern.demo}`",
+                                 icon=":material/play_circle:")
+
+
+st.title("Are your concerns holding?")
+domains = registry.discover_domains()
+loaded = queries.load_cards(domains)
+statuses = queries.concern_statuses(loaded.cards)
+line = queries.headline(statuses)
+if any(s.status == "needs attention" for s in statuses):
+    st.error(line, icon=":material/error:")
+elif statuses and all(s.status == "holds" for s in statuses):
+    st.success(line, icon=":material/check_circle:")
+else:
+    st.info(line, icon=":material/info:")
+
+for name, problem in loaded.errors.items():
+    st.error(f"The project card of {name} cannot be read, so its concerns are not shown.")
+    st.code(problem, language=None)
+if not domains:
+    st.warning("No domains are installed. Each domain registers itself through the `inloop.domains` "
+               "entry point (see docs); `uv sync` installs the three demo domains.")
+
+open_alerts = list_alerts(status="open", limit=5)
+if open_alerts:
+    st.warning(f"{len(open_alerts)}{'+' if len(open_alerts) == 5 else ''} open alert(s): newest is "
+               f"“{plain(open_alerts[0].title)}” ({open_alerts[0].domain}).", icon=":material/notifications:")
+    st.page_link("pages/alerts.py", label="Open the alerts inbox", icon=":material/notifications:")
+
+by_domain: dict[str, list[queries.ConcernStatus]] = {}
+for s in statuses:
+    by_domain.setdefault(s.domain, []).append(s)
+for name, items in by_domain.items():
+    card = loaded.cards[name]
+    counts = {k: sum(s.status == k for s in items) for k in BADGE}
+    st.subheader(card.title)
+    st.caption(f"{name} · {counts['holds']} hold · {counts['needs attention']} need attention · "
+               f"{counts['not yet checked']} not yet checked")
+    order = {"needs attention": 0, "holds": 1, "not yet checked": 2}
+    for s in sorted(items, key=lambda s: order[s.status]):
+        concern_row(s)

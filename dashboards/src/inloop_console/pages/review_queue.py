@@ -1,0 +1,128 @@
+"""Invoice review queue: the scanned invoice beside the fields read and the reason; approve or reject.
+
+The console never imports a domain. A domain that has a review queue exposes a zero-argument
+factory through its ``Domain(extras={"review_service": "module:function"})`` hook; the object it
+returns offers ``queue()`` (items with ``invoice_id``, ``original_name``, ``waiting_hours``,
+``reason_kind``, ``reason``), ``show(id)`` (a dict with ``fields`` {name: {"value", "confidence"}},
+``reason``, ``history``), ``file_path(id)``, ``approve(id, clerk, corrections)`` and
+``reject(id, clerk, notice)``, raising ``ValueError`` with a message for the clerk when an action
+cannot be done (the invoice_ocr domain's ``ReviewService`` has this shape).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from inloop import domains as registry
+from inloop_console.access import identity_input, plain
+
+HOOK = "review_service"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+
+
+def show_file(path: Path) -> None:
+    """The scan as an image; a PDF's first page rendered when pypdfium2 is there, else a download."""
+    if not path.is_file():
+        st.warning(f"The stored file is missing: {path}")
+        return
+    data = path.read_bytes()
+    if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff" or path.suffix.lower() in IMAGE_SUFFIXES:
+        try:
+            st.image(data, width="stretch")
+            return
+        except Exception:
+            st.caption("The file does not display as an image (it may be damaged).")
+    elif data[:5] == b"%PDF-":
+        try:
+            import pypdfium2 as pdfium
+
+            page = pdfium.PdfDocument(data)[0]
+            st.image(page.render(scale=1.5).to_pil(), width="stretch", caption="page 1")
+            return
+        except Exception:
+            st.caption("The PDF does not render here (it may be damaged or protected).")
+    st.download_button("Download the original file", data, file_name=path.name, key=f"dl_{path.name}")
+
+
+st.title("Invoice review queue")
+st.caption("Invoices the machine was unsure about wait here with the reason. Correct what was read wrong and "
+           "approve (it is booked), or reject it with a notice to the supplier. Nothing leaves this queue "
+           "without a person's decision, and every decision records who made it.")
+
+services: dict[str, Any] = {}
+for name, domain in sorted(registry.discover_domains().items()):
+    try:
+        factory = domain.hook(HOOK)
+    except Exception as exc:
+        st.error(f"The review queue of {name} does not load: {type(exc).__name__}: {exc}")
+        continue
+    if factory is not None:
+        services[name] = factory
+
+if not services:
+    st.info("No review queue is connected yet. The invoice domain's review service appears here once the domain "
+            f"exposes it to the console (`Domain(extras={{\"{HOOK}\": \"module:function\"}})`); until then clerks "
+            "use `python -m invoice_ocr review list|show|approve|reject`.", icon=":material/receipt_long:")
+    st.stop()
+
+name = st.selectbox("Domain", sorted(services), key="review_domain") if len(services) > 1 else next(iter(services))
+try:
+    service = services[name]()
+    queue = list(service.queue())
+except Exception as exc:
+    st.error(f"The review queue cannot be read: {type(exc).__name__}: {exc}")
+    st.stop()
+
+if not queue:
+    st.success("The review queue is empty: every invoice received is booked, rejected with a notice or still "
+               "being read.", icon=":material/task_alt:")
+    st.stop()
+
+oldest = max(item.waiting_hours for item in queue)
+st.metric("Waiting for a person", len(queue), f"oldest {oldest:.1f} h", delta_color="off")
+pick = st.selectbox("Invoice", queue, key="review_pick",
+                    format_func=lambda i: f"#{i.invoice_id} · {i.original_name} · waiting {i.waiting_hours:.1f} h · "
+                                          f"{i.reason_kind or 'review'}")
+detail = service.show(pick.invoice_id)
+st.warning(f"**Why it is here:** {plain(str(detail.get('reason') or pick.reason or 'no reason recorded'))}",
+           icon=":material/help:")
+left, right = st.columns([3, 2])
+with left:
+    show_file(Path(service.file_path(pick.invoice_id)))
+with right:
+    who = identity_input(f"review_clerk_{pick.invoice_id}", "Your name (recorded with the decision)")
+    st.markdown("**Fields read** (correct what is wrong)")
+    corrections: dict[str, str] = {}
+    for field_name, read in (detail.get("fields") or {}).items():
+        read = read if isinstance(read, dict) else {"value": read}
+        value = "" if read.get("value") is None else str(read.get("value"))
+        confidence = read.get("confidence")
+        label = field_name.replace("_", " ") + (f" (confidence {confidence:.0%})"
+                                                if isinstance(confidence, int | float) else "")
+        typed = st.text_input(label, value=value, key=f"review_{pick.invoice_id}_{field_name}")
+        if typed.strip() != value:
+            corrections[field_name] = typed
+    if st.button("Approve and book", key=f"approve_{pick.invoice_id}", type="primary", icon=":material/check:"):
+        try:
+            service.approve(pick.invoice_id, who, corrections)
+        except (ValueError, LookupError) as exc:
+            st.error(f"Not approved: {exc}")
+        else:
+            st.success(f"Invoice #{pick.invoice_id} approved by {who} and booked"
+                       + (f" (corrected: {', '.join(sorted(corrections))})" if corrections else "") + ".")
+    notice = st.text_area("Notice to the supplier (for a rejection)", key=f"notice_{pick.invoice_id}",
+                          placeholder="e.g. The scan is unreadable: please send the invoice again as a PDF.")
+    if st.button("Reject with this notice", key=f"reject_{pick.invoice_id}", icon=":material/block:"):
+        try:
+            service.reject(pick.invoice_id, who, notice)
+        except (ValueError, LookupError) as exc:
+            st.error(f"Not rejected: {exc}")
+        else:
+            st.success(f"Invoice #{pick.invoice_id} rejected by {who}; the notice goes to the supplier.")
+    history = detail.get("history") or []
+    if history:
+        with st.expander("History of this invoice"):
+            st.json(history, expanded=False)
