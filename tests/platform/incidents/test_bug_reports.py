@@ -156,6 +156,22 @@ def test_similar_reports_form_one_group_and_raise_one_alert_at_the_threshold(eac
     assert group.open_in_window == 7 and group.escalated and group.alert_id == alert_rows[0].id
 
 
+def test_a_failed_escalation_keeps_the_report_and_the_next_report_escalates(shop_domain) -> None:
+    for i in range(3):
+        file_report(_report(reporter=f"r{i}"))
+    with db.engine().begin() as conn:  # the alert table refuses writes for a moment
+        conn.exec_driver_sql("CREATE TRIGGER refuse_alerts BEFORE INSERT ON alerts "
+                             "BEGIN SELECT RAISE(ABORT, 'database is locked'); END")
+    crossing = file_report(_report(reporter="r3"))
+    assert crossing.alert is None and get_report(crossing.report.id).status == "new"
+    (group,) = list_groups("shop_test")
+    assert group.open_in_window == 4 and group.escalation_due
+    with db.engine().begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER refuse_alerts")
+    next_one = file_report(_report(reporter="r4"))
+    assert next_one.escalated_now and not list_groups("shop_test")[0].escalation_due
+
+
 def test_different_segment_is_another_group(shop_domain) -> None:
     for i in range(3):
         file_report(_report(reporter=f"a{i}"))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from inloop import db
 from inloop.db.models import ActionItem
 from inloop.incidents.index import list_postmortems, reindex
@@ -185,3 +187,20 @@ def test_seeded_postmortems_index_cleanly() -> None:
     report = reindex(folders)
     assert report.ok, report.errors
     assert len(report.indexed) == len(SEEDED)
+
+
+_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                    st.text())
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(min_size=1), details=st.text(), data=st.dictionaries(st.text(), _values, max_size=5))
+def test_any_text_round_trips(text: str, details: str, data: dict) -> None:
+    """Whatever people (or logged features) put in a post-mortem comes back exactly, in one canonical form."""
+    base = load_postmortem(BAG)
+    fact = base.facts[0].model_copy(update={"description": text, "data": data})
+    pm = base.model_copy(update={"summary": text, "details": details, "facts": [fact, *base.facts[1:]]})
+    rendered = render_postmortem(pm)
+    back = parse_postmortem(rendered)
+    assert back == pm
+    assert render_postmortem(back) == rendered

@@ -189,6 +189,11 @@ class GroupSummary:
     def escalated(self) -> bool:
         return self.alert_id is not None
 
+    @property
+    def escalation_due(self) -> bool:
+        """At or over the threshold without an open alert (e.g. the alert was resolved meanwhile)."""
+        return self.open_in_window >= self.threshold and not self.escalated
+
 
 @dataclass(frozen=True)
 class FiledReport:
@@ -400,9 +405,21 @@ def _escalate_if_due(domain: str, group: str, now: dt.datetime,
         severities = set(sess.scalars(sa.select(BugReport.severity).where(
             BugReport.domain == domain, BugReport.group_key == group, BugReport.status != "closed")))
     # One open alert per group: the first crossing opens it, later reports count as occurrences.
-    alert = alerts.raise_alert(
+    try:
+        alert = _raise_group_alert(domain, group, summary, policy, severities, db_url)
+    except sa.exc.SQLAlchemyError:
+        # The report itself is saved; the next report of the group (or `inloop bugs groups`,
+        # which shows the group as due) escalates it. Failing here would invite a duplicate report.
+        log.exception("bug-report group %s is due for escalation, but raising its alert failed", group)
+        return summary, None
+    return dataclasses.replace(summary, alert_id=alert.id), alert
+
+
+def _raise_group_alert(domain: str, group: str, summary: GroupSummary, policy: BugReportPolicy,
+                       severities: set[str], db_url: str | None) -> alerts.AlertRecord:
+    return alerts.raise_alert(
         domain=domain, cause_key=_cause_key(group), source="bug_reports",
-        title=f"{summary.open_in_window} similar bug reports: {group}",
+        title=f"Many similar bug reports: {group}",
         message=(f"{summary.open_in_window} open reports in {policy.window_days} days for {group} "
                  f"(threshold {policy.escalation_threshold}): a lot of users say it's a bug, so it is worth "
                  f"investigating. Triage them and draft a post-mortem: inloop postmortem new --from-bug "
@@ -412,7 +429,6 @@ def _escalate_if_due(domain: str, group: str, now: dt.datetime,
                   "threshold": policy.escalation_threshold, "window_days": policy.window_days},
         db_url=db_url,
     )
-    return dataclasses.replace(summary, alert_id=alert.id), alert
 
 
 def list_groups(domain: str | None = None, *, now: dt.datetime | None = None,

@@ -273,7 +273,7 @@ def bug_groups(domain: Annotated[str | None, typer.Option()] = None) -> None:
     from inloop.incidents.bug_reports import list_groups
 
     for g in list_groups(domain):
-        flag = f"ESCALATED (alert #{g.alert_id})" if g.escalated else ""
+        flag = f"ESCALATED (alert #{g.alert_id})" if g.escalated else ("DUE FOR ESCALATION" if g.escalation_due else "")
         typer.echo(f"{g.open_in_window:3}/{g.threshold:<3} {g.group_key}  reports {g.report_ids} {flag}".rstrip())
 
 

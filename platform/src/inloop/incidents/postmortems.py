@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from inloop.cards import Finding, _UniqueKeyLoader, is_unanswered
+from inloop.cards import Finding, is_unanswered
 
 __all__ = [
     "ActionPoint",
@@ -251,12 +251,38 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+_UNUSUAL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    # Control characters and the other line breaks YAML knows (NEL, LS, PS) would be folded or
+    # dropped in plain or block style: such a string is written double-quoted, with escapes.
+    if _UNUSUAL.search(value):
+        style: str | None = '"'
+    else:
+        style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 _Dumper.add_representer(str, _represent_str)
+
+
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML (libyaml when available) that refuses duplicate keys instead of keeping the last."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark)
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _front_matter(text: str, path: Path) -> tuple[str, str, int]:
@@ -301,8 +327,7 @@ def parse_postmortem(text: str, path: Path | str = "<text>") -> Postmortem:
     path = Path(path)
     front, body, first_line = _front_matter(text, path)
     try:
-        data = yaml.load(front, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        root = yaml.compose(front, Loader=yaml.SafeLoader)
+        data = yaml.load(front, Loader=_StrictLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + first_line}" if mark else "front matter"
@@ -315,6 +340,7 @@ def parse_postmortem(text: str, path: Path | str = "<text>") -> Postmortem:
         return Postmortem.model_validate({**data, "details": body})
     except ValidationError as exc:
         problems = []
+        root = yaml.compose(front, Loader=_StrictLoader)  # only now: the node marks give line numbers
         for err in exc.errors():
             loc = tuple(err["loc"])
             line = _node_line(root, loc)
