@@ -25,7 +25,7 @@ def auth_configured() -> bool:
 
 def current_identity() -> str | None:
     """The logged-in person's e-mail (or name), or None when login is not configured."""
-    if not auth_configured() or not st.user.is_logged_in:
+    if not auth_configured() or not st.user.get("is_logged_in", False):
         return None
     email = st.user.get("email")
     name = st.user.get("name")
@@ -36,7 +36,7 @@ def gate() -> bool:
     """Show the login prompt when login is configured and nobody is logged in; True when the page may render."""
     if not auth_configured():
         return True
-    if st.user.is_logged_in:
+    if st.user.get("is_logged_in", False):
         with st.sidebar:
             st.caption(f"Signed in as {plain(current_identity() or '')}")
             if st.button("Log out", key="logout"):

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-
 from inloop import db
 from inloop.cards import CardError, Concern, ProjectCard, is_unanswered
 from inloop.db.models import Alert, BugReport, CheckResult, Prediction, utcnow
 from inloop.domains import Domain
 from inloop.settings import get_settings
+from pydantic import BaseModel
 
 __all__ = [
     "ConcernStatus",
@@ -32,6 +32,7 @@ __all__ = [
     "check_history_page",
     "concern_statuses",
     "drift_reports",
+    "fmt_value",
     "headline",
     "load_cards",
     "model_versions_served",
@@ -182,18 +183,18 @@ def headline(statuses: Iterable[ConcernStatus]) -> str:
 
 
 def checklist_progress(card: ProjectCard) -> tuple[int, int]:
-    """(answered, total) checklist items of the business case and the outage matrix."""
+    """(answered, total) checklist items: business case, outage matrix, and who/worst case/story per concern."""
     answered = total = 0
 
     def walk(model: Any) -> None:
         nonlocal answered, total
         for name, fld in type(model).model_fields.items():
             value = getattr(model, name)
-            if hasattr(value, "model_fields"):
+            if isinstance(value, BaseModel):
                 walk(value)
             elif isinstance(value, list):
                 for item in value:
-                    if hasattr(item, "model_fields"):
+                    if isinstance(item, BaseModel):
                         walk(item)
             elif fld.annotation == (str | None):
                 total += 1
@@ -201,6 +202,10 @@ def checklist_progress(card: ProjectCard) -> tuple[int, int]:
 
     walk(card.business_case)
     walk(card.outage_impact)
+    for concern in card.concerns:  # the concern questions lint_card asks too
+        for value in (concern.raised_by, concern.worst_case, concern.user_story):
+            total += 1
+            answered += not is_unanswered(value)
     return answered, total
 
 

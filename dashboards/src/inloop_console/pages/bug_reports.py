@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-
 from inloop import domains as registry
 from inloop.incidents import (
     BugReportError,
@@ -192,7 +191,7 @@ with tab_inbox:
         st.caption("Reports about the same part, problem and audience form a group; a group escalates at the "
                    "project card's threshold.")
         st.dataframe([{"group": g.group_key, "open in window": g.open_in_window, "threshold": g.threshold,
-                       "escalated": "yes (alert #%d)" % g.alert_id if g.alert_id else "no", "total": g.total,
+                       "escalated": f"yes (alert #{g.alert_id})" if g.alert_id else "no", "total": g.total,
                        "last report": g.last_reported_at} for g in groups], hide_index=True,
                      width="stretch")
         escalated = [g for g in groups if g.escalated]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 import streamlit as st
-
 from inloop import domains as registry
 from inloop.alerts import list_alerts
 from inloop.settings import get_settings

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, get_args
 
 import streamlit as st
-
 from inloop import domains as registry
 from inloop.incidents import (
     NoAcceptedActionPointsError,
@@ -21,7 +20,14 @@ from inloop.incidents import (
     tickets_markdown,
 )
 from inloop.incidents.index import load_folder
-from inloop.incidents.postmortems import ActionStatus, ActionType, DetectionKind, FactKind, OutageBucket, Priority
+from inloop.incidents.postmortems import (
+    ActionStatus,
+    ActionType,
+    DetectionKind,
+    FactKind,
+    OutageBucket,
+    Priority,
+)
 from inloop_console.access import current_identity, identity_input, plain
 from inloop_console.postmortem_form import EditorProblem, build_postmortem, save_postmortem
 

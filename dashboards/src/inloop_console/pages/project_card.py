@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-
 from inloop import domains as registry
 from inloop.cards import CardError, is_unanswered, lint_card
 from inloop_console import queries

@@ -1,0 +1,391 @@
+"""The console's pages, opened with Streamlit's AppTest against a registered test domain."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from inloop import db
+from inloop.checks import Measurement, evaluate_concern
+from inloop.db.models import BugReport, BugReportEvent
+from inloop.incidents import file_report, load_postmortem
+from inloop.predictions import log_prediction
+
+from .conftest import png
+
+pytestmark = pytest.mark.usefixtures("shop_domain")
+
+FEATURES = {"page": "home/men", "page_gender": "men",
+            "history": [{"sku": "bag-9", "gender": "women"}, {"sku": "sneaker-1", "gender": "men"}]}
+
+
+def texts(at, kind: str) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def measure(shop_domain, concern_id: str, value: float, summary: str = "") -> None:
+    card = shop_domain.card()
+    evaluate_concern("shop_test", card.concern(concern_id), Measurement(value, summary), asset_key="home_pages",
+                     run_id="run-1")
+
+
+# Overview ----------------------------------------------------------------------------------------
+
+
+def test_overview_before_any_check_says_nothing_is_checked_yet(open_page):
+    at = open_page("overview")
+    assert texts(at, "info")[0] == "No concern has been checked yet — 3 of 3 not yet checked"
+    captions = " ".join(texts(at, "caption"))
+    assert "the check off_context_rate has not run yet" in captions
+    assert "agreed with the stakeholder, the check is not built yet" in captions  # the planned concern
+
+
+def test_overview_first_line_names_the_failing_concern_with_value_threshold_and_trend(open_page, shop_domain):
+    measure(shop_domain, "no-off-context-items", 0.0)
+    measure(shop_domain, "no-off-context-items", 0.002)
+    measure(shop_domain, "no-off-context-items", 0.04, "4 of 100 men's pages showed a women's item")
+    measure(shop_domain, "new-users-get-recommendations", 0.97)
+    at = open_page("overview")
+    assert texts(at, "error")[0] == ("1 concern needs attention: No women's items on the men's page — "
+                                     "1 of 3 not yet checked")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"off_context_rate": "0.04", "new_user_coverage": "0.97"}
+    assert "must be <= 0.01" in " ".join(texts(at, "caption"))
+    assert len(at.get("vega_lite_chart")) == 1  # three checks of one concern make a trend
+    assert "4 of 100 men's pages showed a women's item" in texts(at, "text")
+    assert any("open alert" in w for w in texts(at, "warning"))
+
+
+def test_overview_says_all_hold_when_every_checked_concern_holds(open_page, shop_domain):
+    measure(shop_domain, "no-off-context-items", 0.0)
+    measure(shop_domain, "new-users-get-recommendations", 0.99)
+    at = open_page("overview")
+    assert texts(at, "info")[0] == "All 2 checked concerns hold — 1 of 3 not yet checked"
+
+
+# Alerts ------------------------------------------------------------------------------------------
+
+
+def test_alerts_inbox_drafts_a_postmortem_from_an_alert(open_page, shop_domain):
+    at = open_page("alerts")
+    assert "No alerts here" in texts(at, "success")[0]
+    measure(shop_domain, "no-off-context-items", 0.05, "5 % off-context")
+    at = open_page("alerts")
+    assert "5 % off-context" in " ".join(texts(at, "text"))
+    alert_id = int(at.expander[0].label.split()[0].lstrip("#"))
+    at.text_input(key=f"alert_author_{alert_id}").input("Sam Engineer")
+    at.button(key=f"draft_alert_{alert_id}").click().run()
+    assert not at.exception
+    assert "Draft written to" in texts(at, "success")[0]
+    [path] = list(shop_domain.postmortems_dir.glob("*.md"))
+    pm = load_postmortem(path)
+    assert pm.status == "draft" and pm.authors == ["Sam Engineer"]
+    assert pm.detection.reference == f"alert:{alert_id}"
+
+
+# Project card ------------------------------------------------------------------------------------
+
+
+def test_project_card_shows_what_is_unanswered_and_the_outage_matrix(open_page):
+    at = open_page("project_card")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Checklist answered"] == "27 of 32"
+    warnings = texts(at, "warning")
+    assert "5 checklist item(s) still unanswered:" in warnings
+    unanswered = at.dataframe[0].value["item"].tolist()
+    assert unanswered == ["business_case.kpi.target", "business_case.current_approach",
+                          "outage_impact.one_hour.impact", "concerns[2] (planned-one).worst_case",
+                          "concerns[2] (planned-one).user_story"]
+    markdown = " ".join(texts(at, "markdown"))
+    assert "caches warm up in 2 minutes" in markdown and "nobody is paged" in markdown
+    assert "No ML at all \\(bestsellers\\)" in markdown
+    readiness = at.dataframe[1].value
+    assert "unanswered checklist item" in set(readiness["what"])
+
+
+# Worst-case demos --------------------------------------------------------------------------------
+
+
+def test_a_demo_runs_live_and_shows_its_steps_and_verdict(open_page):
+    at = open_page("demos")
+    assert at.selectbox(key="demo_pick").value == "shop_test:bag-on-mens-page"
+    at.button(key="demo_run").click().run()
+    assert not at.exception
+    assert texts(at, "success")[0].startswith("The story held: all 1 claim(s) true")
+    markdown = " ".join(texts(at, "markdown"))
+    assert "What came in:** A shopper with a shared family account opens the men" in markdown
+    assert "Fallback took over:** The item is dropped from the last\\-seen box" in markdown
+    assert "held" in markdown and "No women" in markdown
+
+
+def test_demos_page_without_demos_says_where_they_come_from(open_page, shop_domain, monkeypatch):
+    import dataclasses
+
+    from inloop import domains as registry
+
+    bare = dataclasses.replace(shop_domain, demos_module=None)
+    monkeypatch.setattr(registry, "discover_domains", lambda: {"shop_test": bare})
+    at = open_page("demos")
+    assert "No worst-case demos are registered yet" in texts(at, "info")[0]
+
+
+# Bug reports -------------------------------------------------------------------------------------
+
+
+def _fill_report(at, text: str, **fields: str) -> None:
+    at.text_input(key="bug_reporter").input(fields.get("reporter", "Kim Colleague"))
+    at.text_area(key="bug_text").input(text)
+    for name in ("request_id", "page", "component", "segment", "failure_kind"):
+        if name in fields:
+            at.text_input(key=f"bug_{name}").input(fields[name])
+
+
+def test_submitting_a_bug_report_with_a_screenshot_records_it(open_page):
+    request_id = log_prediction(domain="shop_test", component="last_seen", features=FEATURES,
+                                output={"items": ["bag-9", "sneaker-1"]}, model_version="v1")
+    at = open_page("bug_reports")
+    _fill_report(at, "A handbag on the men's page <script>alert(1)</script>", request_id=request_id,
+                 page="home/men", failure_kind="off_context_item")
+    at.file_uploader(key="bug_screenshot").upload("screen.png", png(), "image/png")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    assert texts(at, "success")[0].startswith("Thank you — report #1 is recorded.")
+    with db.read_session() as sess:
+        row = sess.scalars(sa.select(BugReport)).one()
+    assert row.reporter == "Kim Colleague" and row.request_id == request_id
+    assert row.component == "last_seen"  # taken from the logged prediction
+    assert row.screenshot_media_type == "image/png"
+    # the reporter's words are shown as text in the inbox, never as HTML or Markdown
+    assert "A handbag on the men's page <script>alert(1)</script>" in texts(at, "text")
+
+
+def test_a_bad_bug_report_says_what_is_wrong_and_saves_nothing(open_page):
+    at = open_page("bug_reports")
+    _fill_report(at, "x")
+    at.get("form_submit_button")[0].click().run()
+    error = texts(at, "error")[0]
+    assert error.startswith("Nothing was saved.") and "**text**: String should have at least 3 characters" in error
+    at.text_area(key="bug_text").input("The box is empty")
+    at.text_input(key="bug_request_id").input("no-such-request")
+    at.get("form_submit_button")[0].click().run()
+    error = texts(at, "error")[0]
+    assert "**request\\_id**: no logged prediction with request id 'no\\-such\\-request'" in error
+    with db.read_session() as sess:
+        assert sess.scalar(sa.select(sa.func.count()).select_from(BugReport)) == 0
+
+
+def test_inbox_groups_escalates_replays_and_starts_a_postmortem(open_page, shop_domain):
+    request_id = log_prediction(domain="shop_test", component="last_seen", features=FEATURES,
+                                output={"items": ["bag-9", "sneaker-1"]}, model_version="v1")
+    for who in ("Kim", "Lou"):
+        file_report({"reporter": who, "text": "bag on the men's page", "domain": "shop_test",
+                     "request_id": request_id, "failure_kind": "off_context_item"})
+    at = open_page("bug_reports")
+    groups = at.dataframe[0].value
+    assert groups["group"].tolist() == ["shop_test/last_seen/off_context_item/unspecified"]
+    assert groups["escalated"].tolist()[0].startswith("yes (alert #")
+    assert any(w.startswith("Escalated: 2 similar reports in 7 days") for w in texts(at, "warning"))
+    # replay of the linked prediction, then a re-run on the champion through the domain's runner
+    at.button(key="rerun_r2").click().run()
+    assert "The champion answers differently:" in texts(at, "warning")[-1]
+    at.text_input(key="bug_actor_2").input("Sam Engineer")
+    at.button(key="pm_2").click().run()
+    assert not at.exception
+    assert "Draft post-mortem written to" in texts(at, "success")[0]
+    [path] = list(shop_domain.postmortems_dir.glob("*.md"))
+    pm = load_postmortem(path)
+    assert any(f.ref == f"request:{request_id}" for f in pm.facts)
+    with db.read_session() as sess:
+        report = sess.get(BugReport, 2)
+        actors = sess.scalars(sa.select(BugReportEvent.actor).where(BugReportEvent.bug_report_id == 2)).all()
+    assert report.status == "linked" and report.postmortem_slug == path.stem
+    assert actors == ["Lou", "Sam Engineer", "Sam Engineer"]
+
+
+def test_inbox_without_reports_says_how_they_arrive(open_page):
+    at = open_page("bug_reports")
+    assert "No bug reports yet." in texts(at, "info")[0]
+
+
+# Post-mortems ------------------------------------------------------------------------------------
+
+
+def test_postmortems_page_without_any_says_how_to_start_one(open_page):
+    at = open_page("postmortems")
+    assert "No post-mortems yet." in texts(at, "info")[0]
+    assert "inloop postmortem new" in texts(at, "info")[0]
+
+
+def test_create_a_postmortem_with_five_whys_and_read_it_back(open_page, shop_domain):
+    at = open_page("postmortems")
+    p = "pm_new_"
+    at.text_input(key=p + "editor").input("Pat Owner")
+    at.text_input(key=p + "title").input("A woman's bag on the men's home page")
+    at.text_area(key=p + "summary").input("The last-seen box showed a women's bag to a man on the men's page.")
+    at.text_area(key=p + "impact_business").input("Trust in the home page; one complaint.")
+    at.text_area(key=p + "impact_affected").input("Shared family accounts, about 3 % of shoppers.")
+    at.text_input(key=p + "impact_duration").input("2 weeks, degraded")
+    at.text_input(key=p + "det_desc").input("A colleague's bug report")
+    at.text_input(key=p + "fact_0_description").input("The logged last-seen box held bag-9 (women)")
+    at.text_input(key=p + "fact_0_ref").input("request:abc")
+    whys = [("Why was a women's bag shown?", "The last-seen box ignores the page context",
+             "Replayed the request", "bag-9 came from the last-seen box [F1]", "confirmed"),
+            ("Why was a women's item in his history?", "A shared family account",
+             "Looked at the account's devices", "Two people use one account", "confirmed")]
+    for i, (q, h, how, ev, verdict) in enumerate(whys):
+        at.text_input(key=f"{p}why_{i}_question").input(q)
+        at.text_input(key=f"{p}why_{i}_hypothesis").input(h)
+        at.text_input(key=f"{p}why_{i}_how_checked").input(how)
+        at.text_input(key=f"{p}why_{i}_evidence").input(ev)
+        at.selectbox(key=f"{p}why_{i}_verdict").select(verdict)
+    at.text_area(key=p + "root_cause").input("The last-seen box had no page-context filter.")
+    at.text_area(key=p + "trigger").input("A shared account browsed women's bags on the app.")
+    at.text_area(key=p + "resolution").input("Filter last-seen items by page gender.")
+    at.text_input(key=p + "act_0_description").input("Filter the last-seen box by page context")
+    at.text_input(key=p + "act_0_owner").input("Recommender team")
+    at.run()
+    at.multiselect(key=p + "accepted").select("A1")
+    at.button(key=p + "save").click().run()
+    assert not at.exception
+    assert texts(at, "success")[0].startswith("Saved to")
+    [path] = list(shop_domain.postmortems_dir.glob("*.md"))
+    pm = load_postmortem(path)
+    assert [w.question for w in pm.five_whys] == [w[0] for w in whys]
+    assert pm.facts[0].id == "F1" and pm.facts[0].ref == "request:abc"
+    assert pm.action_points[0].description == "Filter the last-seen box by page context"
+    assert pm.authors == ["Pat Owner"] and pm.review.reviewer == "Pat Owner"
+    assert pm.review.accepted_action_points == ["A1"]
+
+    # Read it: the stakeholder summary comes first, tickets can be exported
+    at = open_page("postmortems")
+    summary = texts(at, "markdown")
+    assert any(m.startswith("# A woman's bag on the men's home page") and "**What happened.**" in m for m in summary)
+    assert len(at.get("download_button")) == 2
+
+
+def test_an_incomplete_postmortem_is_not_saved_and_says_what_is_missing(open_page, shop_domain):
+    at = open_page("postmortems")
+    at.text_input(key="pm_new_editor").input("Pat Owner")
+    at.text_input(key="pm_new_title").input("Something broke")
+    at.button(key="pm_new_save").click().run()
+    error = texts(at, "error")[0]
+    assert error.startswith("Not saved.") and "**summary**: must be filled in" in error
+    assert not list(shop_domain.postmortems_dir.glob("*.md"))
+
+
+# Invoice review queue ----------------------------------------------------------------------------
+
+
+def test_review_queue_approves_with_a_correction_and_rejects_with_a_notice(open_page, tmp_path):
+    at = open_page("review_queue")
+    assert at.metric[0].value == "2"
+    assert "total read with 41 % confidence" in texts(at, "warning")[0]
+    assert len(at.get("image")) == 1
+    at.text_input(key="review_clerk_1").input("Anna Berger")
+    at.text_input(key="review_1_total").input("21.00")
+    at.button(key="approve_1").click().run()
+    assert texts(at, "success")[0] == "Invoice #1 approved by Anna Berger and booked (corrected: total)."
+    at = open_page("review_queue")
+    at.text_input(key="review_clerk_2").input("Anna Berger")
+    at.button(key="reject_2").click().run()
+    assert texts(at, "error")[0].startswith("Not rejected: a rejection needs a notice")
+    at.text_area(key="notice_2").input("Please send the invoice again as a readable PDF.")
+    at.button(key="reject_2").click().run()
+    assert texts(at, "success")[0].startswith("Invoice #2 rejected by Anna Berger")
+    state = json.loads((tmp_path / "review" / "state.json").read_text())
+    assert state["1"]["decision"] == {"by": "Anna Berger", "corrections": {"total": "21.00"}}
+    assert state["2"]["status"] == "rejected_with_notice"
+    at = open_page("review_queue")
+    assert "The review queue is empty" in texts(at, "success")[0]
+
+
+def test_review_queue_without_a_connected_service_says_so(open_page, shop_domain, monkeypatch):
+    import dataclasses
+
+    from inloop import domains as registry
+
+    bare = dataclasses.replace(shop_domain, extras={})
+    monkeypatch.setattr(registry, "discover_domains", lambda: {"shop_test": bare})
+    at = open_page("review_queue")
+    assert "No review queue is connected yet." in texts(at, "info")[0]
+
+
+# Monitoring and models ---------------------------------------------------------------------------
+
+
+def test_monitoring_shows_traffic_checks_drift_reports_and_pages_the_log(open_page, shop_domain):
+    from inloop.predictions import PredictionEntry, log_predictions
+    from inloop.settings import get_settings
+
+    log_predictions(PredictionEntry(domain="shop_test", component="last_seen" if i % 2 else "recommended",
+                                    features={"i": i}, output={}, model_name="als", model_version="3",
+                                    live_test_set=i % 10 == 0, latency_ms=5.0) for i in range(120))
+    measure(shop_domain, "no-off-context-items", 0.0, "0 of 100 pages")
+    reports = get_settings().reports_dir / "shop_test"
+    reports.mkdir(parents=True)
+    (reports / "drift-2026-11-28.html").write_text("<html><body><h1>Drift</h1></body></html>")
+    at = open_page("monitoring")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Predictions served, last 30 days"] == "120"
+    assert metrics["In the live test set"] == "12"
+    components = at.dataframe[0].value
+    assert sorted(components["component"]) == ["last_seen", "recommended"]
+    assert at.dataframe[1].value["served"].tolist() == [120]
+    assert at.selectbox(key="drift_pick").value.name == "drift-2026-11-28.html"
+    assert len(at.get("iframe")) == 1  # the report, embedded
+    checks = at.dataframe[2].value
+    assert checks["check"].tolist() == ["off_context_rate"] and checks["holds"].tolist() == [True]
+    log = at.dataframe[3].value
+    assert len(log) == 50 and log["id"].iloc[0] == 120
+    at.button(key="log_older").click().run()
+    assert at.dataframe[3].value["id"].iloc[0] == 70
+
+
+def test_monitoring_and_models_without_data_say_what_fills_them(open_page):
+    at = open_page("monitoring")
+    infos = " ".join(texts(at, "info"))
+    assert "No predictions logged for shop_test" in infos and "No drift reports for shop_test yet" in infos
+    assert "No check has run for shop_test yet" in infos
+    at = open_page("models")
+    assert "No models yet: nothing has been logged to MLflow." in texts(at, "info")[0]
+
+
+# Access ------------------------------------------------------------------------------------------
+
+AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+        "client_id": "console", "client_secret": "s", "server_metadata_url": "https://idp.example/.well-known/x"}
+
+
+def test_with_login_configured_nobody_sees_a_page_before_logging_in():
+    from streamlit.testing.v1 import AppTest
+
+    from .conftest import APP
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["auth"] = AUTH
+    at.user = {}
+    at.run()
+    assert not at.exception
+    assert at.button(key="login").label == "Log in"
+    assert not at.title or at.title[0].value == "inloop stakeholder console"
+    assert not any("concerns" in t.value for t in at.title)
+
+
+def test_the_logged_in_identity_is_recorded_on_a_bug_report():
+    from streamlit.testing.v1 import AppTest
+
+    from .conftest import APP
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": "kim@example.com", "name": "Kim"}
+    at.run()
+    at.switch_page("pages/bug_reports.py").run()
+    assert at.text_input(key="bug_reporter_locked").value == "kim@example.com"
+    at.text_area(key="bug_text").input("The total on the invoice screen is wrong")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    with db.read_session() as sess:
+        assert sess.scalars(sa.select(BugReport.reporter)).one() == "kim@example.com"
+
