@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from inloop import db
-from inloop.alerts import raise_alert
-from inloop.db.models import CheckResult
+from inloop.cards import Concern, Metric, Threshold
+from inloop.checks import Measurement, evaluate_concern
 from inloop.incidents.bug_reports import BugReportError, file_report, get_report, report_history
 from inloop.incidents.cli import bug_app, postmortem_app
 from inloop.incidents.drafts import DraftError, draft_from_alert, draft_from_bug, draft_path, write_draft
@@ -132,21 +131,22 @@ def test_the_same_loop_through_the_cli(logged_request: str, png_bytes, tmp_path:
     assert bad.exit_code == 2 and "unknown domain 'nowhere'" in bad.output
 
 
-def test_draft_from_an_alert_carries_its_evidence_checks_and_replays(logged_request: str) -> None:
-    with db.session() as sess:
-        sess.add(CheckResult(domain="shop_test", concern_id="no-off-context-items", check_name="off_context_rate",
-                             asset_key="page_views", passed=False, severity="ERROR", metric_name="off_context_rate",
-                             metric_value=0.02, threshold_op="<=", threshold_value=0.0,
-                             details={"worst_request": logged_request}))
-    alert = raise_alert(domain="shop_test", cause_key="check:shop_test:off_context_rate", concern_id="no-off-context-items",
-                        title="off_context_rate 0.02 > 0", message="2 % of items on gendered pages are off context",
-                        evidence={"request_ids": [logged_request]})
-    draft = draft_from_alert(alert.id, authors=["on-call"])
-    assert draft.detection.kind == "check" and draft.detection.reference == f"alert:{alert.id}"
+def test_draft_from_a_failed_check_carries_its_evidence_and_replays(logged_request: str) -> None:
+    concern = Concern(id="no-off-context-items", statement="No women's items on the men's page.", raised_by="Head of Men's",
+                      worst_case="a screenshot on social media", user_story="As a customer ...",
+                      metric=Metric(name="off_context_rate", description="share of off-context items"),
+                      threshold=Threshold(op="<=", value=0.0), check="off_context_rate_on_gendered_pages")
+    outcome = evaluate_concern("shop_test", concern, Measurement(
+        0.02, summary="2 % of items on gendered pages are off context", details={"request_ids": [logged_request]}))
+    assert not outcome.passed and outcome.alert_id is not None
+    draft = draft_from_alert(outcome.alert_id, authors=["on-call"])
+    assert draft.detection.kind == "check" and draft.detection.reference == f"alert:{outcome.alert_id}"
     assert [f.kind for f in draft.facts] == ["alert", "check_result", "logged_input"]
-    assert draft.facts[1].description.startswith("Check off_context_rate FAILED: off_context_rate = 0.02")
+    assert draft.facts[1].description.startswith(
+        "Check off_context_rate_on_gendered_pages FAILED: off_context_rate = 0.02 (threshold <= 0)")
     assert draft.facts[2].data == {"features": SHOP_FEATURES, "output": SHOP_OUTPUT}
     assert "[F3]" in draft.five_whys[0].evidence
+    assert any("Check off_context_rate_on_gendered_pages FAILED" in e.event for e in draft.timeline)
     assert render_postmortem(parse_postmortem(render_postmortem(draft))) == render_postmortem(draft)
 
 

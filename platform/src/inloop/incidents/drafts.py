@@ -3,6 +3,8 @@
 The draft starts from what the system recorded — the report and its screenshot, the alert and
 its evidence, the check results, and the replay of every logged prediction involved (its exact
 input features and output) — so the investigation starts from facts, not from conclusions.
+Request ids named in an alert's evidence or in a failed check result's details (keys
+``request_id`` / ``request_ids``, e.g. a check's ``Measurement.details``) are replayed into facts.
 Everything a human must still write is a ``TODO`` that :func:`~inloop.incidents.postmortems.lint_postmortem`
 reports once the post-mortem leaves draft.
 """
@@ -185,8 +187,8 @@ def draft_from_alert(alert_id: int, *, authors: list[str] | None = None, db_url:
                       check.evidence_url or f"check-result:{check.id}", dict(check.details) or None)
         collected.at(check.evaluated_at, f"Check {check.check_name} {verdict} ({check.metric_name} = "
                      f"{check.metric_value})")
-    request_ids = [str(r) for r in ([evidence["request_id"]] if evidence.get("request_id") else [])
-                   + list(evidence.get("request_ids") or [])]
+    request_ids = _request_ids(evidence) + [r for check in checks if not check.passed
+                                            for r in _request_ids(check.details or {})]
     replayed = [f for f in (collected.add_replay(r) for r in dict.fromkeys(request_ids)) if f]
     for bug_id in evidence.get("bug_report_ids") or []:
         try:
@@ -217,6 +219,14 @@ def draft_from_alert(alert_id: int, *, authors: list[str] | None = None, db_url:
                             reference=f"alert:{alert.id}", detected_at=_minute(alert.first_seen_at)),
         collected=collected, first_question=first, affected=f"{_TODO}: who and how many",
     )
+
+
+def _request_ids(evidence: dict[str, Any]) -> list[str]:
+    """Request ids named in an alert's evidence or a check result's details."""
+    found = [evidence["request_id"]] if evidence.get("request_id") else []
+    listed = evidence.get("request_ids")
+    found += listed if isinstance(listed, list) else []
+    return [str(r) for r in found]
 
 
 def draft_path(postmortem: Postmortem, folder: Path | None = None) -> Path:

@@ -13,7 +13,7 @@ from inloop.incidents.postmortems import Postmortem
 
 __all__ = ["render_engineering_view", "render_stakeholder_summary"]
 
-_BUCKETS = {"none": "no outage (the system was up)", "1min": "about a minute", "10min": "about ten minutes",
+_BUCKETS = {"none": "not comparable to an outage: single cases or one segment", "1min": "about a minute", "10min": "about ten minutes",
             "1h": "about an hour", "24h": "a day or more"}
 _VERDICT = {"confirmed": "confirmed", "rejected": "ruled out", "open": "still open"}
 
@@ -43,7 +43,7 @@ def render_engineering_view(pm: Postmortem) -> str:
         out.append(f"- **{fact.id}** ({fact.kind.replace('_', ' ')}) {fact.description.strip()} {link}{pending}".rstrip())
         if fact.data:
             out += ["", "  ```json", *("  " + line for line in json.dumps(fact.data, indent=2, ensure_ascii=False,
-                                                                            default=str).splitlines()), "  ```", ""]
+                                                                            default=str).splitlines()), "  ```"]
     if not pm.facts:
         out.append("(none yet)")
     out += ["", "## Timeline (UTC)", ""]
