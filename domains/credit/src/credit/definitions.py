@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dagster as dg
 from inloop.orchestration import domain_definitions
 
 from credit.defs.applications import applications_match_schema, loan_applications
+from credit.defs.training import champion_model, gate_checks, model_evaluation, risk_model_candidate, training_sets
+
+training_assets = [loan_applications, training_sets, risk_model_candidate, model_evaluation, champion_model]
+
+train_credit_model = dg.define_asset_job(
+    "train_credit_model", selection=dg.AssetSelection.assets(*training_assets),
+    description="Simulate the history, train a candidate, evaluate it beside the baseline, gate and promote it.",
+)
 
 defs = domain_definitions(
     "credit",
-    assets=[loan_applications],
-    asset_checks=[applications_match_schema],
+    assets=training_assets,
+    asset_checks=[applications_match_schema, *gate_checks],
+    jobs=[train_credit_model],
 )

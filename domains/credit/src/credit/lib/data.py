@@ -68,10 +68,13 @@ _DURATIONS = np.array([6, 12, 24, 36, 48, 60, 72, 84])
 #: non-linear or interact, as real credit risk does, which a linear scorecard cannot follow.
 TRUE_EFFECTS: dict[str, object] = {
     "intercept": -2.85,
-    "burden (instalment / income), per 1.0": 1.5,
     "burden above 0.15, per 1.0 (over-indebtedness)": 9.0,
     "log income vs EUR 2,600": -0.6,
     "employment years, per year up to 4 (then flat)": -0.22,
+    "under 1 year with the employer (probation)": 0.60,
+    "aged 18-25 with two or more existing credits": 0.80,
+    "aged 66+ with a term of 48 months or more": 0.80,
+    "partner-shop loan above EUR 1,500 (not a phone)": 1.00,
     "existing credits, per credit": 0.30,
     "three or more existing credits": 0.45,
     "age band": {"18-25": 0.40, "26-35": 0.15, "36-50": 0.0, "51-65": -0.10, "66+": 0.25},
@@ -130,9 +133,13 @@ def _month_of_size(month: int, size: int, seed: int, concept_shift: float) -> pd
     burden = (amount / duration) / income
     e = TRUE_EFFECTS
     z = (e["intercept"]
-         + 1.5 * burden + 9.0 * np.maximum(burden - 0.15, 0)
+         + 9.0 * np.maximum(burden - 0.15, 0)
          - 0.6 * (np.log(income) - np.log(2600))
          - 0.22 * np.minimum(employment, 4)
+         + 0.60 * (employment < 1)
+         + 0.80 * ((age_band == "18-25") & (existing >= 2))
+         + 0.80 * ((age_band == "66+") & (duration >= 48))
+         + 1.00 * (partner & (amount > 1_500))
          + 0.30 * existing + 0.45 * (existing >= 3)
          + np.array([e["age band"][a] for a in age_band])  # type: ignore[index]
          + np.array([e["channel"][c] for c in channel])  # type: ignore[index]

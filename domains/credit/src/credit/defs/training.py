@@ -1,0 +1,123 @@
+"""Training pipeline: features -> LightGBM candidate (MLflow) -> evaluation -> gate -> champion."""
+
+# No `from __future__ import annotations` here: Dagster resolves Config annotations at runtime.
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from inloop.checks import Measurement, concern_check
+from inloop.tracking import PromotionDecision
+
+from credit.defs.card import credit_card
+from credit.lib.evaluation import Evaluation, evaluate_models
+from credit.lib.features import FEATURES, build_features, labels, split_by_time
+from credit.lib.model import RiskModel, train_baseline, train_risk_model
+from credit.lib.policy import load_policy
+from credit.lib.promotion import GATES, gate_measurements, promote_candidate, promotion_gates
+from credit.lib.registry import log_candidate, log_evaluation
+
+
+@dataclass
+class TrainingSets:
+    """The history split by time, with the features the candidate is trained on."""
+
+    features: tuple[str, ...]
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+
+    def X(self, part: str, features: tuple[str, ...] | None = None) -> pd.DataFrame:
+        return build_features(getattr(self, part), features or self.features)
+
+    def y(self, part: str) -> np.ndarray:
+        return labels(getattr(self, part))
+
+
+@dataclass
+class Candidate:
+    model: RiskModel
+    baseline: Any
+    version: str
+    run_id: str
+
+
+class TrainingSetsConfig(dg.Config):
+    """Which features the candidate may use (an ablation drops some, e.g. to test the gate)."""
+
+    drop_features: list[str] = []
+
+
+@dg.asset(group_name="credit_training")
+def training_sets(context: dg.AssetExecutionContext, config: TrainingSetsConfig,
+                  loan_applications: pd.DataFrame) -> TrainingSets:
+    """The validated history split by time: earlier months to train, the last four held out."""
+    unknown = sorted(set(config.drop_features) - set(FEATURES))
+    if unknown:
+        raise ValueError(f"drop_features names unknown feature(s) {unknown}; features are {', '.join(FEATURES)}")
+    train, holdout = split_by_time(loan_applications)
+    features = tuple(f for f in FEATURES if f not in config.drop_features)
+    sets = TrainingSets(features, loan_applications[train].reset_index(drop=True),
+                        loan_applications[holdout].reset_index(drop=True))
+    context.add_output_metadata({"train_rows": len(sets.train), "holdout_rows": len(sets.holdout),
+                                 "features": ", ".join(features),
+                                 "holdout_from": str(sets.holdout["applied_at"].min())})
+    return sets
+
+
+@dg.asset(group_name="credit_training")
+def risk_model_candidate(context: dg.AssetExecutionContext, training_sets: TrainingSets) -> Candidate:
+    """A LightGBM default-risk model and its logistic-regression baseline, logged to MLflow."""
+    X, y = training_sets.X("train"), training_sets.y("train")
+    model = train_risk_model(X, y)
+    # The baseline always sees every application input: it is the bar, not an ablation.
+    baseline = train_baseline(training_sets.X("train", FEATURES), y)
+    run = log_candidate(model, X, y, tags={"dagster.run_id": context.run.run_id})
+    context.add_output_metadata({"mlflow_run_id": run.run_id, "registered_version": run.version,
+                                 "features": ", ".join(model.features)})
+    return Candidate(model, baseline, run.version, run.run_id)
+
+
+@dg.asset(group_name="credit_training")
+def model_evaluation(context: dg.AssetExecutionContext, risk_model_candidate: Candidate,
+                     training_sets: TrainingSets) -> Evaluation:
+    """The candidate beside the baseline on the holdout months: AUC, Brier, approval rate, per slice."""
+    evaluation = evaluate_models(training_sets.holdout, training_sets.y("holdout"), risk_model_candidate.model,
+                                 risk_model_candidate.baseline, load_policy())
+    log_evaluation(risk_model_candidate.run_id, evaluation)
+    gates = promotion_gates(evaluation, credit_card())
+    if not all(g.passed for g in gates):
+        # The blocking checks will stop the promotion; record on the MLflow version which gate refused.
+        refusal = promote_candidate(risk_model_candidate.version, evaluation, credit_card())
+        context.log.warning(refusal.reason)
+    context.add_output_metadata({
+        "model_auc": evaluation.model_auc, "baseline_auc": evaluation.baseline_auc,
+        "model_brier": evaluation.model_brier, "baseline_brier": evaluation.baseline_brier,
+        "approval_rate": evaluation.approval_rate, "version": risk_model_candidate.version,
+        "slices": dg.MetadataValue.md(evaluation.slice_table().to_markdown(index=False)),
+    })
+    return evaluation
+
+
+def _gate_check(concern_id: str) -> dg.AssetChecksDefinition:
+    def measure(evaluation: Evaluation) -> Measurement:
+        m = gate_measurements(evaluation)[concern_id]
+        return Measurement(m.value, m.summary, m.details)
+
+    return concern_check(credit_card(), concern_id, asset="model_evaluation", measure=measure)
+
+
+gate_checks = [_gate_check(concern_id) for concern_id in GATES.values()]
+
+
+@dg.asset(group_name="credit_training", deps=["model_evaluation"])
+def champion_model(context: dg.AssetExecutionContext, risk_model_candidate: Candidate,
+                   model_evaluation: Evaluation) -> PromotionDecision:
+    """The candidate promoted to the MLflow alias ``champion`` (runs only when every gate passed)."""
+    decision = promote_candidate(risk_model_candidate.version, model_evaluation, credit_card())
+    context.add_output_metadata({"promoted": decision.promoted, "version": decision.version,
+                                 "previous_champion": decision.previous_champion or "",
+                                 "decision": decision.reason})
+    if not decision.promoted:
+        raise dg.Failure(description=decision.reason)
+    return decision

@@ -1,0 +1,201 @@
+"""The decision service: application -> probability of default -> policy -> decision with reasons.
+
+A plain function the API and the demos call. For each application it
+
+1. scores the probability of default with the risk model and takes the per-feature
+   contributions (LightGBM ``pred_contrib``) in the same pass;
+2. applies the business's policy: hard rules first, then overrides (decide as if a feature were
+   unknown, by removing its contribution), then the cut-offs;
+3. applies the live test set: for a deterministic ~2 % of applicants a model rejection is not
+   applied (hard rules still are) and the decision is flagged, so true performance can be measured;
+4. explains the decision with reason codes in plain words (the strongest contributions against
+   the applicant for a rejection or referral, in their favour for an approval);
+5. logs it to the platform prediction log with the model and policy versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from credit.lib.features import FEATURES, build_features
+from credit.lib.model import RiskModel
+from credit.lib.policy import DecisionPolicy
+
+__all__ = ["COMPONENT", "MODEL_NAME", "Decision", "DecisionService", "Reason", "in_live_test_set", "reason_text"]
+
+MODEL_NAME = "credit-default-risk"
+COMPONENT = "loan_decision"
+DecisionKind = Literal["approve", "refer", "reject"]
+REASONS_PER_DECISION = 3
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    text: str
+    contribution: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    application_id: str
+    decision: DecisionKind
+    probability_of_default: float
+    reasons: list[Reason]
+    policy_version: str
+    model_name: str
+    model_version: str
+    live_test_set: bool = False
+    policy_decision: DecisionKind | None = None
+    hard_rule: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    request_id: str | None = None
+
+    def output(self) -> dict[str, Any]:
+        """What the prediction log and the API return."""
+        out = asdict(self)
+        out.pop("request_id")
+        return out
+
+
+def in_live_test_set(application_id: str, policy: DecisionPolicy) -> bool:
+    """Deterministic membership: the same applicant is always in or out, whatever the order."""
+    digest = hashlib.sha256(f"{policy.live_test_set.salt}:{application_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < policy.live_test_set.share
+
+
+def reason_text(feature: str, value: Any, against: bool) -> str:
+    """A contribution in the applicant's words."""
+    if feature == "income_monthly_eur":
+        return f"Net monthly income of EUR {value:,.0f} is {'low' if against else 'solid'} for this loan"
+    if feature == "burden":
+        return f"The monthly instalment would be {value:.0%} of net income"
+    if feature == "employment_years":
+        return f"{value:.1f} years with the current employer"
+    if feature == "existing_credits":
+        n = int(value)
+        return f"{n} running credit{'s' if n != 1 else ''} at other lenders" if n else "No running credits elsewhere"
+    if feature == "residence_permit":
+        return {"citizen": "Citizen", "permanent": "Permanent residence permit", "eu_worker": "EU worker",
+                "temporary": "Temporary residence permit (recently moved here)"}.get(str(value), f"Residence: {value}")
+    if feature == "age_band":
+        return f"Age band {value}"
+    if feature == "channel":
+        return {"partner": "Applied through a partner shop", "web": "Applied online", "app": "Applied in the app",
+                "branch": "Applied in a branch"}.get(str(value), f"Applied through {value}")
+    if feature == "application_duration_seconds":
+        return f"Application form completed in {value / 60:.0f} minutes"
+    if feature == "loan_amount_eur":
+        return f"Loan amount of EUR {value:,.0f}"
+    if feature == "loan_duration_months":
+        return f"Loan term of {int(value)} months"
+    return f"{feature.replace('_', ' ')}: {value}"
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+class DecisionService:
+    """Decides loan applications with one model version and one policy version."""
+
+    def __init__(self, model: RiskModel, policy: DecisionPolicy, *, model_version: str,
+                 model_name: str = MODEL_NAME, domain: str = "credit") -> None:
+        self.model = model
+        self.policy = policy
+        self.model_version = str(model_version)
+        self.model_name = model_name
+        self.domain = domain
+
+    def with_policy(self, policy: DecisionPolicy) -> DecisionService:
+        """The same model under another policy (a policy change needs no retraining)."""
+        return DecisionService(self.model, policy, model_version=self.model_version, model_name=self.model_name,
+                               domain=self.domain)
+
+    def decide(self, application: Mapping[str, Any], *, log: bool = True) -> Decision:
+        """Decide one application (a mapping of the application's inputs plus ``application_id``)."""
+        return self.decide_batch(pd.DataFrame([dict(application)]), log=log)[0]
+
+    def decide_batch(self, applications: pd.DataFrame, *, log: bool = True) -> list[Decision]:
+        """Decide every application of a frame, in one scoring pass; log them in one transaction."""
+        if "application_id" not in applications.columns:
+            raise ValueError("every application needs an application_id")
+        start = time.perf_counter()
+        # The policy reads every application input; the model only the features it was trained on.
+        full = build_features(applications)
+        contributions = self.model.contributions(full[list(self.model.features)]).to_numpy()
+        features = list(self.model.features)
+        records = full.to_dict(orient="records")
+        ids = applications["application_id"].astype(str).tolist()
+        decisions = [self._decide_row(app_id, row, contrib, features)
+                     for app_id, row, contrib in zip(ids, records, contributions, strict=True)]
+        if log:
+            latency_ms = (time.perf_counter() - start) * 1000 / max(len(decisions), 1)
+            decisions = self._log(decisions, applications, latency_ms)
+        return decisions
+
+    def _decide_row(self, application_id: str, row: dict[str, Any], contrib: np.ndarray,
+                    features: list[str]) -> Decision:
+        policy = self.policy
+        raw = float(contrib.sum())
+        ignored: set[str] = set()
+        applied_overrides = []
+        for override in policy.overrides:
+            if all(cond.holds(row) for cond in override.when):
+                ignored.add(override.ignore_feature)
+                applied_overrides.append(override.id)
+        for name in ignored & set(features):
+            raw -= float(contrib[features.index(name)])
+        pd_ = _sigmoid(raw)
+
+        hard_rule = next((rule for rule in policy.hard_rules if rule.when.holds(row)), None)
+        if hard_rule is not None:
+            kind: DecisionKind = "reject"
+        elif pd_ < policy.cutoffs.approve_below:
+            kind = "approve"
+        elif pd_ >= policy.cutoffs.reject_from:
+            kind = "reject"
+        else:
+            kind = "refer"
+
+        live = in_live_test_set(application_id, policy)
+        final: DecisionKind = "approve" if live and hard_rule is None else kind
+
+        against = kind != "approve"
+        order = np.argsort(-contrib[:-1] if against else contrib[:-1])
+        reasons = []
+        if hard_rule is not None:
+            reasons.append(Reason(f"rule:{hard_rule.id}", hard_rule.reason, 0.0))
+        for i in order:
+            name = features[i]
+            value = float(contrib[i])
+            if name in ignored or (value <= 0 if against else value >= 0):
+                continue
+            reasons.append(Reason(name, reason_text(name, row[name], against), round(value, 4)))
+            if len(reasons) >= REASONS_PER_DECISION:
+                break
+        return Decision(application_id=application_id, decision=final, probability_of_default=round(pd_, 6),
+                        reasons=reasons, policy_version=policy.version, model_name=self.model_name,
+                        model_version=self.model_version, live_test_set=live, policy_decision=kind,
+                        hard_rule=hard_rule.id if hard_rule else None, overrides=applied_overrides)
+
+    def _log(self, decisions: Sequence[Decision], applications: pd.DataFrame, latency_ms: float) -> list[Decision]:
+        from inloop.predictions import PredictionEntry, log_predictions
+
+        inputs = [c for c in applications.columns if c in FEATURES or c in ("application_id", "applied_at")]
+        rows = applications[inputs].to_dict(orient="records")
+        entries = [PredictionEntry(domain=self.domain, component=COMPONENT, features=row, output=d.output(),
+                                   model_name=d.model_name, model_version=d.model_version,
+                                   policy_version=d.policy_version, subject_id=d.application_id,
+                                   live_test_set=d.live_test_set, latency_ms=latency_ms)
+                   for d, row in zip(decisions, rows, strict=True)]
+        log_predictions(entries)
+        return [Decision(**{**d.__dict__, "request_id": e.request_id}) for d, e in zip(decisions, entries, strict=True)]
