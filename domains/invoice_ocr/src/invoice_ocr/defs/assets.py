@@ -7,8 +7,9 @@ from typing import Any
 import dagster as dg
 from inloop.settings import get_settings
 
-from invoice_ocr.lib.dataset import write_invoices, write_supplier_master
+from invoice_ocr.lib.dataset import deliver_to_inbox, write_invoices, write_supplier_master
 from invoice_ocr.lib.suppliers import Supplier, generate_suppliers
+from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["SupplierMasterConfig", "SyntheticInvoicesConfig", "supplier_master", "synthetic_invoices"]
 
@@ -24,17 +25,19 @@ class SyntheticInvoicesConfig(dg.Config):
     count: int = 20
     """Invoices to render before scaling by ``INLOOP_DEMO_DATA_SCALE``."""
     seed: int = 42
+    deliver_to_inbox: bool = True
+    """Drop the scans the ledger has not seen into the inbox, as the scanner would."""
 
 
 def domain_dir():  # type: ignore[no-untyped-def]
-    return get_settings().domain_dir("invoice_ocr")
+    return Workspace.default().root
 
 
 @dg.asset(key_prefix=["invoice_ocr"], group_name=GROUP)
 def supplier_master(context: dg.AssetExecutionContext, config: SupplierMasterConfig) -> list[dict[str, Any]]:
     """Supplier master data (names, addresses, VAT ids, IBANs): what the ERP books and pays against."""
     suppliers = generate_suppliers(config.count, config.seed)
-    path = write_supplier_master(suppliers, domain_dir() / "supplier_master.json")
+    path = write_supplier_master(suppliers, Workspace.default().supplier_master_path)
     context.add_output_metadata({"suppliers": len(suppliers), "path": str(path),
                                  "countries": sorted({s.country for s in suppliers})})
     return [s.to_dict() for s in suppliers]
@@ -51,7 +54,9 @@ def synthetic_invoices(context: dg.AssetExecutionContext, config: SyntheticInvoi
     manifest = [{"file": str(g.path), "sha256": g.sha256, "format": g.truth["scan"]["format"],
                  "layout": g.truth["layout"], "supplier_id": g.truth["supplier_id"], "total": g.truth["total"]}
                 for g in generated]
+    delivered = deliver_to_inbox(Workspace.default(), [g.path for g in generated]) if config.deliver_to_inbox else 0
     formats = {f: sum(1 for m in manifest if m["format"] == f) for f in ("png", "jpeg", "pdf")}
     layouts = {x: sum(1 for m in manifest if m["layout"] == x) for x in sorted({m["layout"] for m in manifest})}
-    context.add_output_metadata({"invoices": count, "folder": str(out_dir), "formats": formats, "layouts": layouts})
+    context.add_output_metadata({"invoices": count, "folder": str(out_dir), "formats": formats, "layouts": layouts,
+                                 "delivered_to_inbox": delivered})
     return manifest

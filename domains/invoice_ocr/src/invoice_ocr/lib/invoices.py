@@ -76,6 +76,8 @@ class Invoice:
     items: tuple[LineItem, ...]
     vat_rate: Decimal
     scan: dict[str, Any] = field(default_factory=dict)
+    total_misprint: Decimal = Decimal("0.00")
+    """Non-zero only for deliberately bad invoices whose printed total does not add up."""
 
     @property
     def currency(self) -> str:
@@ -91,7 +93,7 @@ class Invoice:
 
     @property
     def total(self) -> Decimal:
-        return self.net + self.vat
+        return self.net + self.vat + self.total_misprint
 
     def ground_truth(self) -> dict[str, Any]:
         """The fields the pipeline must extract (strings, exactly as the ERP would book them)."""

@@ -97,7 +97,7 @@ def _classic(inv: Invoice, page: _Page, labels: dict[str, str]) -> None:
             (labels["order"], inv.order_number)]
     for i, (label, value) in enumerate(meta):
         page.text((700, 270 + i * 34), f"{label}:", 22)
-        page.text((935, 270 + i * 34), value, 22, bold=i == 0)
+        page.text((960, 270 + i * 34), value, 22, bold=i == 0)
     page.text((_LEFT, 490), labels["title"], 44, bold=True)
     y = 580
     page.text((_LEFT, y), labels["pos"], 22, bold=True)
@@ -125,11 +125,11 @@ def _classic(inv: Invoice, page: _Page, labels: dict[str, str]) -> None:
     page.text((_LEFT, 1580), s.name, 19)
     page.text((_LEFT, 1608), s.street, 19)
     page.text((_LEFT, 1636), f"{s.postcode} {s.city}", 19)
-    page.text((480, 1580), labels["bank"], 19, bold=True)
-    page.text((480, 1608), f"IBAN: {format_iban(s.iban)}", 19)
-    page.text((480, 1636), f"BIC: {s.bic}", 19)
-    page.text((900, 1580), f"{labels['vat_id']}:", 19)
-    page.text((900, 1608), s.vat_id, 19)
+    page.text((430, 1580), labels["bank"], 19, bold=True)
+    page.text((430, 1608), f"IBAN: {format_iban(s.iban)}", 19)
+    page.text((430, 1636), f"BIC: {s.bic}", 19)
+    page.text((940, 1580), f"{labels['vat_id']}:", 19)
+    page.text((940, 1608), s.vat_id, 19)
 
 
 def _modern(inv: Invoice, page: _Page, labels: dict[str, str]) -> None:
@@ -174,7 +174,7 @@ def _modern(inv: Invoice, page: _Page, labels: dict[str, str]) -> None:
         y += 42
     y = max(y + 40, 1380)
     page.text((_LEFT, y), labels["pay"] + ":", 20)
-    page.text((_LEFT, y + 34), f"IBAN {format_iban(s.iban)}   BIC {s.bic}", 24, bold=True)
+    page.text((_LEFT, y + 48), f"IBAN {format_iban(s.iban)}   BIC {s.bic}", 24, bold=True)
     page.line(1620, width=1)
     page.text((PAGE_SIZE[0] // 2, 1640), f"{s.name} · {labels['vat_id']} {s.vat_id}", 19, anchor="ma")
 

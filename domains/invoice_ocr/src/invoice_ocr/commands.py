@@ -1,0 +1,115 @@
+"""Command line for the invoice pipeline: ``python -m invoice_ocr <command>``.
+
+Also meant to be mounted by the platform CLI (``inloop invoice ...``): :data:`app` is a Typer app.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from invoice_ocr.lib.workspace import Workspace
+
+app = typer.Typer(help="invoice_ocr: intake, processing, the review queue and the evaluation.", no_args_is_help=True)
+review_app = typer.Typer(help="The clerk's review queue.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+RootOption = Annotated[Path | None, typer.Option("--root", help="Installation folder (default: the data dir's).")]
+
+
+def _workspace(root: Path | None) -> Workspace:
+    return Workspace(root.resolve()) if root else Workspace.default()
+
+
+@app.command()
+def intake(root: RootOption = None, settle_seconds: float = 2.0) -> None:
+    """Take settled files from the inbox into the ledger (durably), then remove them from the inbox."""
+    from invoice_ocr.lib.intake import take_inbox
+
+    scan = take_inbox(_workspace(root), settle_seconds=settle_seconds)
+    typer.echo(f"taken {len(scan.taken)} ({len(scan.new)} new, {len(scan.taken) - len(scan.new)} duplicate "
+               f"submissions); still being written: {len(scan.still_writing)}; failed: {len(scan.failed)}")
+    for name, error in scan.failed.items():
+        typer.echo(f"  could not take {name}: {error}", err=True)
+
+
+@app.command()
+def process(root: RootOption = None, limit: int = 0, erp_attempts: int = 4, erp_wait_s: float = 1.0) -> None:
+    """Process every pending invoice (OCR, extraction, validation, booking or review)."""
+    from invoice_ocr.lib.pipeline import InvoiceProcessor, ProcessingConfig
+
+    summary = InvoiceProcessor(_workspace(root), config=ProcessingConfig(
+        erp_attempts=erp_attempts, erp_wait_initial_s=erp_wait_s)).run(limit=limit or None)
+    typer.echo(f"processed {summary.processed}: booked {summary.booked}, review {summary.needs_review} "
+               f"{summary.review_reasons or ''}; resumed {summary.resumed}; {summary.seconds:.1f} s")
+
+
+@app.command()
+def status(root: RootOption = None) -> None:
+    """Reconciliation: received = booked + in review + rejected + in flight."""
+    from invoice_ocr.lib.monitoring import double_bookings, reconcile
+
+    workspace = _workspace(root)
+    recon = reconcile(workspace)
+    typer.echo(json.dumps({**recon.to_dict(), "double_bookings": double_bookings(workspace)}, indent=2))
+    raise typer.Exit(1 if recon.gap else 0)
+
+
+@review_app.command("list")
+def review_list(root: RootOption = None) -> None:
+    """Invoices waiting for a person, oldest first."""
+    from invoice_ocr.lib.review import ReviewService
+
+    queue = ReviewService(_workspace(root)).queue()
+    if not queue:
+        typer.echo("the review queue is empty")
+    for item in queue:
+        typer.echo(f"#{item.invoice_id:<6} {item.original_name:<32} {item.waiting_hours:>6.1f} h  "
+                   f"{item.reason_kind}: {item.reason}")
+
+
+@review_app.command("show")
+def review_show(invoice_id: int, root: RootOption = None) -> None:
+    """The file, the fields read (with confidence), the reason and the history of one invoice."""
+    from invoice_ocr.lib.review import ReviewService
+
+    typer.echo(json.dumps(ReviewService(_workspace(root)).show(invoice_id), indent=2, default=str))
+
+
+@review_app.command("approve")
+def review_approve(invoice_id: int, clerk: Annotated[str, typer.Option(help="Who approves.")],
+                   set_: Annotated[list[str] | None, typer.Option("--set", help="field=value correction")] = None,
+                   root: RootOption = None) -> None:
+    """Correct fields (``--set total=123.45``) and book the invoice."""
+    from invoice_ocr.lib.review import ReviewError, ReviewService
+
+    corrections = {}
+    for item in set_ or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--set takes field=value, got {item!r}")
+        corrections[name.strip()] = value
+    try:
+        entry = ReviewService(_workspace(root)).approve(invoice_id, clerk, corrections)
+    except (ReviewError, KeyError) as exc:
+        typer.echo(f"not approved: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"#{entry.id} booked (ERP booking {entry.erp_booking_id})")
+
+
+@review_app.command("reject")
+def review_reject(invoice_id: int, clerk: Annotated[str, typer.Option(help="Who rejects.")],
+                  notice: Annotated[str, typer.Option(help="Notice text for the supplier.")],
+                  root: RootOption = None) -> None:
+    """Reject with a notice to the supplier."""
+    from invoice_ocr.lib.review import ReviewError, ReviewService
+
+    try:
+        entry = ReviewService(_workspace(root)).reject(invoice_id, clerk, notice)
+    except (ReviewError, KeyError) as exc:
+        typer.echo(f"not rejected: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"#{entry.id} rejected with notice")

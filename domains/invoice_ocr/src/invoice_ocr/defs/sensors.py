@@ -1,0 +1,37 @@
+"""The inbox sensor: takes settled files into the ledger (the intake) and asks for a processing run."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from invoice_ocr.defs.jobs import process_invoices_job
+from invoice_ocr.lib.intake import take_inbox
+from invoice_ocr.lib.ledger import Ledger
+from invoice_ocr.lib.workspace import Workspace
+
+__all__ = ["invoice_inbox_sensor"]
+
+
+@dg.sensor(
+    name="invoice_inbox_sensor",
+    job=process_invoices_job,
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Registers new files from the invoice inbox in the ledger (durably, before removing them) "
+                "and requests a processing run for them.",
+)
+def invoice_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    workspace = Workspace.default()
+    scan = take_inbox(workspace, limit=300)
+    for name, error in scan.failed.items():
+        context.log.error(f"inbox file {name} could not be taken (left in the inbox, retried): {error}")
+    with Ledger(workspace.ledger_path) as ledger:
+        pending = ledger.entries("received")
+    if not pending:
+        note = f"{len(scan.taken)} duplicate submission(s) recorded; " if scan.taken else ""
+        waiting = f"{len(scan.still_writing)} file(s) still being written; " if scan.still_writing else ""
+        return dg.SkipReason(f"{note}{waiting}nothing to process")
+    newest = max(e.id for e in pending)
+    context.log.info(f"took {len(scan.taken)} file(s) ({len(scan.new)} new); {len(pending)} invoice(s) pending")
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"ledger-{newest}",
+                                                       tags={"invoice_ocr/pending": str(len(pending))})])

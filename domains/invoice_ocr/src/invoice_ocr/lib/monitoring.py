@@ -1,0 +1,154 @@
+"""The concerns' metrics, measured from the ledger and the ERP (plain Python; the checks wrap them).
+
+* reconciliation gap: received - (booked + in review + rejected with notice + in flight), where
+  "received" comes from the submission log and "booked" is only counted when the ERP really has the
+  booking; anything else (a lost ledger row, a booking the ERP does not know) shows up as a gap;
+* stuck invoices: in flight for more than an hour, or in review for more than 48 hours;
+* double bookings: invoice keys the ERP holds more than once;
+* field accuracy: per field, exact match of what the machine read against the ground truth (synthetic
+  set) or the clerk's corrections (reviewed set);
+* STP rate: share of finished invoices booked without a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from invoice_ocr.lib.erp import ErpClient, SqliteErp
+from invoice_ocr.lib.extract import FIELDS
+from invoice_ocr.lib.ledger import IN_FLIGHT, Ledger, utcnow
+from invoice_ocr.lib.workspace import Workspace
+
+__all__ = ["IN_FLIGHT_LIMIT", "REVIEW_LIMIT", "Reconciliation", "double_bookings", "field_accuracy",
+           "ground_truth_index", "reconcile", "stp_rate", "stuck_invoices", "truth_value"]
+
+#: The card's limits for no-stuck-invoice.
+IN_FLIGHT_LIMIT = dt.timedelta(hours=1)
+REVIEW_LIMIT = dt.timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    received: int
+    booked: int
+    in_review: int
+    rejected_with_notice: int
+    in_flight: int
+    duplicate_submissions: int
+    unaccounted: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> int:
+        return self.received - (self.booked + self.in_review + self.rejected_with_notice + self.in_flight)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "gap": self.gap}
+
+
+def reconcile(workspace: Workspace, erp: ErpClient | None = None) -> Reconciliation:
+    erp = erp or SqliteErp(workspace.erp_path)
+    erp_ids = {(int(b["id"]), int(b["ledger_invoice_id"])) for b in erp.bookings()}
+    with Ledger(workspace.ledger_path) as ledger:
+        received = ledger.received_digests()
+        submissions = ledger.submissions()
+        entries = {e.sha256: e for e in ledger.entries()}
+    counts = {"booked": 0, "needs_review": 0, "rejected_with_notice": 0, "in_flight": 0}
+    unaccounted = []
+    for digest in sorted(received):
+        entry = entries.get(digest)
+        if entry is None:
+            unaccounted.append(f"{digest[:12]}: received but not in the ledger")
+        elif entry.state == "booked":
+            if entry.erp_booking_id is not None and (entry.erp_booking_id, entry.id) in erp_ids:
+                counts["booked"] += 1
+            else:
+                unaccounted.append(f"#{entry.id} {entry.original_name}: marked booked, but the ERP has no such booking")
+        elif entry.state in IN_FLIGHT:
+            counts["in_flight"] += 1
+        elif entry.state in ("needs_review", "rejected_with_notice"):
+            counts[entry.state] += 1
+        else:
+            unaccounted.append(f"#{entry.id}: unknown state {entry.state!r}")
+    return Reconciliation(len(received), counts["booked"], counts["needs_review"], counts["rejected_with_notice"],
+                          counts["in_flight"], sum(1 for s in submissions if s["duplicate"]), unaccounted)
+
+
+def stuck_invoices(workspace: Workspace, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    now = now or utcnow()
+    out = []
+    with Ledger(workspace.ledger_path) as ledger:
+        for entry in ledger.entries():
+            age = now - entry.state_since
+            limit = IN_FLIGHT_LIMIT if entry.state in IN_FLIGHT else REVIEW_LIMIT if entry.state == "needs_review" else None
+            if limit is not None and age > limit:
+                out.append({"invoice_id": entry.id, "file": entry.original_name, "state": entry.state,
+                            "hours": round(age.total_seconds() / 3600, 1), "reason": entry.reason})
+    return out
+
+
+def double_bookings(workspace: Workspace, erp: ErpClient | None = None) -> dict[str, int]:
+    return (erp or SqliteErp(workspace.erp_path)).duplicate_keys()
+
+
+def stp_rate(workspace: Workspace) -> tuple[float | None, dict[str, int]]:
+    """Share of finished invoices (booked or rejected) booked by the machine alone."""
+    with Ledger(workspace.ledger_path) as ledger:
+        entries = [e for e in ledger.entries() if e.state in ("booked", "rejected_with_notice", "needs_review")]
+    machine = sum(1 for e in entries if e.state == "booked" and e.booked_by == "machine")
+    counts = {"machine_booked": machine, "finished_or_waiting": len(entries)}
+    return (machine / len(entries) if entries else None), counts
+
+
+def ground_truth_index(folder: Path) -> dict[str, dict[str, Any]]:
+    """Ground truth of the synthetic set by content hash (the scan's SHA-256 is in each truth file)."""
+    index = {}
+    if folder.exists():
+        for path in folder.rglob("*.json"):
+            try:
+                truth = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+            if isinstance(truth, dict) and truth.get("sha256"):
+                index[truth["sha256"]] = truth
+    return index
+
+
+def truth_value(truth: dict[str, Any], name: str) -> str:
+    return str(truth[name]).upper() if name == "invoice_number" else str(truth[name])
+
+
+def field_accuracy(workspace: Workspace, truth: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Per-field exact-match accuracy of the machine's reading, on ground truth and on reviewed invoices."""
+    truth = ground_truth_index(workspace.synthetic_dir) if truth is None else truth
+    correct = dict.fromkeys(FIELDS, 0)
+    total = dict.fromkeys(FIELDS, 0)
+    sources = {"ground_truth": 0, "reviewed": 0}
+    with Ledger(workspace.ledger_path) as ledger:
+        corrections: dict[int, set[str]] = {}
+        for c in ledger.corrections():
+            corrections.setdefault(int(c["invoice_id"]), set()).add(c["field"])
+        for entry in ledger.entries():
+            extracted = (entry.fields or {}).get("extracted")
+            if not extracted:
+                continue
+            read = {f: (extracted.get(f) or {}).get("value") for f in FIELDS}
+            known = truth.get(entry.sha256)
+            if known is not None:
+                sources["ground_truth"] += 1
+                for f in FIELDS:
+                    total[f] += 1
+                    correct[f] += int(read[f] is not None and str(read[f]) == truth_value(known, f))
+            elif entry.booked_by not in (None, "machine") and entry.state == "booked":
+                sources["reviewed"] += 1
+                fixed = corrections.get(entry.id, set())
+                for f in FIELDS:
+                    total[f] += 1
+                    correct[f] += int(f not in fixed)
+    per_field = {f: (correct[f] / total[f] if total[f] else None) for f in FIELDS}
+    measured = [v for v in per_field.values() if v is not None]
+    return {"per_field": per_field, "min": min(measured) if measured else None, "invoices": sources,
+            "counts": {f: [correct[f], total[f]] for f in FIELDS}}

@@ -1,0 +1,258 @@
+"""Processing: ledger -> OCR -> field extraction -> GX validation -> idempotent booking, a defined path for every failure.
+
+Every claimed invoice leaves this module in exactly one of ``booked`` or ``needs_review`` (with a
+reason a clerk can act on). Transient ERP failures are retried with exponential backoff (tenacity),
+then parked in review with reason kind ``erp_unavailable`` and automatically retried at the start of
+the next run. A process killed at any point leaves its invoice in ``processing``; the next run
+takes it over (the dead worker's claim is detected), and booking by invoice key makes the resumed
+booking land exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from PIL import Image
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from invoice_ocr.lib.erp import Booking, ErpClient, ErpUnavailable, SqliteErp, invoice_key
+from invoice_ocr.lib.extract import EXTRACTOR_VERSION, Extracted, extract_fields
+from invoice_ocr.lib.ledger import Ledger, LedgerEntry
+from invoice_ocr.lib.ocr import OcrEngine, OcrLine, UnreadableFile, decode_pages, is_blank
+from invoice_ocr.lib.storage import ContentStore
+from invoice_ocr.lib.validate import validate_batch
+from invoice_ocr.lib.workspace import Workspace
+
+__all__ = ["InvoiceProcessor", "ProcessingConfig", "RunSummary", "load_suppliers"]
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    erp_attempts: int = 4
+    erp_wait_initial_s: float = 1.0
+    erp_wait_max_s: float = 30.0
+    lease_seconds: float = 600.0
+    max_attempts: int = 3
+    batch_size: int = 8
+
+
+@dataclass
+class RunSummary:
+    processed: int = 0
+    booked: int = 0
+    needs_review: int = 0
+    resumed: int = 0
+    requeued: int = 0
+    review_reasons: dict[str, int] = field(default_factory=dict)
+    erp_retries: int = 0
+    seconds: float = 0.0
+    ocr_seconds: float = 0.0
+    pages: int = 0
+    extractor_version: str = EXTRACTOR_VERSION
+    gx: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def stp_rate(self) -> float | None:
+        return self.booked / self.processed if self.processed else None
+
+    @property
+    def invoices_per_minute(self) -> float | None:
+        return 60 * self.processed / self.seconds if self.seconds > 0 and self.processed else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"stp_rate": self.stp_rate, "invoices_per_minute": self.invoices_per_minute}
+
+
+def load_suppliers(workspace: Workspace) -> list[dict[str, Any]]:
+    path = workspace.supplier_master_path
+    if not path.exists():
+        raise FileNotFoundError(f"no supplier master at {path}: materialize invoice_ocr/supplier_master first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class _Work:
+    entry: LedgerEntry
+    extracted: Extracted | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class InvoiceProcessor:
+    """Processes the ledger's pending invoices in a workspace (one worker; several may run side by side)."""
+
+    def __init__(self, workspace: Workspace, *, erp: ErpClient | None = None, engine: OcrEngine | None = None,
+                 config: ProcessingConfig | None = None, today: dt.date | None = None) -> None:
+        self.workspace = workspace.prepare()
+        self.erp = erp or SqliteErp(workspace.erp_path)
+        self.engine = engine or OcrEngine()
+        self.config = config or ProcessingConfig()
+        self.today = today
+        self.store = ContentStore(workspace.store)
+
+    def run(self, limit: int | None = None, on_step: Callable[[str, LedgerEntry], None] | None = None) -> RunSummary:
+        """Process until nothing is pending (or ``limit`` invoices); returns what happened."""
+        start = time.perf_counter()
+        summary = RunSummary()
+        suppliers = load_suppliers(self.workspace)
+        with Ledger(self.workspace.ledger_path) as ledger:
+            summary.requeued = len(ledger.requeue_transient())
+            while limit is None or summary.processed < limit:
+                batch: list[_Work] = []
+                while len(batch) < self.config.batch_size and (limit is None or summary.processed + len(batch) < limit):
+                    entry = ledger.claim_next(self.config.lease_seconds, self.config.max_attempts)
+                    if entry is None:
+                        break
+                    if entry.attempts > 1:
+                        summary.resumed += 1
+                    if on_step:
+                        on_step("claimed", entry)
+                    batch.append(_Work(entry))
+                if not batch:
+                    break
+                self._process_batch(ledger, batch, suppliers, summary, on_step)
+        summary.seconds = time.perf_counter() - start
+        return summary
+
+    # One batch --------------------------------------------------------------------------
+
+    def _process_batch(self, ledger: Ledger, batch: list[_Work], suppliers: list[dict[str, Any]],
+                       summary: RunSummary, on_step: Callable[[str, LedgerEntry], None] | None) -> None:
+        readable = []
+        for work in batch:
+            try:
+                work.extracted = self._read(work, suppliers, summary)
+                readable.append(work)
+            except UnreadableFile as exc:
+                self._to_review(ledger, work.entry, exc.kind, exc.message, summary, on_step)
+        items = [{"invoice_id": w.entry.id, "fields": w.extracted.to_dict()} for w in readable if w.extracted]
+        problems, gx_summary = validate_batch(items, suppliers, self.today)
+        summary.gx.append(gx_summary)
+        for work in readable:
+            assert work.extracted is not None
+            fields = {"extracted": work.extracted.to_dict(), "notes": work.notes}
+            values = work.extracted.values()
+            if work.entry.id in problems:
+                reasons = problems[work.entry.id]
+                kind = "low_confidence" if all(r.startswith("low confidence") for r in reasons) else "validation_failed"
+                self._to_review(ledger, work.entry, kind, "; ".join(reasons), summary, on_step, fields=fields,
+                                key=self._key(values))
+                continue
+            self._book(ledger, work.entry, values, fields, summary, on_step)
+
+    def _read(self, work: _Work, suppliers: list[dict[str, Any]], summary: RunSummary) -> Extracted:
+        try:
+            data = self.store.get(work.entry.sha256)
+        except OSError as exc:
+            raise UnreadableFile("storage_damaged", f"the stored copy cannot be read ({exc})") from None
+        pages = decode_pages(data)
+        if all(is_blank(p) for p in pages):
+            raise UnreadableFile("blank_page", "the scan is a blank page (no text on it)")
+        extracted = self._extract(pages, suppliers, summary)
+        if extracted.looks_upside_down:
+            turned = self._extract([p.rotate(180) for p in pages], suppliers, summary)
+            if not turned.looks_upside_down:
+                work.notes.append("the scan was upside down; it was read after turning it")
+                return turned
+            raise UnreadableFile("no_invoice_text", "no invoice fields found on the page (not an invoice, or "
+                                 "unreadable)")
+        return extracted
+
+    def _extract(self, pages: list[Image.Image], suppliers: list[dict[str, Any]], summary: RunSummary) -> Extracted:
+        lines: list[OcrLine] = []
+        offset = 0.0
+        for page in pages:
+            t0 = time.perf_counter()
+            try:
+                page_lines = self.engine.read(page)
+            except Exception as exc:  # the engine's own errors (bad arrays, ONNX failures) are unreadable files
+                raise UnreadableFile("ocr_error", f"the OCR engine failed on this page ({type(exc).__name__}: "
+                                     f"{exc})") from None
+            finally:
+                summary.ocr_seconds += time.perf_counter() - t0
+                summary.pages += 1
+            lines += [OcrLine(ln.text, ln.score, ln.x0, ln.y0 + offset, ln.x1, ln.y1 + offset, ln.slope)
+                      for ln in page_lines]
+            offset += page.size[1]
+        return extract_fields(lines, suppliers)
+
+    @staticmethod
+    def _key(values: dict[str, str | None]) -> str | None:
+        if values.get("supplier_id") and values.get("invoice_number"):
+            return invoice_key(str(values["supplier_id"]), str(values["invoice_number"]))
+        return None
+
+    # Outcomes ---------------------------------------------------------------------------
+
+    def _to_review(self, ledger: Ledger, entry: LedgerEntry, kind: str, reason: str, summary: RunSummary,
+                   on_step: Callable[[str, LedgerEntry], None] | None, *, fields: dict[str, Any] | None = None,
+                   key: str | None = None) -> None:
+        values: dict[str, Any] = {"reason": reason, "reason_kind": kind, "extractor_version": EXTRACTOR_VERSION}
+        if fields is not None:
+            values["fields"] = fields
+        if key is not None:
+            values["invoice_key"] = key
+        moved = ledger.transition(entry.id, "needs_review", expected_from=("processing",), **values)
+        summary.processed += 1
+        summary.needs_review += 1
+        summary.review_reasons[kind] = summary.review_reasons.get(kind, 0) + 1
+        if on_step:
+            on_step("needs_review", moved)
+
+    def _book(self, ledger: Ledger, entry: LedgerEntry, values: dict[str, str | None], fields: dict[str, Any],
+              summary: RunSummary, on_step: Callable[[str, LedgerEntry], None] | None) -> None:
+        key = self._key(values)
+        assert key is not None  # validation guarantees supplier and number
+        earlier = [e for e in ledger.booked_with_key(key) if e.id != entry.id]
+        if earlier:
+            self._to_review(ledger, entry, "duplicate_invoice", f"already booked: invoice {key} is ledger #"
+                            f"{earlier[0].id} (ERP booking {earlier[0].erp_booking_id}); a re-scan or a reminder "
+                            "copy? Reject with a notice or correct it", summary, on_step, fields=fields, key=key)
+            return
+        booking = Booking(invoice_key=key, ledger_invoice_id=entry.id, booked_by="machine",
+                          **{k: str(values[k]) for k in ("supplier_id", "invoice_number", "invoice_date", "iban",
+                                                         "currency", "net", "vat", "total")})
+        try:
+            result = self._book_with_retry(booking, summary)
+        except ErpUnavailable as exc:
+            self._to_review(ledger, entry, "erp_unavailable", f"ERP unavailable after {self.config.erp_attempts} "
+                            f"attempts ({exc}); retried automatically at the next run", summary, on_step,
+                            fields=fields, key=key)
+            return
+        if not result.created and result.ledger_invoice_id != entry.id:
+            self._to_review(ledger, entry, "duplicate_invoice", f"the ERP already has invoice {key} (booking "
+                            f"{result.erp_id}, ledger #{result.ledger_invoice_id}); not booked again", summary,
+                            on_step, fields=fields, key=key)
+            return
+        detail = "booked" if result.created else "booking found in the ERP after a restart; not booked twice"
+        moved = ledger.transition(entry.id, "booked", expected_from=("processing",), detail=detail,
+                                  fields=fields, invoice_key=key, erp_booking_id=result.erp_id, booked_by="machine",
+                                  reason=None, reason_kind=None, extractor_version=EXTRACTOR_VERSION)
+        summary.processed += 1
+        summary.booked += 1
+        if on_step:
+            on_step("booked", moved)
+
+    def _book_with_retry(self, booking: Booking, summary: RunSummary):  # type: ignore[no-untyped-def]
+        retrying = Retrying(
+            stop=stop_after_attempt(self.config.erp_attempts),
+            wait=wait_exponential(multiplier=self.config.erp_wait_initial_s, max=self.config.erp_wait_max_s),
+            retry=retry_if_exception_type((ErpUnavailable, TimeoutError, ConnectionError)),
+            reraise=True,
+        )
+        attempts = Counter[str]()
+        try:
+            for attempt in retrying:
+                with attempt:
+                    attempts["n"] += 1
+                    return self.erp.book(booking)
+        except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error instead
+            raise ErpUnavailable(str(exc)) from exc
+        finally:
+            summary.erp_retries += max(0, attempts["n"] - 1)
+        raise AssertionError("unreachable")

@@ -1,0 +1,56 @@
+"""Where one invoice installation keeps its files: inbox, content-addressed store, ledger, ERP stand-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Workspace"]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """All paths derive from ``root`` (by default the settings' ``domain_dir('invoice_ocr')``).
+
+    Demos and tests use their own workspace, so a worst-case story never touches the real ledger.
+    """
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> Workspace:
+        from inloop.settings import get_settings
+
+        return cls(get_settings().domain_dir("invoice_ocr"))
+
+    @property
+    def inbox(self) -> Path:
+        """Where the scanner and the mail gateway drop files."""
+        return self.root / "inbox"
+
+    @property
+    def store(self) -> Path:
+        """Content-addressed copies of every received file (never deleted)."""
+        return self.root / "store"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / "ledger.db"
+
+    @property
+    def erp_path(self) -> Path:
+        """The SQLite database standing in for the ERP."""
+        return self.root / "erp.db"
+
+    @property
+    def supplier_master_path(self) -> Path:
+        return self.root / "supplier_master.json"
+
+    @property
+    def synthetic_dir(self) -> Path:
+        return self.root / "synthetic"
+
+    def prepare(self) -> Workspace:
+        for folder in (self.root, self.inbox, self.store):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
