@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import dagster as dg
 from inloop.orchestration import domain_definitions
 
 from recommender.defs.checks import CHECKS
+from recommender.defs.model import (
+    champion_recommender,
+    collaborative_model,
+    interaction_split,
+    popularity_baseline,
+    recommender_evaluation,
+    shared_account_detection,
+)
+from recommender.defs.pages import served_pages
 from recommender.defs.shop import synthetic_shop
 
-defs = domain_definitions("recommender", assets=[synthetic_shop], asset_checks=CHECKS)
+ASSETS = [synthetic_shop, interaction_split, popularity_baseline, collaborative_model, recommender_evaluation,
+          champion_recommender, shared_account_detection, served_pages]
+
+#: Everything from the shop to the served pages: what the nightly run and `inloop up` materialize.
+recommender_pipeline = dg.define_asset_job("recommender_pipeline", selection=dg.AssetSelection.assets(*ASSETS))
+
+nightly_training = dg.ScheduleDefinition(
+    name="recommender_nightly", job=recommender_pipeline, cron_schedule="0 2 * * *",
+    description="Retrain, evaluate, gate and replay the pages every night (the card's restart story: a "
+                "missed night is simply re-run).",
+)
+
+defs = domain_definitions("recommender", assets=ASSETS, asset_checks=CHECKS, jobs=[recommender_pipeline],
+                          schedules=[nightly_training])

@@ -11,5 +11,22 @@ card = domain.card()
 
 catalog_items_have_gender_target = concern_check(
     card, "catalog-gender-tagged", asset="catalog", measure=measures.untagged_items)
+model_beats_popularity_recall_at_10 = concern_check(
+    card, "model-beats-popularity", asset="recommender_evaluation", measure=measures.model_beats_popularity)
+shared_account_detection_recall = concern_check(
+    card, "shared-accounts-detected", asset="shared_account_detection", measure=measures.shared_account_recall)
+off_context_rate_on_gendered_pages = concern_check(
+    card, "no-off-context-items", asset="served_pages", measure=measures.off_context_rate)
+new_user_recommendation_coverage = concern_check(
+    card, "new-users-get-useful-recommendations", asset="served_pages", measure=measures.new_user_coverage)
+last_seen_items_are_recent = concern_check(
+    card, "last-seen-is-recent", asset="served_pages", measure=measures.stale_last_seen)
 
-CHECKS = [catalog_items_have_gender_target]
+CHECKS = [
+    catalog_items_have_gender_target,
+    model_beats_popularity_recall_at_10,
+    shared_account_detection_recall,
+    off_context_rate_on_gendered_pages,
+    new_user_recommendation_coverage,
+    last_seen_items_are_recent,
+]
