@@ -260,7 +260,7 @@ def test_create_a_postmortem_with_five_whys_and_read_it_back(open_page, shop_dom
     # Read it: the stakeholder summary comes first, tickets can be exported
     at = open_page("postmortems")
     summary = texts(at, "markdown")
-    assert any(m.startswith("# A woman's bag on the men's home page") and "**What happened.**" in m for m in summary)
+    assert any(m.startswith("### A woman's bag on the men's home page") and "**What happened.**" in m for m in summary)
     assert len(at.get("download_button")) == 2
 
 

@@ -19,7 +19,7 @@ BADGE = {"holds": ":green-badge[:material/check_circle: holds]",
 def trend_chart(status: queries.ConcernStatus) -> alt.Chart:
     """The metric's recent values with the threshold as a rule; red points where the check failed."""
     frame = pd.DataFrame([{"checked": p.evaluated_at, "value": p.value, "holds": p.passed} for p in status.history])
-    base = alt.Chart(frame).encode(x=alt.X("checked:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0)))
+    base = alt.Chart(frame).encode(x=alt.X("checked:T", title=None, axis=alt.Axis(labelAngle=0, tickCount=4)))
     line = base.mark_line(color="#888").encode(y=alt.Y("value:Q", title=None))
     points = base.mark_circle(size=40).encode(
         y="value:Q", color=alt.Color("holds:N", scale=alt.Scale(domain=[True, False], range=["#2e7d32", "#c62828"]),

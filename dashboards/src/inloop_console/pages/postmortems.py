@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any, get_args
 
@@ -53,6 +54,13 @@ for err in broken:
     with st.expander("What is wrong"):
         st.code(str(err), language=None)
 
+
+
+def smaller_headings(markdown: str) -> str:
+    """Post-mortem headings two levels down, so a document sits inside the page instead of shouting."""
+    return re.sub(r"(?m)^(#{1,4}) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", markdown)
+
+
 tab_read, tab_write = st.tabs(["Read", "Write or edit"])
 
 with tab_read:
@@ -74,9 +82,9 @@ with tab_read:
                                 format_func=lambda k: f"{loaded[k][1].date} · {loaded[k][1].title}")
         path, pm = loaded[selected]
         with st.container(border=True):
-            st.markdown(render_stakeholder_summary(pm))
+            st.markdown(smaller_headings(render_stakeholder_summary(pm)))
         with st.expander("Engineering view: facts, timeline, five whys, action points", icon=":material/engineering:"):
-            st.markdown(render_engineering_view(pm))
+            st.markdown(smaller_headings(render_engineering_view(pm)))
             findings = lint_postmortem(pm)
             if findings:
                 st.markdown("**What a reviewer would still flag**")
