@@ -207,6 +207,11 @@ def run_up(echo: Echo, *, skip_first_run: bool = False, ready_timeout_s: float =
     echo(f"inloop: data directory {settings.data_dir}")
     echo(f"Platform database: {db.upgrade()} (migrated)")
     domains = discover_domains()
+    from inloop.incidents.index import reindex
+
+    index = reindex()
+    echo(f"Post-mortems: {len(index.indexed)} indexed, {index.action_items} action points"
+         + (f"; {len(index.errors)} files have errors (inloop postmortem check)" if index.errors else ""))
     missing = sorted(set(d.definitions_module for d in domains.values()) - set(workspace_modules(workspace)))
     if missing:
         echo(f"WARNING: {workspace} has no code location for: {', '.join(missing)}")

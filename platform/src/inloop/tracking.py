@@ -45,9 +45,17 @@ def _configure() -> str:
     uri = settings.mlflow_uri
     with _lock:
         if _configured != uri:
+            from mlflow import MlflowClient
+
+            from inloop.db import MIGRATION_LOCK
+
             settings.prepare()
             mlflow.set_tracking_uri(uri)
             mlflow.set_registry_uri(uri)
+            # The first store access creates MLflow's tables with Alembic: never concurrently
+            # with the platform's own migrations in this process.
+            with MIGRATION_LOCK:
+                MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
             _configured = uri
     return uri
 

@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inloop import db
 from inloop.api.prediction_writer import PredictionWriter
 from inloop.api.routes import alerts, bug_reports, health, labels, predictions
 from inloop.domains import Domain, discover_domains
@@ -79,6 +81,35 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class MlflowProbe:
+    """Checks MLflow in the background (every ``interval_s``) so /ready answers instantly."""
+
+    def __init__(self, interval_s: float = 30.0) -> None:
+        self.interval_s = interval_s
+        self.ready = False
+        self.detail = "not checked yet"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mlflow-probe", daemon=True)
+
+    def start(self) -> MlflowProbe:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                from inloop import tracking
+
+                tracking.client().search_experiments(max_results=1)
+                self.ready, self.detail = True, "reachable"
+            except Exception as exc:
+                self.ready, self.detail = False, f"unreachable: {type(exc).__name__}"
+            self._stop.wait(self.interval_s)
+
+
 def _domain_api(domain: Domain) -> Any | None:
     return importlib.import_module(domain.api_module) if domain.api_module else None
 
@@ -92,16 +123,19 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.prepare()
-        app.state.api_token = settings.resolved_api_token()
+        current = get_settings().prepare()  # read again: the data dir may differ from creation time (tests)
+        app.state.api_token = current.resolved_api_token()
+        db.ensure_schema()  # migrate before serving, so no request ever waits on a migration
         app.state.domain_status = {}
         writer = PredictionWriter().start() if logging_on else None
         app.state.prediction_writer = writer
+        app.state.mlflow_probe = MlflowProbe().start()
         for name, api in domain_apis.items():
             app.state.domain_status[name] = _load_models(name, api)
         try:
             yield
         finally:
+            app.state.mlflow_probe.stop()
             if writer is not None:
                 writer.close()  # drain: nothing served is lost on a clean stop
 
@@ -111,6 +145,7 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
         summary="Serving, intake, bug reports and replay for the inloop domains. Every prediction is logged.",
         lifespan=lifespan,
         responses={
+            400: {"description": "Malformed request body (not JSON, not UTF-8, broken multipart)"},
             401: {"description": "Missing or wrong API token"},
             413: {"description": "Request body too large"},
         },

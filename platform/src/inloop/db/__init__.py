@@ -24,6 +24,9 @@ __all__ = ["Base", "dispose_engines", "engine", "read_session", "session", "upgr
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _engines: dict[tuple[str, bool], sa.Engine] = {}
 _lock = threading.Lock()
+#: Alembic keeps module-global state: two migrations in one process (ours, and MLflow creating
+#: its tables) must not run at the same time. Everything that may migrate takes this lock.
+MIGRATION_LOCK = threading.RLock()
 
 
 def _normalise(url: str) -> str:
@@ -101,7 +104,8 @@ def ensure_schema(url: str | None = None) -> None:
         return
     if current_revision(url) != head_revision():
         try:
-            upgrade(url)
+            with MIGRATION_LOCK:
+                upgrade(url)
         except Exception:
             # Another process may have migrated concurrently; only a still-stale schema is an error.
             if current_revision(url) != head_revision():
@@ -142,7 +146,8 @@ def upgrade(url: str | None = None, revision: str = "head") -> str:
 
     url = _normalise(url or get_settings().platform_db_url)
     engine(url)  # creates the SQLite folder and applies pragmas (WAL) before Alembic connects
-    command.upgrade(_alembic_config(url), revision)
+    with MIGRATION_LOCK:
+        command.upgrade(_alembic_config(url), revision)
     return current_revision(url) or ""
 
 

@@ -44,16 +44,6 @@ def _check_database() -> ComponentStatus:
         return ComponentStatus(ready=False, detail=f"unreachable: {type(exc).__name__}")
 
 
-def _check_mlflow() -> ComponentStatus:
-    try:
-        from inloop import tracking
-
-        tracking.client().search_experiments(max_results=1)
-        return ComponentStatus(ready=True, detail="reachable")
-    except Exception as exc:
-        return ComponentStatus(ready=False, detail=f"unreachable: {type(exc).__name__}")
-
-
 @router.get(
     "/ready",
     response_model=ReadinessPublic,
@@ -63,7 +53,9 @@ def _check_mlflow() -> ComponentStatus:
 def ready(request: Request, response: Response) -> ReadinessPublic:
     """``ready``; ``degraded`` when loaded models keep serving but MLflow is unreachable (no reload
     possible); ``unavailable`` (503) when the database or a domain's models are missing."""
-    components: dict[str, ComponentStatus] = {"database": _check_database(), "mlflow": _check_mlflow()}
+    probe = request.app.state.mlflow_probe
+    components: dict[str, ComponentStatus] = {"database": _check_database(),
+                                              "mlflow": ComponentStatus(ready=probe.ready, detail=probe.detail)}
     for name, state in request.app.state.domain_status.items():
         components[f"models:{name}"] = ComponentStatus(ready=state["ready"], detail=str(state["detail"]))
     serving = components["database"].ready and all(c.ready for k, c in components.items() if k.startswith("models:"))
