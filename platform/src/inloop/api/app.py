@@ -81,6 +81,17 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _configure_logging() -> None:
+    """JSON request lines and warnings from inloop go to stderr, unless the host configured logging."""
+    root = logging.getLogger("inloop")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False
+
+
 class MlflowProbe:
     """Checks MLflow in the background (every ``interval_s``) so /ready answers instantly."""
 
@@ -117,6 +128,7 @@ def _domain_api(domain: Domain) -> Any | None:
 def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     """Build the app. ``prediction_logging`` overrides the setting (benchmarks measure both)."""
     settings = get_settings()
+    _configure_logging()
     logging_on = settings.prediction_logging if prediction_logging is None else prediction_logging
     domains = discover_domains()
     domain_apis = {name: api for name, d in domains.items() if (api := _domain_api(d)) is not None}
