@@ -97,10 +97,26 @@ def load_cards(domains: Mapping[str, Domain]) -> DomainCards:
     errors: dict[str, str] = {}
     for name, domain in sorted(domains.items()):
         try:
-            cards[name] = domain.card()
+            cards[name] = _card_of(domain)
         except CardError as exc:
             errors[name] = str(exc)
     return DomainCards(cards, errors)
+
+
+_parsed_cards: dict[tuple[str, int, int], ProjectCard] = {}
+
+
+def _card_of(domain: Domain) -> ProjectCard:
+    """The domain's card, parsed again only when the file changed (YAML parsing dominated page time)."""
+    path = domain.card_path
+    try:
+        stat = path.stat()
+    except OSError:
+        return domain.card()  # raises CardError naming the missing file
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _parsed_cards:
+        _parsed_cards[key] = domain.card()
+    return _parsed_cards[key]
 
 
 def recent_history(limit_per_concern: int = 30, domain: str | None = None,

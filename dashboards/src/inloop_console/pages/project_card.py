@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 from inloop import domains as registry
-from inloop.cards import CardError, is_unanswered, lint_card
+from inloop.cards import is_unanswered, lint_card
 from inloop_console import queries
 from inloop_console.access import plain
 
@@ -30,12 +30,12 @@ if not domains:
     st.stop()
 name = st.selectbox("Domain", sorted(domains), key="card_domain")
 domain = domains[name]
-try:
-    card = domain.card()
-except CardError as exc:
+loaded = queries.load_cards({name: domain})
+if name in loaded.errors:
     st.error("This project card cannot be read. Fix the file and reload the page.")
-    st.code(str(exc), language=None)
+    st.code(loaded.errors[name], language=None)
     st.stop()
+card = loaded.cards[name]
 
 st.subheader(card.title)
 st.write(card.summary)
