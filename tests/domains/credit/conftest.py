@@ -29,9 +29,9 @@ def _point_settings_at(data_dir: Path) -> None:
 @pytest.fixture(scope="session")
 def credit_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dg.ExecuteInProcessResult]]:
     """A data directory holding a promoted champion, and the training run that made it."""
+    from credit.definitions import training_assets
     from credit.defs.applications import applications_match_schema
     from credit.defs.training import gate_checks
-    from credit.definitions import training_assets
 
     saved = {k: os.environ.get(k) for k in ("INLOOP_DATA_DIR", "INLOOP_ENVIRONMENT", "DAGSTER_HOME")}
     data_dir = tmp_path_factory.mktemp("credit-world")

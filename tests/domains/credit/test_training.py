@@ -10,9 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from credit.definitions import training_assets
 from credit.defs.applications import applications_match_schema
 from credit.defs.training import gate_checks
-from credit.definitions import training_assets
 from credit.lib.data import RESIDENCE_PERMITS
 from credit.lib.decision import MODEL_NAME
 from credit.lib.evaluation import Evaluation

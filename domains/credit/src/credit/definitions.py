@@ -6,7 +6,14 @@ import dagster as dg
 from inloop.orchestration import domain_definitions
 
 from credit.defs.applications import applications_match_schema, loan_applications
-from credit.defs.training import champion_model, gate_checks, model_evaluation, risk_model_candidate, training_sets
+from credit.defs.monitoring import credit_inbox_sensor, monitoring_assets, monitoring_checks
+from credit.defs.training import (
+    champion_model,
+    gate_checks,
+    model_evaluation,
+    risk_model_candidate,
+    training_sets,
+)
 
 training_assets = [loan_applications, training_sets, risk_model_candidate, model_evaluation, champion_model]
 
@@ -14,10 +21,15 @@ train_credit_model = dg.define_asset_job(
     "train_credit_model", selection=dg.AssetSelection.assets(*training_assets),
     description="Simulate the history, train a candidate, evaluate it beside the baseline, gate and promote it.",
 )
+monitor_live_batch = dg.define_asset_job(
+    "monitor_live_batch", selection=dg.AssetSelection.assets(*monitoring_assets),
+    description="Decide a front-end batch with the champion and the policy, then check, compare and feed back.",
+)
 
 defs = domain_definitions(
     "credit",
-    assets=training_assets,
-    asset_checks=[applications_match_schema, *gate_checks],
-    jobs=[train_credit_model],
+    assets=[*training_assets, *monitoring_assets],
+    asset_checks=[applications_match_schema, *gate_checks, *monitoring_checks],
+    jobs=[train_credit_model, monitor_live_batch],
+    sensors=[credit_inbox_sensor],
 )

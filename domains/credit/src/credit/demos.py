@@ -32,9 +32,9 @@ def ensure_champion(trace: DemoTrace | None = None) -> DecisionService:
     if champion_version(MODEL_NAME) is None:
         import dagster as dg
 
+        from credit.definitions import training_assets
         from credit.defs.applications import applications_match_schema
         from credit.defs.training import gate_checks
-        from credit.definitions import training_assets
 
         if trace:
             trace.step("action", "No champion model yet: running the training pipeline",
@@ -112,6 +112,138 @@ def why_rejected(trace: DemoTrace) -> None:
                 "the log names each decision's policy version, and the model version is unchanged")
 
 
+def _monitor(batch_id: str) -> Any:
+    """Run the monitoring job's assets and checks on one inbox batch, in process."""
+    import dagster as dg
+
+    from credit.defs.applications import loan_applications
+    from credit.defs.monitoring import monitoring_assets, monitoring_checks
+
+    return dg.materialize([loan_applications, *monitoring_assets, *monitoring_checks], raise_on_error=False,
+                          run_config={"ops": {"live_applications": {"config": {"batch_id": batch_id}}}})
+
+
+def _checks(result: Any) -> dict[str, Any]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def _open_alert(concern_id: str) -> Any:
+    from inloop.alerts import list_alerts
+
+    return next((a for a in list_alerts("credit", status="open") if a.concern_id == concern_id), None)
+
+
+def _approval_rate(result: Any) -> float:
+    decisions = result.output_for_node("live_decisions").decisions
+    return sum(d.decision == "approve" for d in decisions) / len(decisions)
+
+
+SEEDED_UNIT_CHANGE_POSTMORTEM = "2026-05-12-application-duration-arrived-in-milliseconds.md"
+
+
+def unit_change(trace: DemoTrace) -> None:
+    from inloop.settings import get_settings
+
+    from credit.domain import domain
+    from credit.lib.live import simulate_frontend_batch
+
+    ensure_champion(trace)
+    clean = simulate_frontend_batch(DEMO_MONTH, 1_000, seed=201)
+    trace.step("input", f"Front-end batch {clean}: 1,000 applications, form time in seconds")
+    before = _monitor(clean)
+    checks = _checks(before)
+    trace.step("check", "Monitoring on the normal batch",
+               f"schema: {checks['live_inputs_match_schema'].passed}, drift: {checks['live_inputs_not_drifted'].passed}")
+    trace.claim(checks["live_inputs_match_schema"].passed and checks["live_inputs_not_drifted"].passed,
+                "a normal batch passes the schema and drift checks")
+
+    broken = simulate_frontend_batch(DEMO_MONTH + 1, 1_000, seed=202, duration_unit="milliseconds")
+    trace.step("input", f"Front-end release: batch {broken} sends application_duration_seconds in milliseconds",
+               "only the web and app front end changed; partner shops and the training data still use seconds")
+    after = _monitor(broken)
+    checks = _checks(after)
+    decided = len(after.output_for_node("live_decisions").decisions)
+    trace.step("result", f"The decision service answered all {decided} applications (service health green); "
+                         f"approval rate {_approval_rate(before):.1%} before, {_approval_rate(after):.1%} now")
+    trace.claim(decided == 1_000, "the service stays up and decides every application: only monitoring can tell")
+    schema = checks["live_inputs_match_schema"]
+    trace.step("check", "Input schema check (Great Expectations)", str(schema.metadata["summary"].value),
+               passed=schema.passed)
+    trace.claim(not schema.passed and "application_duration_seconds" in schema.metadata["summary"].value,
+                "the input schema check fails on the first batch, naming application_duration_seconds")
+    drift = after.output_for_node("live_input_drift")
+    trace.step("check", "Drift report (Evidently, one pinned PSI test per column)", drift.describe(),
+               report=drift.report_path, drifted=drift.drifted_columns)
+    trace.claim(drift.drifted_columns == ["application_duration_seconds"],
+                "the drift report flags exactly that column", drifted=drift.drifted_columns)
+    alert = _open_alert("live-input-schema")
+    trace.claim(alert is not None and broken in alert.message, "an alert is open for the live-input-schema "
+                "concern, naming the batch", alert=None if alert is None else alert.id)
+    if alert is None:
+        return
+    trace.step("notify", f"Alert #{alert.id} ({alert.severity}) to {', '.join(alert.routes)}: {alert.title}",
+               alert.message[:400])
+
+    from inloop.incidents.drafts import draft_from_alert, draft_path, write_draft
+    from inloop.incidents.postmortems import load_postmortem, render_postmortem
+
+    drafts = get_settings().domain_dir("credit") / "postmortem-drafts"
+    draft = draft_from_alert(alert.id, authors=["ML platform on-call engineer"])
+    path = write_draft(draft, draft_path(draft, drafts))
+    trace.step("action", "Post-mortem draft from the alert, facts pre-filled", str(path),
+               facts=[f.description[:120] for f in draft.facts])
+    trace.claim(any(f.kind == "check_result" for f in draft.facts) and any(f.kind == "alert" for f in draft.facts),
+                "the post-mortem draft starts from the facts: the alert and the failed check")
+
+    # The seeded post-mortem of the real incident had its evidence pending: link this run's evidence.
+    seeded = load_postmortem(domain.postmortems_dir / SEEDED_UNIT_CHANGE_POSTMORTEM)
+    check_fact = next(f for f in draft.facts if f.kind == "check_result" and "live_inputs_match_schema" in f.description)
+    request_ids = [d.request_id for d in after.output_for_node("live_decisions").decisions[:1]] + \
+                  [d.request_id for d in before.output_for_node("live_decisions").decisions[:1]]
+    links = {"F1": check_fact.ref, "F2": f"file:{drift.report_path}",
+             "F3": " ".join(f"request:{r}" for r in request_ids)}
+    facts = [f.model_copy(update={"ref": links[f.id], "status": "linked"}) if f.id in links and links[f.id] else f
+             for f in seeded.facts]
+    completed = seeded.model_copy(update={"facts": facts})
+    out = drafts / SEEDED_UNIT_CHANGE_POSTMORTEM
+    out.write_text(render_postmortem(completed), encoding="utf-8")
+    trace.step("action", "Seeded post-mortem's pending evidence linked to this run", str(out), links=links)
+    trace.claim(all(f.status == "linked" for f in completed.facts if f.id in links),
+                "the seeded unit-change post-mortem's evidence F1-F3 is linked (check, drift report, logged requests)")
+
+
+def silent_degradation(trace: DemoTrace) -> None:
+    from credit.lib.data import SHIFT_START_MONTH
+    from credit.lib.live import simulate_frontend_batch
+
+    service = ensure_champion(trace)
+    months = list(range(SHIFT_START_MONTH, SHIFT_START_MONTH + 4))
+    batch = simulate_frontend_batch(months, 12_000, seed=303)
+    trace.step("input", f"Four months of live applications ({batch}), after the applicants' behaviour changed",
+               "rates went up: running credits weigh more, income protects less, fast partner-shop forms go bad, "
+               "and a cost-of-living shock hits households in ways no application field shows")
+    result = _monitor(batch)
+    checks = _checks(result)
+    decisions = result.output_for_node("live_decisions").decisions
+    trace.step("result", f"All {len(decisions)} applications decided by v{service.model_version}; "
+                         f"{sum(d.live_test_set for d in decisions)} in the live test set")
+    green = all(checks[name].passed for name in ("live_inputs_match_schema", "live_inputs_not_drifted",
+                                                 "rejections_have_reasons", "decision_policy_valid"))
+    trace.claim(len(decisions) == 12_000 and green,
+                "service health is green: every application decided, inputs valid, no input drift, reasons given")
+    perf_check = checks.get("live_test_set_performance")
+    trace.claim(perf_check is not None, "the live test set has enough outcomes to judge the model")
+    if perf_check is None:
+        return
+    trace.step("check", "Live-test-set performance vs offline", str(perf_check.metadata["summary"].value),
+               passed=perf_check.passed)
+    trace.claim(not perf_check.passed, "the model's AUC on the live test set fell more than the card allows")
+    alert = _open_alert("live-performance")
+    trace.claim(alert is not None, "an alert is open for the live-performance concern")
+    if alert is not None:
+        trace.step("notify", f"Alert #{alert.id} ({alert.severity}) to {', '.join(alert.routes)}", alert.message)
+
+
 DEMOS: dict[str, Demo] = {
     "why-rejected": Demo(
         id="why-rejected",
@@ -122,5 +254,24 @@ DEMOS: dict[str, Demo] = {
                "prediction log shows both decisions with their policy versions."),
         run=why_rejected,
         concerns=("rejection-reasons", "change-logic-without-retraining", "small-groups"),
+    ),
+    "unit-change": Demo(
+        id="unit-change",
+        title="A feature's unit changes on the live path only: seconds become milliseconds",
+        story=("A front-end release starts sending the time spent on the form in milliseconds; the training data "
+               "still has seconds. The model keeps answering and the service is green, but the input schema check "
+               "fails on the first batch, the drift report flags exactly that column, an alert opens, and a "
+               "post-mortem draft starts with the facts."),
+        run=unit_change,
+        concerns=("live-input-schema", "live-input-drift"),
+    ),
+    "silent-degradation": Demo(
+        id="silent-degradation",
+        title="Up and green, but predicting worse: the live test set catches a concept shift",
+        story=("Applicants change after the model was trained (the concept shift in the later months). Inputs look "
+               "normal and every decision is made, so service health stays green; the live test set, where model "
+               "rejections are not applied, shows the model's AUC falling below its offline figure and an alert opens."),
+        run=silent_degradation,
+        concerns=("live-performance",),
     ),
 }

@@ -6,8 +6,8 @@ asked for, and a live batch for a later month is independent of how much history
 The 12-month default is drawn from a logistic model whose effects are written down in
 :data:`TRUE_EFFECTS`; from :data:`SHIFT_START_MONTH` on, the world changes mildly (rates went
 up: running credits weigh more, income protects less, a partner's fast-filled applications go
-bad more often), so a model trained on the past slowly loses accuracy without any input
-looking broken.
+bad more often, and a cost-of-living shock no application field shows hits some households), so
+a model trained on the past loses accuracy without any input looking broken.
 """
 
 from __future__ import annotations
@@ -82,12 +82,13 @@ TRUE_EFFECTS: dict[str, object] = {
     "residence permit": {"citizen": 0.0, "permanent": 0.05, "eu_worker": 0.10, "temporary": 0.10},
     "temporary permit and under 1 year employed here": 1.40,
     "form filled in under 3 minutes": 1.60,
-    "form open over 40 minutes": 0.60,
+    "log form time vs 540 s (careful applicants repay more)": -0.35,
     "shift from month 20 (per unit of concept_shift)": {
         "intercept": 0.30,
         "existing credits, per credit": 0.45,
         "log income vs EUR 2,600 (cancels its protection)": 0.6,
         "partner channel and form filled in under 4 minutes": 2.2,
+        "cost-of-living shock to a random 30 % of households (not in the application)": 1.3,
     },
 }
 
@@ -145,10 +146,12 @@ def _month_of_size(month: int, size: int, seed: int, concept_shift: float) -> pd
          + np.array([e["channel"][c] for c in channel])  # type: ignore[index]
          + np.array([e["residence permit"][p] for p in permit])  # type: ignore[index]
          + 1.40 * (temporary & (employment < 1))
-         + 1.60 * (form_seconds < 180) + 0.60 * (form_seconds > 2_400))
+         + 1.60 * (form_seconds < 180) - 0.35 * (np.log(form_seconds) - np.log(540)))
     if month >= SHIFT_START_MONTH and concept_shift:
+        # Part of the change is invisible in the application: a cost-of-living shock hits some households.
+        shocked = rng.random(n) < 0.3
         z = z + concept_shift * (0.30 + 0.45 * existing + 0.6 * (np.log(income) - np.log(2600))
-                                 + 2.2 * (partner & (form_seconds < 240)))
+                                 + 2.2 * (partner & (form_seconds < 240)) + 1.3 * shocked)
     default = rng.random(n) < 1 / (1 + np.exp(-z))
 
     return pd.DataFrame({

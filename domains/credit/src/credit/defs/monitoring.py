@@ -1,0 +1,254 @@
+"""Monitoring the live path: each front-end batch is decided, checked, compared and fed back.
+
+live_applications -> schema check (GX) and drift report (Evidently, per column) against the
+history; decision_policy -> validity check (blocking); live_decisions (champion + policy, every
+decision logged) -> reasons and staleness checks; loan_outcomes (label feedback) ->
+live_test_set_performance (AUC on the live test set against the champion's offline AUC).
+"""
+
+# No `from __future__ import annotations` here: Dagster resolves Config annotations at runtime.
+from dataclasses import dataclass, field
+
+import dagster as dg
+import pandas as pd
+from inloop.checks import Measurement, concern_check
+from inloop.drift import DriftSummary, drift_report
+from inloop.settings import get_settings
+from sklearn.metrics import roc_auc_score
+
+from credit.defs.card import credit_card
+from credit.lib.data import HISTORY_MONTHS, MODEL_INPUTS
+from credit.lib.decision import Decision
+from credit.lib.live import (
+    inbox_dir,
+    latest_batch_id,
+    live_test_set_outcomes,
+    read_batch,
+    record_outcomes,
+    simulate_frontend_batch,
+)
+from credit.lib.policy import PolicyError, default_policy_path, load_policy
+from credit.lib.registry import champion_age_days, champion_offline_auc, load_decision_service
+from credit.lib.schema import check_schema
+
+#: A live batch at demo scale 1 (about a day of applications).
+DEFAULT_BATCH_SIZE = 2_000
+#: The live test set's AUC is judged on its most recent outcomes (a rolling window, so an old
+#: good period cannot hide a new bad one), once they hold enough defaults and non-defaults.
+LIVE_TEST_WINDOW = 200
+MIN_LIVE_TEST_OUTCOMES = 30
+
+
+@dataclass
+class LiveBatch:
+    batch_id: str
+    applications: pd.DataFrame
+
+
+@dataclass
+class PolicyStatus:
+    path: str
+    version: str | None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LiveDecisions:
+    batch_id: str
+    decisions: list[Decision]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{**d.output(), "request_id": d.request_id, "reasons": len(d.reasons)}
+                             for d in self.decisions])
+
+
+@dataclass
+class LivePerformance:
+    model_version: str
+    outcomes: int
+    defaults: int
+    live_auc: float
+    offline_auc: float
+
+    @property
+    def gap(self) -> float:
+        return self.offline_auc - self.live_auc
+
+
+class LiveBatchConfig(dg.Config):
+    """Which inbox batch to process (default: the newest; an empty inbox gets a simulated one)."""
+
+    batch_id: str | None = None
+
+
+@dg.asset(group_name="credit_monitoring")
+def live_applications(context: dg.AssetExecutionContext, config: LiveBatchConfig) -> LiveBatch:
+    """A batch of live loan applications as the front end sent them (inputs only)."""
+    batch_id = config.batch_id or latest_batch_id()
+    if batch_id is None:
+        size = max(100, round(DEFAULT_BATCH_SIZE * get_settings().demo_data_scale))
+        batch_id = simulate_frontend_batch(HISTORY_MONTHS, size)
+        context.log.info(f"the inbox {inbox_dir()} was empty: simulated front-end batch {batch_id}")
+    frame = read_batch(batch_id)
+    context.add_output_metadata({"batch_id": batch_id, "rows": len(frame),
+                                 "median_application_duration_seconds":
+                                     float(frame["application_duration_seconds"].median())})
+    return LiveBatch(batch_id, frame)
+
+
+def _measure_live_schema(batch: LiveBatch) -> Measurement:
+    summary = check_schema(batch.applications)
+    return Measurement(summary.failing_row_share, f"batch {batch.batch_id}: {summary.describe_failures()}",
+                       {"batch_id": batch.batch_id, "rows": summary.rows,
+                        "rows_breaking": len(summary.failing_row_indices),
+                        "failed_expectations": {o.description: o.unexpected_count for o in summary.failed}})
+
+
+live_inputs_match_schema = concern_check(credit_card(), "live-input-schema", asset=live_applications,
+                                         measure=_measure_live_schema)
+
+
+@dg.asset(group_name="credit_monitoring")
+def live_input_drift(context: dg.AssetExecutionContext, live_applications: LiveBatch,
+                     loan_applications: pd.DataFrame) -> DriftSummary:
+    """Per-column drift of the batch's model inputs against the history (Evidently, PSI pinned)."""
+    summary = drift_report(loan_applications, live_applications.applications, columns=list(MODEL_INPUTS),
+                           name=f"credit-{live_applications.batch_id}")
+    context.add_output_metadata({
+        "drifted_columns": ", ".join(summary.drifted_columns) or "none",
+        "report": dg.MetadataValue.path(summary.report_path or ""),
+        "scores": dg.MetadataValue.json({c.column: c.score for c in summary.columns}),
+    })
+    return summary
+
+
+def _measure_drift(summary: DriftSummary) -> Measurement:
+    return Measurement(float(summary.drifted_count), summary.describe(),
+                       {"drifted_columns": summary.drifted_columns,
+                        "scores": {c.column: c.score for c in summary.columns}},
+                       evidence_url=f"file://{summary.report_path}" if summary.report_path else None)
+
+
+live_inputs_not_drifted = concern_check(credit_card(), "live-input-drift", asset=live_input_drift,
+                                        measure=_measure_drift)
+
+
+@dg.asset(group_name="credit_monitoring")
+def decision_policy(context: dg.AssetExecutionContext) -> PolicyStatus:
+    """The decision policy file Credit Risk edits, as the decision service will read it."""
+    path = default_policy_path()
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        context.log.error(str(exc))
+        return PolicyStatus(str(path), None, exc.problems)
+    context.add_output_metadata({"version": policy.version, "approve_below": policy.cutoffs.approve_below,
+                                 "reject_from": policy.cutoffs.reject_from,
+                                 "overrides": ", ".join(o.id for o in policy.overrides) or "none"})
+    return PolicyStatus(str(path), policy.version)
+
+
+decision_policy_valid = concern_check(
+    credit_card(), "change-logic-without-retraining", asset=decision_policy,
+    measure=lambda status: Measurement(float(len(status.problems)),
+                                       f"policy {status.version} in force" if not status.problems else
+                                       f"{status.path}: " + "; ".join(status.problems),
+                                       {"problems": status.problems, "version": status.version}),
+)
+
+
+@dg.asset(group_name="credit_monitoring", deps=[decision_policy])
+def live_decisions(context: dg.AssetExecutionContext, live_applications: LiveBatch) -> LiveDecisions:
+    """Every application of the batch decided by the champion under the policy, each one logged."""
+    service = load_decision_service()
+    decisions = service.decide_batch(live_applications.applications)
+    frame = pd.Series([d.decision for d in decisions])
+    context.add_output_metadata({
+        "batch_id": live_applications.batch_id, "model_version": service.model_version,
+        "policy_version": service.policy.version, "decisions": len(decisions),
+        "approval_rate": float((frame == "approve").mean()),
+        "model_approval_rate": float(pd.Series([d.policy_decision == "approve" for d in decisions]).mean()),
+        "live_test_set": sum(d.live_test_set for d in decisions),
+    })
+    return LiveDecisions(live_applications.batch_id, decisions)
+
+
+def _measure_reasons(batch: LiveDecisions) -> Measurement:
+    adverse = [d for d in batch.decisions if d.decision != "approve" or d.policy_decision != "approve"]
+    missing = [d for d in adverse if not d.reasons]
+    share = len(missing) / len(adverse) if adverse else 0.0
+    return Measurement(share, f"{len(missing)} of {len(adverse)} rejections or referrals carry no reason",
+                       {"request_ids": [d.request_id for d in missing[:20]], "adverse_decisions": len(adverse)})
+
+
+rejections_have_reasons = concern_check(credit_card(), "rejection-reasons", asset=live_decisions,
+                                        measure=_measure_reasons)
+
+
+def _measure_staleness(batch: LiveDecisions) -> Measurement:
+    version, days = champion_age_days()
+    used = {d.model_version for d in batch.decisions}
+    return Measurement(round(days, 3), f"champion v{version} was registered {days:.1f} days ago",
+                       {"champion_version": version, "versions_used": sorted(used)})
+
+
+champion_not_stale = concern_check(credit_card(), "model-staleness", asset=live_decisions,
+                                   measure=_measure_staleness)
+
+
+@dg.asset(group_name="credit_monitoring")
+def loan_outcomes(context: dg.AssetExecutionContext, live_decisions: LiveDecisions) -> int:
+    """Label feedback: core banking's outcome of every granted loan of the batch, into the label table."""
+    recorded = record_outcomes(live_decisions.batch_id, live_decisions.decisions)
+    context.add_output_metadata({"outcomes_recorded": recorded})
+    return recorded
+
+
+@dg.asset(group_name="credit_monitoring", deps=[loan_outcomes], output_required=False)
+def live_test_set_performance(context: dg.AssetExecutionContext):  # type: ignore[no-untyped-def]
+    """The champion's AUC on the live test set's outcomes beside its offline AUC (once there are enough)."""
+    from inloop.tracking import champion_version
+
+    from credit.lib.decision import MODEL_NAME
+
+    version = str(champion_version(MODEL_NAME))
+    outcomes = live_test_set_outcomes(version, last=LIVE_TEST_WINDOW)
+    defaults = int(outcomes["defaulted"].sum())
+    if min(defaults, len(outcomes) - defaults) < MIN_LIVE_TEST_OUTCOMES:
+        context.log.info(f"live test set of v{version}: {len(outcomes)} outcomes, {defaults} defaults; "
+                         f"waiting for {MIN_LIVE_TEST_OUTCOMES} of each before judging its AUC")
+        return
+    live_auc = float(roc_auc_score(outcomes["defaulted"], outcomes["probability_of_default"]))
+    perf = LivePerformance(version, len(outcomes), defaults, round(live_auc, 4), champion_offline_auc())
+    context.add_output_metadata({"live_auc": perf.live_auc, "offline_auc": perf.offline_auc,
+                                 "outcomes": perf.outcomes, "defaults": perf.defaults})
+    yield dg.Output(perf)
+
+
+live_test_set_performance_check = concern_check(
+    credit_card(), "live-performance", asset=live_test_set_performance,
+    measure=lambda perf: Measurement(round(perf.gap, 4),
+                                     f"live-test-set AUC {perf.live_auc:.3f} on {perf.outcomes} outcomes "
+                                     f"({perf.defaults} defaults) vs offline AUC {perf.offline_auc:.3f} "
+                                     f"(champion v{perf.model_version})",
+                                     {"live_auc": perf.live_auc, "offline_auc": perf.offline_auc,
+                                      "outcomes": perf.outcomes}),
+)
+
+monitoring_assets = [live_applications, live_input_drift, decision_policy, live_decisions, loan_outcomes,
+                     live_test_set_performance]
+monitoring_checks = [live_inputs_match_schema, live_inputs_not_drifted, decision_policy_valid,
+                     rejections_have_reasons, champion_not_stale, live_test_set_performance_check]
+
+
+@dg.sensor(job_name="monitor_live_batch", minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.STOPPED)
+def credit_inbox_sensor(context: dg.SensorEvaluationContext):  # type: ignore[no-untyped-def]
+    """Starts the monitoring job once for every new batch the front end drops into the inbox."""
+    seen = set((context.cursor or "").split(",")) - {""}
+    new = sorted(p.stem for p in inbox_dir().glob("*.parquet") if p.stem not in seen) if inbox_dir().is_dir() else []
+    for batch_id in new:
+        yield dg.RunRequest(run_key=batch_id, run_config={"ops": {"live_applications": {"config": {
+            "batch_id": batch_id}}}})
+    if new:
+        context.update_cursor(",".join(sorted(seen | set(new))))
