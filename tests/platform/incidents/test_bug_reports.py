@@ -223,3 +223,16 @@ def test_unknown_report_and_bad_status_filter(shop_domain) -> None:
         triage_report(99, actor="eng")
     with pytest.raises(BugReportError, match="'open' is not one of new, triaged, linked, closed"):
         list_reports(status="open")
+
+
+def test_every_installed_domain_takes_reports_under_its_own_card() -> None:
+    """The real registry (entry points), not the test one: each domain's card policy is read."""
+    from inloop.domains import discover_domains
+
+    installed = discover_domains()
+    assert installed, "no domain installed"
+    for name, domain in installed.items():
+        policy = domain.card().bug_reports
+        filed = file_report({"reporter": "smoke", "text": "something looks odd", "domain": name})
+        assert filed.report.domain == name
+        assert (filed.group.threshold, filed.group.window_days) == (policy.escalation_threshold, policy.window_days)

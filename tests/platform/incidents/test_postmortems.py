@@ -41,9 +41,11 @@ def test_seeded_postmortem_round_trips_byte_identically(path: Path) -> None:
     pm = parse_postmortem(text, path)
     assert render_postmortem(pm) == text
     assert pm.domain == path.parent.parent.name
+    findings = lint_postmortem(pm)
+    if pm.status == "draft":
+        return  # a draft someone is still writing: it must only be well-formed
     assert len(pm.five_whys) >= 3 and pm.five_whys[-1].verdict == "confirmed"
     assert {a.type for a in pm.action_points} >= {"mitigate", "prevent", "process"}
-    findings = lint_postmortem(pm)
     assert [f for f in findings if f.level == "error"] == []
     assert not [f for f in findings if "blaming" in f.message]
 
@@ -193,7 +195,7 @@ _values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan
                     st.text())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(text=st.text(min_size=1), details=st.text(), data=st.dictionaries(st.text(), _values, max_size=5))
 def test_any_text_round_trips(text: str, details: str, data: dict) -> None:
     """Whatever people (or logged features) put in a post-mortem comes back exactly, in one canonical form."""
