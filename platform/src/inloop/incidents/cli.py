@@ -96,6 +96,10 @@ def postmortem_new(
         if report.status in ("new", "triaged"):
             link_to_postmortem(from_bug, path.stem, actor=actor)
             typer.echo(f"bug report #{from_bug} linked to {path.stem}")
+        else:
+            typer.echo(f"bug report #{from_bug} is {report.status}"
+                       + (f" (post-mortem {report.postmortem_slug})" if report.postmortem_slug else "")
+                       + "; not relinked")
 
 
 @postmortem_app.command("show")

@@ -38,9 +38,10 @@ def render_engineering_view(pm: Postmortem) -> str:
            + f": {pm.detection.description.strip()}", ""]
     out += ["## Facts", ""]
     for fact in pm.facts:
-        link = f"`{fact.ref}`" if fact.ref else ""
-        pending = " **(evidence pending)**" if fact.status == "pending" else ""
-        out.append(f"- **{fact.id}** ({fact.kind.replace('_', ' ')}) {fact.description.strip()} {link}{pending}".rstrip())
+        parts = [f"- **{fact.id}** ({fact.kind.replace('_', ' ')}) {fact.description.strip()}"]
+        parts += [f"`{fact.ref}`"] if fact.ref else []
+        parts += ["**(evidence pending)**"] if fact.status == "pending" else []
+        out.append(" ".join(parts))
         if fact.data:
             out += ["", "  ```json", *("  " + line for line in json.dumps(fact.data, indent=2, ensure_ascii=False,
                                                                             default=str).splitlines()), "  ```"]
