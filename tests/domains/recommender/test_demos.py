@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from inloop import db
+from inloop.alerts import list_alerts
 from inloop.db.models import Prediction
 from inloop.demos import run_demo
 from recommender.demos import DEMOS
@@ -30,3 +32,16 @@ def test_womens_bag_on_mens_page():
     assert logged == set(report.evidence["request_ids"].values())
     result_step = next(s for s in result.steps if s.kind == "result")
     assert result_step.evidence["before"] > 0 and result_step.evidence["after"] == 0
+
+
+@pytest.mark.slow  # MLflow's first use of a fresh tracking database dominates (~10 s on two cores)
+def test_model_no_better_than_bestsellers_is_refused_and_the_champion_keeps_serving():
+    result = run_demo(DEMOS["model-no-better-than-bestsellers"])
+    assert result.error is None
+    assert result.passed, [s.title for s in result.failed_claims]
+    from inloop import tracking
+    from recommender.lib.registry import MODEL_NAME
+
+    assert str(tracking.champion_version(MODEL_NAME)) == "1"
+    [alert] = list_alerts("recommender")
+    assert alert.concern_id == "model-beats-popularity" and alert.severity == "ERROR"

@@ -16,6 +16,7 @@ import numpy as np
 from inloop.demos import Demo, DemoTrace
 from inloop.predictions import get_prediction
 
+from recommender.domain import domain
 from recommender.lib import measures
 from recommender.lib.boxes import ShownItem
 from recommender.lib.last_seen import COMPONENT as LAST_SEEN
@@ -27,6 +28,7 @@ from recommender.lib.traffic import PageRequest, page_requests_from_sessions, re
 __all__ = ["DEMOS"]
 
 DEMO_SHOP = ShopSpec(seed=7, n_items=1000, n_accounts=1200)
+GATE_SHOP = ShopSpec(seed=7, n_items=600, n_accounts=800)
 
 
 def _womens_items_from_the_other_device(shop: Shop, requests: list[PageRequest],
@@ -137,6 +139,67 @@ def _womens_bag_on_mens_page(trace: DemoTrace) -> None:
                 before=rate_before.value, after=rate_after.value)
 
 
+def _model_no_better_than_bestsellers(trace: DemoTrace) -> None:
+    from inloop import tracking
+    from inloop.checks import evaluate_concern
+
+    from recommender.lib.collaborative import train_als
+    from recommender.lib.evaluation import evaluate, promotion_gates
+    from recommender.lib.registry import MODEL_NAME, log_model
+
+    shop = generate_shop(GATE_SHOP)
+    service, split = PageService.trained_on(shop)
+    card = domain.card()
+    concern = card.concern("model-beats-popularity")
+    required = concern.threshold.value  # type: ignore[union-attr]
+
+    good = evaluate(service.model, service.popularity, split, shop.catalog, shop.shoppers)
+    with tracking.start_run("recommender", "demo-good-model"):
+        good_version = log_model(service.model)
+    first = tracking.promote(MODEL_NAME, good_version, promotion_gates(good, required))
+    trace.step("input", "Tonight's champion: a model that beats bestsellers",
+               f"recall@10 {good.overall['model']['recall']:.4f} vs bestsellers "
+               f"{good.overall['popularity']['recall']:.4f} ({good.recall_lift:+.0%})", version=good_version,
+               promoted=first.promoted)
+    trace.claim(first.promoted, f"{MODEL_NAME} v{good_version} passed every gate and serves as champion")
+
+    # The next night's export joins the clickstream to the wrong article ids (shifted by one article).
+    broken_events = split.train.assign(item_id=(split.train["item_id"] + 1) % len(shop.catalog))
+    broken = train_als(broken_events, shop.catalog, shop.spec.n_accounts)
+    bad = evaluate(broken, service.popularity, split, shop.catalog, shop.shoppers)
+    trace.step("input", "The next candidate was trained on a clickstream export with shifted article ids",
+               f"recall@10 {bad.overall['model']['recall']:.4f} vs bestsellers {bad.overall['popularity']['recall']:.4f}"
+               f" ({bad.recall_lift:+.0%})", model_version=broken.version)
+    outcome = evaluate_concern("recommender", concern, measures.model_beats_popularity(bad),
+                               asset_key="recommender_evaluation")
+    trace.step("check", f"Concern check {concern.check}", outcome.measurement.summary,
+               passed=outcome.passed, alert_id=outcome.alert_id, check_result_id=outcome.check_result_id)
+    trace.claim(not outcome.passed and outcome.alert_id is not None,
+                "the model-beats-popularity check fails and opens an alert for the team", alert_id=outcome.alert_id)
+
+    with tracking.start_run("recommender", "demo-broken-model"):
+        bad_version = log_model(broken)
+    decision = tracking.promote(MODEL_NAME, bad_version, promotion_gates(bad, required))
+    trace.step("fallback", "The promotion gate refuses the candidate", decision.reason,
+               failed_gates=[g.name for g in decision.failed_gates])
+    trace.claim(not decision.promoted and "recall_at_10_lift_over_popularity" in {g.name for g in decision.failed_gates},
+                f"v{bad_version} is refused by the recall gate, and the refusal is recorded on the version")
+    tags = tracking.client().get_model_version(MODEL_NAME, bad_version).tags
+    trace.claim(tags.get("inloop.promotion") == "refused", "the registry shows why it was refused",
+                promotion_gates=tags.get("inloop.promotion_gates"))
+
+    pyfunc, serving = tracking.load_champion(MODEL_NAME)
+    champion = PageService(service.assortment, service.history, pyfunc.unwrap_python_model().model,
+                           service.popularity, model_version=f"{MODEL_NAME}/{serving}")
+    account = int(split.train["account_id"].value_counts().index[0])
+    view, _ = champion.render(account, "home", "app", split.cutoff, log=True)
+    trace.step("result", "The home page keeps serving the champion",
+               f"recommendations from {view.box(RECOMMENDATIONS).model_version}", request_ids=view.request_ids)
+    trace.claim(str(serving) == str(good_version)
+                and view.box(RECOMMENDATIONS).model_version == f"{MODEL_NAME}/{good_version}",
+                f"customers still get v{good_version}: the refused candidate never served a page")
+
+
 DEMOS: dict[str, Demo] = {
     "womens-bag-on-mens-page": Demo(
         id="womens-bag-on-mens-page",
@@ -146,5 +209,14 @@ DEMOS: dict[str, Demo] = {
                "a shared family account; the context filter removes it and leaves the recommendations untouched."),
         run=_womens_bag_on_mens_page,
         concerns=("no-off-context-items", "shared-accounts-detected"),
+    ),
+    "model-no-better-than-bestsellers": Demo(
+        id="model-no-better-than-bestsellers",
+        title="A model no better than bestsellers never reaches the home page",
+        story=("A candidate trained on a clickstream export with shifted article ids recommends noise. The "
+               "model-beats-popularity check fails and alerts, the promotion gate refuses it and records why, and "
+               "the home page keeps serving the champion."),
+        run=_model_no_better_than_bestsellers,
+        concerns=("model-beats-popularity",),
     ),
 }

@@ -10,7 +10,7 @@ from inloop import tracking
 from pydantic import Field
 
 from recommender.lib.collaborative import CollaborativeModel, train_als
-from recommender.lib.evaluation import Evaluation, evaluate
+from recommender.lib.evaluation import Evaluation, evaluate, promotion_gates
 from recommender.lib.history import TimeSplit, time_split
 from recommender.lib.popularity import PopularityModel, fit_popularity
 from recommender.lib.registry import MODEL_NAME, log_model
@@ -94,20 +94,6 @@ def recommender_evaluation(collaborative_model: TrackedModel, popularity_baselin
         "recall_lift": evaluation.recall_lift,
         "slices": dg.MetadataValue.md(evaluation.slices.round(4).to_markdown(index=False)),
     })
-
-
-def promotion_gates(evaluation: Evaluation, required_lift: float) -> list[tracking.GateResult]:
-    """What a model version must show before it serves (the card's bar and two sanity gates)."""
-    model, base = evaluation.overall["model"], evaluation.overall["popularity"]
-    coverage = evaluation.catalog_coverage
-    return [
-        tracking.GateResult("recall_at_10_lift_over_popularity", evaluation.recall_lift >= required_lift,
-                            f"lift {evaluation.recall_lift:+.1%}, required {required_lift:+.0%}"),
-        tracking.GateResult("ndcg_at_10_not_below_popularity", model["ndcg"] >= base["ndcg"],
-                            f"NDCG@10 {model['ndcg']:.4f} vs popularity {base['ndcg']:.4f}"),
-        tracking.GateResult("catalog_coverage_not_below_popularity", coverage["model"] >= coverage["popularity"],
-                            f"catalog coverage {coverage['model']:.1%} vs popularity {coverage['popularity']:.1%}"),
-    ]
 
 
 @dg.asset(group_name="model")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from inloop.tracking import GateResult
 
 from recommender.lib.boxes import Assortment
 from recommender.lib.collaborative import CollaborativeModel
@@ -22,7 +23,7 @@ from recommender.lib.popularity import PopularityModel
 from recommender.lib.recommendations import rank_for_account
 from recommender.lib.shop import SECTIONS
 
-__all__ = ["Evaluation", "evaluate", "ndcg_at_k", "recall_at_k"]
+__all__ = ["Evaluation", "evaluate", "ndcg_at_k", "promotion_gates", "recall_at_k"]
 
 
 def recall_at_k(ranked: np.ndarray, targets: set[int], k: int) -> float:
@@ -122,3 +123,17 @@ def evaluate(model: CollaborativeModel, popularity: PopularityModel, split: Time
     }
     coverage = {who: len(items) / assortment.size for who, items in shown.items()}
     return Evaluation(k, overall, slices, coverage, int(overall_row["accounts"]))
+
+
+def promotion_gates(evaluation: Evaluation, required_lift: float) -> list[GateResult]:
+    """What a model version must show before it serves: the card's recall bar and two sanity gates."""
+    model, base = evaluation.overall["model"], evaluation.overall["popularity"]
+    coverage = evaluation.catalog_coverage
+    return [
+        GateResult("recall_at_10_lift_over_popularity", evaluation.recall_lift >= required_lift,
+                   f"lift {evaluation.recall_lift:+.1%}, required {required_lift:+.0%}"),
+        GateResult("ndcg_at_10_not_below_popularity", model["ndcg"] >= base["ndcg"],
+                   f"NDCG@10 {model['ndcg']:.4f} vs popularity {base['ndcg']:.4f}"),
+        GateResult("catalog_coverage_not_below_popularity", coverage["model"] >= coverage["popularity"],
+                   f"catalog coverage {coverage['model']:.1%} vs popularity {coverage['popularity']:.1%}"),
+    ]
