@@ -109,6 +109,12 @@ def test_unknown_domain_is_refused_naming_the_known_ones(shop_domain, png_bytes)
     _nothing_written()
 
 
+def test_blank_optional_fields_mean_not_given(shop_domain) -> None:
+    filed = file_report(_report(request_id="  ", page="", segment=" "))
+    assert (filed.report.request_id, filed.report.page, filed.report.segment) == (None, None, None)
+    assert filed.report.group_key == "shop_test/last_seen/off_context_item/unspecified"
+
+
 def test_every_problem_is_named_at_once(shop_domain) -> None:
     with pytest.raises(BugReportError) as caught:
         file_report({"reporter": "", "text": "x", "domain": "shop_test", "severity": "apocalyptic", "colour": "red"})

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from inloop import alerts, db
 from inloop import domains as domain_registry
@@ -109,6 +109,11 @@ class NewBugReport(BaseModel):
     failure_kind: str | None = Field(default=None, max_length=128, description="e.g. 'off_context_item'.")
     severity: Severity = Field(default="medium", description="As the reporter sees it.")
     request_id: str | None = Field(default=None, max_length=64, description="The prediction's request id.")
+
+    @field_validator("page", "component", "segment", "failure_kind", "request_id", mode="after")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None  # an empty form field means "not given"
 
 
 @dataclass(frozen=True)
