@@ -104,6 +104,34 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def _refuse_unusable(applications: pd.DataFrame) -> None:
+    """Refuse applications the model cannot read at all (missing inputs, unknown categories, non-numbers).
+
+    Values that are readable but implausible (a duration in milliseconds) are decided and left to
+    the monitoring checks, as on the real live path.
+    """
+    from credit.lib.data import MODEL_INPUTS
+    from credit.lib.features import CATEGORIES
+
+    missing = [c for c in ("application_id", *MODEL_INPUTS) if c not in applications.columns]
+    if missing:
+        raise ValueError(f"applications lack input(s) {missing}")
+    problems = []
+    for column in MODEL_INPUTS:
+        values = applications[column]
+        if column in CATEGORIES:
+            bad = ~values.astype(object).isin(CATEGORIES[column])
+            allowed = f"one of {', '.join(CATEGORIES[column])}"
+        else:
+            bad = pd.to_numeric(values, errors="coerce").isna()
+            allowed = "a number"
+        if bad.any():
+            ids = applications.loc[bad, "application_id"].astype(str).head(3).tolist()
+            problems.append(f"{column} must be {allowed} (got {values[bad].head(3).tolist()} for {ids})")
+    if problems:
+        raise ValueError("unusable application(s): " + "; ".join(problems))
+
+
 class DecisionService:
     """Decides loan applications with one model version and one policy version."""
 
@@ -126,8 +154,7 @@ class DecisionService:
 
     def decide_batch(self, applications: pd.DataFrame, *, log: bool = True) -> list[Decision]:
         """Decide every application of a frame, in one scoring pass; log them in one transaction."""
-        if "application_id" not in applications.columns:
-            raise ValueError("every application needs an application_id")
+        _refuse_unusable(applications)
         start = time.perf_counter()
         # The policy reads every application input; the model only the features it was trained on.
         full = build_features(applications)
