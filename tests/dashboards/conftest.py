@@ -192,9 +192,8 @@ def open_page() -> Callable[..., AppTest]:
         at = AppTest.from_file(str(APP), default_timeout=60)
         for key, value in state.items():
             at.session_state[key] = value
+        at.switch_page(f"pages/{page}.py")  # before the first run: only that page renders
         at.run()
-        if page != "overview":
-            at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, [e.value for e in at.exception]
         return at
 

@@ -30,7 +30,7 @@ else:
 for alert in rows:
     icon = ":material/error:" if alert.severity == "ERROR" else ":material/warning:"
     seen = f" · seen {alert.occurrences}×" if alert.occurrences > 1 else ""
-    label = f"#{alert.id} {alert.title}"
+    label = f"#{alert.id} · {alert.domain} · {alert.title}"
     with st.expander(label if len(label) < 150 else label[:147] + "...", icon=icon):
         st.caption(f"{alert.domain} · {alert.status} · {alert.severity} · from {alert.source}{seen} · first "
                    f"{alert.first_seen_at:%Y-%m-%d %H:%M} · last {alert.last_seen_at:%Y-%m-%d %H:%M} UTC")
