@@ -11,4 +11,5 @@ domain = Domain(
     root=Path(__file__).resolve().parents[2],
     definitions_module="credit.definitions",
     demos_module="credit.demos",
+    extras={"replay_runner": "credit.replay:rerun"},
 )
