@@ -325,6 +325,9 @@ def test_monitoring_shows_traffic_checks_drift_reports_and_pages_the_log(open_pa
     reports = get_settings().reports_dir / "shop_test"
     reports.mkdir(parents=True)
     (reports / "drift-2026-11-28.html").write_text("<html><body><h1>Drift</h1></body></html>")
+    (reports.parent / "drift").mkdir()
+    (reports.parent / "drift" / "shop_test-batch-7-20261128T100000Z.html").write_text("<html>batch 7</html>")
+    (reports.parent / "drift" / "credit-batch-1-20261128T100000Z.html").write_text("<html>not ours</html>")
     at = open_page("monitoring")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Predictions served, last 30 days"] == "120"
@@ -332,7 +335,8 @@ def test_monitoring_shows_traffic_checks_drift_reports_and_pages_the_log(open_pa
     components = at.dataframe[0].value
     assert sorted(components["component"]) == ["last_seen", "recommended"]
     assert at.dataframe[1].value["served"].tolist() == [120]
-    assert at.selectbox(key="drift_pick").value.name == "drift-2026-11-28.html"
+    picker = at.selectbox(key="drift_pick")
+    assert len(picker.options) == 2 and not any(o.startswith("credit") for o in picker.options)
     assert len(at.get("iframe")) == 1  # the report, embedded
     checks = at.dataframe[2].value
     assert checks["check"].tolist() == ["off_context_rate"] and checks["holds"].tolist() == [True]

@@ -42,6 +42,7 @@ __all__ = [
     "recent_history",
     "report_page",
     "traffic_summary",
+    "traffic_window",
 ]
 
 Status = Literal["holds", "needs attention", "not yet checked"]
@@ -240,19 +241,53 @@ def _day(column: Any, dialect: str) -> Any:
     return sa.func.date(column) if dialect == "sqlite" else sa.cast(column, sa.Date)
 
 
-def prediction_volume(domain: str, days: int = 30, *, now: dt.datetime | None = None,
-                      db_url: str | None = None) -> list[dict[str, Any]]:
-    """Predictions served per day (and how many were in the live test set), over an indexed window."""
-    since = (now or utcnow()) - dt.timedelta(days=days)
+def traffic_window(domain: str, days: int = 30, *, now: dt.datetime | None = None,
+                   db_url: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(predictions per day with the live-test-set count, model versions in service with their age).
+
+    One pass over the indexed window, grouped by day and model version in SQL: the page needs
+    both views, and reading a month of a busy domain's log twice was the slowest thing it did.
+    """
+    now = now or utcnow()
+    since = now - dt.timedelta(days=days)
     with db.read_session(db_url) as sess:
         day = _day(Prediction.created_at, sess.get_bind().dialect.name).label("day")
         rows = sess.execute(
-            sa.select(day, sa.func.count().label("served"),
-                      sa.func.sum(sa.case((Prediction.live_test_set, 1), else_=0)).label("live_test_set"))
+            sa.select(day, Prediction.model_name, Prediction.model_version, sa.func.count().label("served"),
+                      sa.func.sum(sa.case((Prediction.live_test_set, 1), else_=0)).label("live"),
+                      sa.func.min(Prediction.created_at).label("first"), sa.func.max(Prediction.created_at).label("last"))
             .where(Prediction.domain == domain, Prediction.created_at >= since)
-            .group_by(day).order_by(day)
+            .group_by(day, Prediction.model_name, Prediction.model_version)
         ).all()
-    return [{"day": str(r.day), "served": int(r.served), "live_test_set": int(r.live_test_set or 0)} for r in rows]
+    per_day: dict[str, dict[str, Any]] = {}
+    per_version: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        d = per_day.setdefault(str(r.day), {"day": str(r.day), "served": 0, "live_test_set": 0})
+        d["served"] += int(r.served)
+        d["live_test_set"] += int(r.live or 0)
+        key = (r.model_name or "-", r.model_version or "-")
+        first, last = _aware(r.first), _aware(r.last)
+        v = per_version.setdefault(key, {"model": key[0], "version": key[1], "served": 0,
+                                         "first seen in window": first, "last seen": last})
+        v["served"] += int(r.served)
+        v["first seen in window"] = min(v["first seen in window"], first)
+        v["last seen"] = max(v["last seen"], last)
+    versions = sorted(per_version.values(), key=lambda v: v["last seen"], reverse=True)
+    for v in versions:
+        v["days in service (in window)"] = round((now - v["first seen in window"]).total_seconds() / 86400, 1)
+    return [per_day[k] for k in sorted(per_day)], versions
+
+
+def prediction_volume(domain: str, days: int = 30, *, now: dt.datetime | None = None,
+                      db_url: str | None = None) -> list[dict[str, Any]]:
+    """Predictions served per day (and how many were in the live test set), over an indexed window."""
+    return traffic_window(domain, days, now=now, db_url=db_url)[0]
+
+
+def model_versions_served(domain: str, days: int = 30, *, now: dt.datetime | None = None,
+                          db_url: str | None = None) -> list[dict[str, Any]]:
+    """Which model versions answered in the window, with first/last time seen (the model's age in service)."""
+    return traffic_window(domain, days, now=now, db_url=db_url)[1]
 
 
 def traffic_summary(domain: str, days: int = 7, *, now: dt.datetime | None = None,
@@ -270,27 +305,6 @@ def traffic_summary(domain: str, days: int = 7, *, now: dt.datetime | None = Non
     return [{"component": r.component, "served": int(r.served),
              "live test share": (int(r.live or 0) / r.served) if r.served else 0.0,
              "mean latency (ms)": None if r.latency is None else round(float(r.latency), 1)} for r in rows]
-
-
-def model_versions_served(domain: str, days: int = 30, *, now: dt.datetime | None = None,
-                          db_url: str | None = None) -> list[dict[str, Any]]:
-    """Which model versions answered in the window, with first/last time seen (the model's age in service)."""
-    now = now or utcnow()
-    since = now - dt.timedelta(days=days)
-    with db.read_session(db_url) as sess:
-        rows = sess.execute(
-            sa.select(Prediction.model_name, Prediction.model_version, sa.func.count().label("served"),
-                      sa.func.min(Prediction.created_at).label("first"), sa.func.max(Prediction.created_at).label("last"))
-            .where(Prediction.domain == domain, Prediction.created_at >= since)
-            .group_by(Prediction.model_name, Prediction.model_version).order_by(sa.func.max(Prediction.created_at).desc())
-        ).all()
-    out = []
-    for r in rows:
-        first = _aware(r.first)
-        out.append({"model": r.model_name or "-", "version": r.model_version or "-", "served": int(r.served),
-                    "first seen in window": first, "last seen": _aware(r.last),
-                    "days in service (in window)": round((now - first).total_seconds() / 86400, 1)})
-    return out
 
 
 def _aware(value: Any) -> dt.datetime:
@@ -352,15 +366,18 @@ def report_page(*, domain: str | None = None, status: str | None = None, group: 
 def drift_reports(domain: str | None = None) -> list[Path]:
     """HTML reports (Evidently drift reports and the like) under the settings' reports dir, newest first.
 
-    Domains write them to ``<reports_dir>/<domain>/...`` (or the reports dir itself).
+    A report belongs to ``domain`` when it sits in ``<reports_dir>/<domain>/`` or its file name
+    starts with the domain's name (``inloop.drift`` writes ``<reports_dir>/drift/<name>-<time>.html``
+    and domains name their reports after themselves, e.g. ``credit-<batch>``).
     """
     root = get_settings().reports_dir
     if not root.is_dir():
         return []
-    base = root / domain if domain else root
-    if not base.is_dir():
-        return []
-    found = [p for p in base.rglob("*.html") if p.is_file()]
+    found = [p for p in root.rglob("*.html") if p.is_file()]
+    if domain:
+        prefixes = {f"{domain}-", f"{domain}_", f"{domain.replace('_', '-')}-"}
+        own = root / domain
+        found = [p for p in found if own in p.parents or any(p.name.startswith(x) for x in prefixes)]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 

@@ -14,18 +14,13 @@ PAGE_SIZE = 50
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def volume(domain: str, db_url: str) -> list[dict]:
-    return queries.prediction_volume(domain, 30)
+def window(domain: str, db_url: str) -> tuple[list[dict], list[dict]]:
+    return queries.traffic_window(domain, 30)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def traffic(domain: str, db_url: str) -> list[dict]:
     return queries.traffic_summary(domain, 7)
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def versions(domain: str, db_url: str) -> list[dict]:
-    return queries.model_versions_served(domain, 30)
 
 
 st.title("Monitoring")
@@ -39,7 +34,7 @@ tab_traffic, tab_checks, tab_drift, tab_log = st.tabs(
     ["Traffic and live test set", "Data and model checks", "Drift reports", "Prediction log"])
 
 with tab_traffic:
-    days = volume(domain, db_url)
+    days, versions = window(domain, db_url)
     if not days:
         st.info(f"No predictions logged for {domain} in the last 30 days. Every answer its API serves is "
                 "logged here (with the live-test-set flag) once it runs.", icon=":material/query_stats:")
@@ -59,7 +54,7 @@ with tab_traffic:
         st.dataframe(pd.DataFrame(traffic(domain, db_url)), hide_index=True, width="stretch",
                      column_config={"live test share": st.column_config.NumberColumn(format="percent")})
         st.markdown("**Model versions in service (model age)**")
-        st.dataframe(pd.DataFrame(versions(domain, db_url)), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(versions), hide_index=True, width="stretch")
     st.markdown("**Live test set against offline**")
     statuses = [s for s in queries.concern_statuses(queries.load_cards({domain: registry.get_domain(domain)}).cards,
                                                     history=0)

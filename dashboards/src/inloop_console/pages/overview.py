@@ -45,7 +45,8 @@ def evidence_links(status: queries.ConcernStatus) -> list[str]:
     if url and url.startswith(("http://", "https://")):
         links.append(f"[evidence]({url})")
     elif url:
-        links.append(f"evidence: `{url}`")
+        links.append(f"evidence: `{url}`" + (" (open it on the Monitoring page, “Drift reports”)"
+                                               if url.endswith(".html") else ""))
     if status.run_id:
         dagster = f"http://127.0.0.1:{get_settings().dagster_port}/runs/{status.run_id}"
         links.append(f"[check run in Dagster]({dagster})")
