@@ -102,6 +102,10 @@ def test_project_card_shows_what_is_unanswered_and_the_outage_matrix(open_page):
     assert "No ML at all \\(bestsellers\\)" in markdown
     readiness = at.dataframe[1].value
     assert "unanswered checklist item" in set(readiness["what"])
+    # the cross-check loads the domain's pipelines; this one's do not exist, and the page says so
+    at.button(key="card_crosscheck").click().run()
+    assert not at.exception
+    assert "definitions or demos do not load: ModuleNotFoundError" in texts(at, "error")[0]
 
 
 # Worst-case demos --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Page-render benchmark: ``python -m inloop_console.bench_pages [--rows 1000000] [--runs 3]``.
 
-Fills a temporary platform database with ``--rows`` logged predictions (batched inserts, spread
-over 90 days and the installed domains, 2 % in the live test set) plus some check history, alerts
+Fills a temporary platform database with ``--rows`` logged predictions (batched inserts, appended
+in time order over 90 days and the installed domains, 2 % in the live test set) plus some check history, alerts
 and bug reports, then renders every console page with Streamlit's AppTest and prints the time
 of the first (cold: imports, first queries) and the median of the following renders. Caches are
 cleared before every timed render, so each one really queries the database. A benchmark, not a
@@ -49,7 +49,8 @@ def fill_predictions(rows: int, domains: list[str], *, batch: int = 50_000, seed
             values = []
             for i in range(n):
                 domain = domains[(done + i) % len(domains)]
-                at = now - dt.timedelta(seconds=rng.uniform(0, 90 * 86400))
+                # A log is appended as requests arrive: time grows with the row id (90 days in all).
+                at = now - dt.timedelta(seconds=90 * 86400 * (1 - (done + i) / rows) + rng.uniform(0, 1))
                 values.append((uuid.uuid4().hex, at.isoformat(sep=" "), domain, rng.choice(components[domain]),
                                f"{domain}_model", str(1 + (done + i) * 5 // rows), "policy-1",
                                f"subject-{rng.randrange(50_000)}",
