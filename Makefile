@@ -1,5 +1,5 @@
 # inloop: the two commands a new user needs are `make up` and `make test`.
-.PHONY: up test test-fast setup lock check bench help
+.PHONY: up test test-fast setup lock check bench bench-quick help
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,12 @@ test-fast: setup  ## the inner-loop subset (no slow tests)
 check: setup  ## lint the code and the project cards
 	.venv/bin/ruff check platform domains dashboards tests
 	.venv/bin/inloop check-project
+
+bench: setup  ## measure the platform's costs against the bare work (full sizes; writes bench/results/)
+	.venv/bin/inloop bench
+
+bench-quick: setup  ## the same at small sizes (a few minutes)
+	.venv/bin/inloop bench --quick
 
 lock:  ## refresh uv.lock after editing a pyproject.toml (commit the result)
 	uv lock

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -60,6 +61,23 @@ def serve(
     settings = get_settings()
     uvicorn.run("inloop.api.app:create_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, workers=workers, access_log=False)
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="Small sizes and few repeats (a few minutes).")] = False,
+    only: Annotated[list[str] | None, typer.Option(help="Run only these measurements (repeatable).")] = None,
+    out: Annotated[Path, typer.Option(help="Where results go.")] = Path("bench/results"),
+) -> None:
+    """Measure the platform's costs as ratios against the bare work; write JSON, Markdown and plots."""
+    from inloop.bench.runner import run_bench
+
+    try:
+        paths = run_bench(quick=quick, only=only, out_dir=out, echo=typer.echo)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo("\n" + paths["md"].read_text())
+    typer.echo("written: " + ", ".join(str(p) for p in paths.values()))
 
 
 @app.command("check-project")
