@@ -1,7 +1,9 @@
 """The whole recommender pipeline in Dagster: shop -> model -> gate -> served pages, with every concern checked.
 
-Materialized once for the module (MLflow's first use of a fresh tracking database costs seconds),
-in its own data directory; each test then reads what that run left behind.
+Materialized once for the module, in its own data directory; each test then reads what that run
+left behind. Marked slow: MLflow's first use of a fresh tracking database (its schema migrations)
+and Great Expectations' first context dominate, 10-20 s each on two shared cores; the pipeline's
+own steps take a few seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from inloop.settings import reset_settings
 from recommender.definitions import ASSETS
 from recommender.defs.checks import CHECKS
 from recommender.lib.registry import MODEL_NAME
+
+pytestmark = pytest.mark.slow
 
 SMALL = {"n_items": 600, "n_accounts": 800}
 PAGE_VIEWS = 300
