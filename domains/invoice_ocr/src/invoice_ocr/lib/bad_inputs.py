@@ -16,7 +16,7 @@ from invoice_ocr.lib.invoices import generate_invoice
 from invoice_ocr.lib.render import render_page, scan_bytes, scan_effects
 from invoice_ocr.lib.suppliers import Supplier
 
-__all__ = ["BAD_KINDS", "EXPECTED_REVIEW_KIND", "make_bad_file"]
+__all__ = ["BAD_KINDS", "EXPECTED_OUTCOMES", "EXPECTED_REVIEW_KIND", "make_bad_file"]
 
 
 def _png(image: Image.Image) -> bytes:
@@ -71,7 +71,9 @@ _MAKERS: dict[str, tuple[str, Callable[[int, list[Supplier], int], bytes]]] = {
 }
 BAD_KINDS = tuple(_MAKERS) + ("duplicate",)
 
-#: How each kind must end: the review reason kind, or "booked" (an upside-down scan is read after turning it).
+#: How each kind must end: the review reason kind, or "booked" (an upside-down scan is read after turning
+#: it; if a field is still unreadable then, it goes to review like any other scan).
+EXPECTED_OUTCOMES: dict[str, set[str]] = {}
 EXPECTED_REVIEW_KIND = {
     "zero_bytes": "empty_file",
     "truncated_image": "truncated",
@@ -84,6 +86,9 @@ EXPECTED_REVIEW_KIND = {
     "low_resolution": "low_resolution",
     "totals_do_not_add_up": "validation_failed",
 }
+EXPECTED_OUTCOMES.update({kind: {outcome} for kind, outcome in EXPECTED_REVIEW_KIND.items()})
+EXPECTED_OUTCOMES["upside_down"] = {"booked", "validation_failed", "low_confidence"}
+EXPECTED_OUTCOMES["duplicate"] = {"duplicate submission"}
 
 
 def make_bad_file(kind: str, index: int, suppliers: list[Supplier], out_dir: Path, seed: int = 42) -> Path:

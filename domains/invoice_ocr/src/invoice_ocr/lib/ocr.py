@@ -161,7 +161,9 @@ class OcrEngine:
     def read(self, page: Image.Image) -> list[OcrLine]:
         """OCR lines of one page (empty for a page without text)."""
         engine = self._get()
-        result, _ = engine(np.asarray(page.convert("RGB")))
+        # No per-line angle classifier: it flipped some long upright lines (an IBAN line read as empty);
+        # upside-down pages are handled whole by the pipeline (turn and read again).
+        result, _ = engine(np.asarray(page.convert("RGB")), use_cls=False)
         lines = []
         for box, text, score in result or []:
             pts = np.asarray(box, dtype=np.float32)

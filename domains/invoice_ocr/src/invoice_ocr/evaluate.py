@@ -1,0 +1,185 @@
+"""The evaluation: per-field accuracy, STP and throughput on a seeded batch with bad files mixed in.
+
+``python -m invoice_ocr.evaluate --clean 270 --bad 30`` builds a fresh installation, drops
+``clean`` synthetic invoices and ``bad`` broken ones (every kind in :mod:`invoice_ocr.lib.bad_inputs`,
+round-robin, plus duplicates) into the inbox, takes them in and processes them in one run, then
+reports per-field exact-match accuracy on the clean invoices, where every bad file ended, the
+reconciliation, and the throughput next to the bare OCR engine's on a sample of the same files.
+The report is written as JSON to the settings' reports folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from invoice_ocr.lib.bad_inputs import BAD_KINDS, EXPECTED_OUTCOMES, make_bad_file
+from invoice_ocr.lib.dataset import write_invoices, write_supplier_master
+from invoice_ocr.lib.extract import FIELDS
+from invoice_ocr.lib.intake import take_inbox
+from invoice_ocr.lib.ledger import Ledger
+from invoice_ocr.lib.monitoring import double_bookings, field_accuracy, ground_truth_index, reconcile
+from invoice_ocr.lib.ocr import OcrEngine, UnreadableFile, decode_pages
+from invoice_ocr.lib.pipeline import InvoiceProcessor
+from invoice_ocr.lib.suppliers import generate_suppliers
+from invoice_ocr.lib.workspace import Workspace
+
+__all__ = ["evaluate", "main"]
+
+
+def _bare_ocr(files: list[Path], engine: OcrEngine) -> dict[str, Any]:
+    """The OCR engine alone on the same files: decode + read every page, nothing else."""
+    start = time.perf_counter()
+    pages = 0
+    for path in files:
+        try:
+            for page in decode_pages(path.read_bytes()):
+                engine.read(page)
+                pages += 1
+        except UnreadableFile:
+            continue
+    seconds = time.perf_counter() - start
+    return {"files": len(files), "pages": pages, "seconds": round(seconds, 2),
+            "invoices_per_minute": round(60 * len(files) / seconds, 2) if seconds else None}
+
+
+def _settle(workspace: Workspace) -> None:
+    settled = time.time() - 10
+    for path in workspace.inbox.iterdir():
+        os.utime(path, (settled, settled))
+
+
+def evaluate(root: Path, clean: int = 270, bad: int = 30, seed: int = 42, throughput_sample: int = 30,
+             log: Any = print) -> dict[str, Any]:
+    """Run the evaluation in a fresh installation at ``root``; returns the report."""
+    if root.exists():
+        shutil.rmtree(root)
+    workspace = Workspace(root).prepare()
+    suppliers = generate_suppliers(40, seed=7)
+    write_supplier_master(suppliers, workspace.supplier_master_path)
+    log(f"rendering {clean} clean invoices and {bad} bad files ...")
+    generated = write_invoices(clean, suppliers, workspace.synthetic_dir / "clean", seed=seed)
+    engine = OcrEngine()
+    sample = generated[:throughput_sample] if throughput_sample else generated
+    throughput: dict[str, Any] = {}
+    if sample:
+        # Throughput first, on clean invoices only: the pipeline on the sample, then the bare engine on the same files.
+        log(f"throughput: pipeline on {len(sample)} clean invoices, then the bare OCR engine on the same files ...")
+        for g in sample:
+            shutil.copy(g.path, workspace.inbox / g.path.name)
+        _settle(workspace)
+        t0 = time.perf_counter()
+        take_inbox(workspace, limit=100_000)
+        first = InvoiceProcessor(workspace, engine=engine).run()
+        pipeline_s = time.perf_counter() - t0
+        bare = _bare_ocr([g.path for g in sample], engine)
+        pipeline_ipm = 60 * len(sample) / pipeline_s
+        throughput = {"sample_invoices": len(sample), "pipeline_seconds": round(pipeline_s, 2),
+                      "pipeline_invoices_per_minute": round(pipeline_ipm, 2),
+                      "pipeline_ocr_seconds": round(first.ocr_seconds, 2), "bare_ocr": bare,
+                      "pipeline_to_bare_ocr_ratio": round(pipeline_ipm / bare["invoices_per_minute"], 3)
+                      if bare["invoices_per_minute"] else None,
+                      "cores": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
+        log(f"  pipeline {throughput['pipeline_invoices_per_minute']}/min, bare OCR {bare['invoices_per_minute']}/min")
+    bad_files: dict[str, str] = {}
+    kinds = list(BAD_KINDS)
+    for i in range(bad):
+        kind = kinds[i % len(kinds)]
+        if kind == "duplicate":
+            source = generated[i % len(generated)].path
+            target = workspace.inbox / f"resent-{i:03d}-{source.name}"  # arrives after the original
+            shutil.copy(source, target)
+        else:
+            target = make_bad_file(kind, 10_000 + i, suppliers, workspace.inbox, seed=seed)
+        bad_files[target.name] = kind
+    for g in generated[len(sample):]:
+        shutil.copy(g.path, workspace.inbox / g.path.name)
+    _settle(workspace)
+    t0 = time.perf_counter()
+    scan = take_inbox(workspace, limit=100_000)
+    intake_s = time.perf_counter() - t0
+    log(f"batch intake: {len(scan.taken)} files ({len(scan.new)} new) in {intake_s:.1f} s; processing ...")
+    processor = InvoiceProcessor(workspace, engine=engine)
+    done = [0]
+
+    def progress(step: str, entry: Any) -> None:
+        if step != "claimed":
+            done[0] += 1
+            if done[0] % 25 == 0:
+                log(f"  {done[0]} processed")
+
+    summary = processor.run(on_step=progress)
+    accuracy = field_accuracy(workspace, ground_truth_index(workspace.synthetic_dir))
+    recon = reconcile(workspace)
+    outcomes: dict[str, dict[str, int]] = {}
+    unexpected = []
+    with Ledger(workspace.ledger_path) as ledger:
+        for sub in ledger.submissions():
+            kind = bad_files.get(sub["original_name"])
+            if kind is None:
+                continue
+            entry = ledger.get(sub["invoice_id"])
+            ended = "duplicate submission" if sub["duplicate"] else (
+                entry.reason_kind if entry.state == "needs_review" else entry.state)
+            outcomes.setdefault(kind, {}).setdefault(ended, 0)
+            outcomes[kind][ended] += 1
+            if ended not in EXPECTED_OUTCOMES[kind]:
+                unexpected.append({"file": sub["original_name"], "kind": kind, "ended": ended, "reason": entry.reason})
+        clean_states = {}
+        truth = {g.sha256 for g in generated}
+        for entry in ledger.entries():
+            if entry.sha256 in truth:
+                key = "booked (no person)" if entry.state == "booked" else f"review: {entry.reason_kind}"
+                clean_states[key] = clean_states.get(key, 0) + 1
+    report = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "batch": {"files_dropped": clean + bad, "clean": clean, "bad": bad,
+                  "bad_share": round(bad / (clean + bad), 3), "bad_kinds": sorted(set(bad_files.values()))},
+        "field_accuracy": {f: accuracy["per_field"][f] for f in FIELDS},
+        "field_counts": accuracy["counts"],
+        "clean_outcomes": clean_states,
+        "stp_rate_clean": clean_states.get("booked (no person)", 0) / clean if clean else None,
+        "bad_outcomes": outcomes,
+        "unexpected_bad_outcomes": unexpected,
+        "reconciliation": recon.to_dict(),
+        "double_bookings": double_bookings(workspace),
+        "run": {k: v for k, v in summary.to_dict().items() if k != "gx"},
+        "throughput": throughput,
+    }
+    return report
+
+
+def main(clean: Annotated[int, typer.Option(help="Clean synthetic invoices.")] = 270,
+         bad: Annotated[int, typer.Option(help="Bad files mixed in (every kind, round-robin).")] = 30,
+         seed: int = 42,
+         throughput_sample: Annotated[int, typer.Option(help="Files for the bare-OCR comparison (0: all).")] = 30,
+         root: Annotated[Path | None, typer.Option(help="Installation folder (default under the data dir).")] = None,
+         out: Annotated[Path | None, typer.Option(help="Report file (default: reports/invoice_ocr-evaluation.json).")] = None,
+         ) -> None:
+    """Evaluate extraction accuracy, failure paths and throughput on a fresh seeded batch."""
+    from inloop.settings import get_settings
+
+    settings = get_settings().prepare()
+    root = root or Workspace.default().root / "evaluation"
+    report = evaluate(root, clean, bad, seed, throughput_sample, log=typer.echo)
+    out = out or settings.reports_dir / "invoice_ocr-evaluation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    typer.echo(json.dumps({k: report[k] for k in ("field_accuracy", "stp_rate_clean", "reconciliation",
+                                                 "double_bookings", "bad_outcomes", "unexpected_bad_outcomes",
+                                                 "throughput")}, indent=2, default=str))
+    typer.echo(f"report: {out}")
+    ok = (report["reconciliation"]["gap"] == 0 and not report["double_bookings"]
+          and min(v or 0 for v in report["field_accuracy"].values()) >= 0.98 and not report["unexpected_bad_outcomes"])
+    raise typer.Exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    typer.run(main)
