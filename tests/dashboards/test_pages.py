@@ -55,6 +55,8 @@ def test_overview_first_line_names_the_failing_concern_with_value_threshold_and_
     assert len(at.get("vega_lite_chart")) == 1  # three checks of one concern make a trend
     assert "4 of 100 men's pages showed a women's item" in texts(at, "text")
     assert any("open alert" in w for w in texts(at, "warning"))
+    links = [e.proto.label for e in at.get("page_link")]
+    assert "Open alert #1 for this concern" in links  # the failing concern links to its alert
 
 
 def test_overview_says_all_hold_when_every_checked_concern_holds(open_page, shop_domain):

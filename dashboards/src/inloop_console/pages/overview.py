@@ -53,7 +53,7 @@ def evidence_links(status: queries.ConcernStatus) -> list[str]:
     return links
 
 
-def concern_row(status: queries.ConcernStatus) -> None:
+def concern_row(status: queries.ConcernStatus, alert_id: int | None) -> None:
     concern = status.concern
     with st.container(border=True):
         left, middle, right = st.columns([5, 3, 4], vertical_alignment="center")
@@ -85,6 +85,9 @@ def concern_row(status: queries.ConcernStatus) -> None:
                     st.text(status.summary)
                 if extra:
                     st.markdown(" · ".join(extra))
+                if alert_id is not None:
+                    st.page_link("pages/alerts.py", label=f"Open alert #{alert_id} for this concern",
+                                 icon=":material/notifications:")
                 if concern.worst_case:
                     st.markdown(f"**Worst case:** {plain(concern.worst_case)}")
                 if concern.demo:
@@ -111,9 +114,10 @@ if not domains:
     st.warning("No domains are installed. Each domain registers itself through the `inloop.domains` "
                "entry point (see docs); `uv sync` installs the three demo domains.")
 
-open_alerts = list_alerts(status="open", limit=5)
+open_alerts = list_alerts(status="open", limit=200)
+alert_of = {(a.domain, a.concern_id): a.id for a in reversed(open_alerts) if a.concern_id}
 if open_alerts:
-    st.warning(f"{len(open_alerts)}{'+' if len(open_alerts) == 5 else ''} open alert(s): newest is "
+    st.warning(f"{len(open_alerts)}{'+' if len(open_alerts) == 200 else ''} open alert(s): newest is "
                f"“{plain(open_alerts[0].title)}” ({open_alerts[0].domain}).", icon=":material/notifications:")
     st.page_link("pages/alerts.py", label="Open the alerts inbox", icon=":material/notifications:")
 
@@ -128,4 +132,4 @@ for name, items in by_domain.items():
                f"{counts['not yet checked']} not yet checked")
     order = {"needs attention": 0, "holds": 1, "not yet checked": 2}
     for s in sorted(items, key=lambda s: order[s.status]):
-        concern_row(s)
+        concern_row(s, alert_of.get((s.domain, s.concern.id)))
