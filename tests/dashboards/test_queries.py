@@ -35,11 +35,14 @@ def test_traffic_window_counts_per_day_and_per_model_version_inside_the_window_o
                                            created_at=now - dt.timedelta(days=days_ago, hours=1)))
     entries.append(PredictionEntry(domain="other", component="box", features={}, output={}, created_at=now))
     log_predictions(entries)
-    days, versions = traffic_window("shop", 30, now=now)
+    window = traffic_window("shop", 30, now=now)
+    days, versions = window.per_day, window.per_version
     assert days == [{"day": "2026-11-27", "served": 3, "live_test_set": 0},
                     {"day": "2026-11-28", "served": 6, "live_test_set": 1}]
     assert [(v["version"], v["served"], v["days in service (in window)"]) for v in versions] == \
         [("2", 6, 0.0), ("1", 3, 1.0)]
+    assert window.per_component == [{"component": "box", "served": 9, "live test share": 1 / 9,
+                                     "mean latency (ms)": None}]
 
 
 def test_prediction_pages_walk_the_log_newest_first_without_gaps():

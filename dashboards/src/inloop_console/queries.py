@@ -28,6 +28,7 @@ __all__ = [
     "HistoryPoint",
     "PredictionPage",
     "Status",
+    "TrafficWindow",
     "checklist_progress",
     "check_history_page",
     "concern_statuses",
@@ -41,7 +42,6 @@ __all__ = [
     "prediction_volume",
     "recent_history",
     "report_page",
-    "traffic_summary",
     "traffic_window",
 ]
 
@@ -241,70 +241,80 @@ def _day(column: Any, dialect: str) -> Any:
     return sa.func.date(column) if dialect == "sqlite" else sa.cast(column, sa.Date)
 
 
-def traffic_window(domain: str, days: int = 30, *, now: dt.datetime | None = None,
-                   db_url: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(predictions per day with the live-test-set count, model versions in service with their age).
+@dataclass(frozen=True)
+class TrafficWindow:
+    """What the monitoring page shows about a domain's traffic, from one pass over the log window."""
 
-    One pass over the indexed window, grouped by day and model version in SQL: the page needs
-    both views, and reading a month of a busy domain's log twice was the slowest thing it did.
+    per_day: list[dict[str, Any]]
+    per_version: list[dict[str, Any]]
+    per_component: list[dict[str, Any]]
+
+
+def traffic_window(domain: str, days: int = 30, *, component_days: int = 7, now: dt.datetime | None = None,
+                   db_url: str | None = None) -> TrafficWindow:
+    """Predictions per day (with the live-test-set count), model versions in service with their age, and
+    per component over the last ``component_days`` whole days.
+
+    One pass over the indexed window, grouped in SQL by day, component and model version: reading
+    a month of a busy domain's log once per view was the slowest thing the page did.
     """
     now = now or utcnow()
     since = now - dt.timedelta(days=days)
+    component_since = str((now - dt.timedelta(days=component_days - 1)).date())
     with db.read_session(db_url) as sess:
         day = _day(Prediction.created_at, sess.get_bind().dialect.name).label("day")
         rows = sess.execute(
-            sa.select(day, Prediction.model_name, Prediction.model_version, sa.func.count().label("served"),
+            sa.select(day, Prediction.component, Prediction.model_name, Prediction.model_version,
+                      sa.func.count().label("served"),
                       sa.func.sum(sa.case((Prediction.live_test_set, 1), else_=0)).label("live"),
+                      sa.func.sum(Prediction.latency_ms).label("latency_sum"),
+                      sa.func.count(Prediction.latency_ms).label("latency_n"),
                       sa.func.min(Prediction.created_at).label("first"), sa.func.max(Prediction.created_at).label("last"))
             .where(Prediction.domain == domain, Prediction.created_at >= since)
-            .group_by(day, Prediction.model_name, Prediction.model_version)
+            .group_by(day, Prediction.component, Prediction.model_name, Prediction.model_version)
         ).all()
     per_day: dict[str, dict[str, Any]] = {}
     per_version: dict[tuple[str, str], dict[str, Any]] = {}
+    per_component: dict[str, dict[str, Any]] = {}
     for r in rows:
+        served, live = int(r.served), int(r.live or 0)
         d = per_day.setdefault(str(r.day), {"day": str(r.day), "served": 0, "live_test_set": 0})
-        d["served"] += int(r.served)
-        d["live_test_set"] += int(r.live or 0)
+        d["served"] += served
+        d["live_test_set"] += live
         key = (r.model_name or "-", r.model_version or "-")
         first, last = _aware(r.first), _aware(r.last)
         v = per_version.setdefault(key, {"model": key[0], "version": key[1], "served": 0,
                                          "first seen in window": first, "last seen": last})
-        v["served"] += int(r.served)
+        v["served"] += served
         v["first seen in window"] = min(v["first seen in window"], first)
         v["last seen"] = max(v["last seen"], last)
+        if str(r.day) >= component_since:
+            c = per_component.setdefault(r.component, {"component": r.component, "served": 0, "live": 0,
+                                                       "latency_sum": 0.0, "latency_n": 0})
+            c["served"] += served
+            c["live"] += live
+            c["latency_sum"] += float(r.latency_sum or 0)
+            c["latency_n"] += int(r.latency_n or 0)
     versions = sorted(per_version.values(), key=lambda v: v["last seen"], reverse=True)
     for v in versions:
         v["days in service (in window)"] = round((now - v["first seen in window"]).total_seconds() / 86400, 1)
-    return [per_day[k] for k in sorted(per_day)], versions
+    components = [{"component": c["component"], "served": c["served"],
+                   "live test share": c["live"] / c["served"] if c["served"] else 0.0,
+                   "mean latency (ms)": round(c["latency_sum"] / c["latency_n"], 1) if c["latency_n"] else None}
+                  for c in sorted(per_component.values(), key=lambda c: -c["served"])]
+    return TrafficWindow([per_day[k] for k in sorted(per_day)], versions, components)
 
 
 def prediction_volume(domain: str, days: int = 30, *, now: dt.datetime | None = None,
                       db_url: str | None = None) -> list[dict[str, Any]]:
     """Predictions served per day (and how many were in the live test set), over an indexed window."""
-    return traffic_window(domain, days, now=now, db_url=db_url)[0]
+    return traffic_window(domain, days, now=now, db_url=db_url).per_day
 
 
 def model_versions_served(domain: str, days: int = 30, *, now: dt.datetime | None = None,
                           db_url: str | None = None) -> list[dict[str, Any]]:
     """Which model versions answered in the window, with first/last time seen (the model's age in service)."""
-    return traffic_window(domain, days, now=now, db_url=db_url)[1]
-
-
-def traffic_summary(domain: str, days: int = 7, *, now: dt.datetime | None = None,
-                    db_url: str | None = None) -> list[dict[str, Any]]:
-    """Per component over the last ``days``: served, live-test share, mean latency."""
-    since = (now or utcnow()) - dt.timedelta(days=days)
-    with db.read_session(db_url) as sess:
-        rows = sess.execute(
-            sa.select(Prediction.component, sa.func.count().label("served"),
-                      sa.func.sum(sa.case((Prediction.live_test_set, 1), else_=0)).label("live"),
-                      sa.func.avg(Prediction.latency_ms).label("latency"))
-            .where(Prediction.domain == domain, Prediction.created_at >= since)
-            .group_by(Prediction.component).order_by(sa.func.count().desc())
-        ).all()
-    return [{"component": r.component, "served": int(r.served),
-             "live test share": (int(r.live or 0) / r.served) if r.served else 0.0,
-             "mean latency (ms)": None if r.latency is None else round(float(r.latency), 1)} for r in rows]
+    return traffic_window(domain, days, now=now, db_url=db_url).per_version
 
 
 def _aware(value: Any) -> dt.datetime:

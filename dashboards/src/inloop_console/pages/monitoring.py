@@ -14,13 +14,8 @@ PAGE_SIZE = 50
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def window(domain: str, db_url: str) -> tuple[list[dict], list[dict]]:
-    return queries.traffic_window(domain, 30)
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def traffic(domain: str, db_url: str) -> list[dict]:
-    return queries.traffic_summary(domain, 7)
+def window(domain: str, db_url: str) -> queries.TrafficWindow:
+    return queries.traffic_window(domain, 30, component_days=7)
 
 
 st.title("Monitoring")
@@ -34,7 +29,8 @@ tab_traffic, tab_checks, tab_drift, tab_log = st.tabs(
     ["Traffic and live test set", "Data and model checks", "Drift reports", "Prediction log"])
 
 with tab_traffic:
-    days, versions = window(domain, db_url)
+    traffic = window(domain, db_url)
+    days = traffic.per_day
     if not days:
         st.info(f"No predictions logged for {domain} in the last 30 days. Every answer its API serves is "
                 "logged here (with the live-test-set flag) once it runs.", icon=":material/query_stats:")
@@ -50,11 +46,11 @@ with tab_traffic:
         st.altair_chart(alt.Chart(long).mark_bar().encode(
             x=alt.X("day:T", title=None), y=alt.Y("predictions:Q"), color=alt.Color("kind:N", title=None),
             xOffset="kind:N").properties(height=220), width="stretch")
-        st.markdown("**Per component, last 7 days**")
-        st.dataframe(pd.DataFrame(traffic(domain, db_url)), hide_index=True, width="stretch",
+        st.markdown("**Per component, last 7 days (whole days)**")
+        st.dataframe(pd.DataFrame(traffic.per_component), hide_index=True, width="stretch",
                      column_config={"live test share": st.column_config.NumberColumn(format="percent")})
         st.markdown("**Model versions in service (model age)**")
-        st.dataframe(pd.DataFrame(versions), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(traffic.per_version), hide_index=True, width="stretch")
     st.markdown("**Live test set against offline**")
     statuses = [s for s in queries.concern_statuses(queries.load_cards({domain: registry.get_domain(domain)}).cards,
                                                     history=0)
