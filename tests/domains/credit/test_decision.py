@@ -117,7 +117,7 @@ def test_every_decision_is_logged_with_model_and_policy_version(service: Decisio
 
 
 def test_an_application_without_id_is_refused(service: DecisionService, applicants: pd.DataFrame) -> None:
-    with pytest.raises(ValueError, match=r"lack input\(s\) \['application_id'\]"):
+    with pytest.raises(ValueError, match=r"lacks input\(s\) \['application_id'\]"):
         service.decide_batch(applicants.drop(columns=["application_id"]).head(3), log=False)
 
 
@@ -131,5 +131,16 @@ def test_unreadable_applications_are_refused_with_what_is_wrong(service: Decisio
         service.decide_batch(broken, log=False)
     assert "residence_permit must be one of citizen" in str(error.value) and "'tourist'" in str(error.value)
     assert "income_monthly_eur must be a number" in str(error.value)
-    with pytest.raises(ValueError, match=r"lack input\(s\) \['channel'\]"):
+    with pytest.raises(ValueError, match=r"lacks input\(s\) \['channel'\]"):
         service.decide_batch(applicants.drop(columns=["channel"]).head(3), log=False)
+
+
+def test_the_fast_path_scores_exactly_like_the_model_on_a_frame(service: DecisionService,
+                                                                applicants: pd.DataFrame) -> None:
+    import numpy as np
+
+    expected = service.model.probability(build_features(applicants))
+    fast = [d.probability_of_default for d in service.decide_batch(applicants, log=False)]
+    single = service.decide(applicants.iloc[17].to_dict(), log=False).probability_of_default
+    np.testing.assert_allclose(fast, expected, atol=1e-6)
+    assert single == fast[17]

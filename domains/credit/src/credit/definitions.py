@@ -26,10 +26,15 @@ monitor_live_batch = dg.define_asset_job(
     description="Decide a front-end batch with the champion and the policy, then check, compare and feed back.",
 )
 
+first_run = dg.define_asset_job(
+    "first_run", selection=dg.AssetSelection.assets(*training_assets, *monitoring_assets),
+    description="What `inloop up` runs once: train and promote a champion, then monitor a first live batch.",
+)
+
 defs = domain_definitions(
     "credit",
     assets=[*training_assets, *monitoring_assets],
     asset_checks=[applications_match_schema, *gate_checks, *monitoring_checks],
-    jobs=[train_credit_model, monitor_live_batch],
+    jobs=[train_credit_model, monitor_live_batch, first_run],
     sensors=[credit_inbox_sensor],
 )

@@ -157,7 +157,8 @@ decision_policy_valid = concern_check(
 )
 
 
-@dg.asset(group_name="credit_monitoring", deps=[decision_policy])
+# After the policy check (blocking) and, when both run together, after a new champion was promoted.
+@dg.asset(group_name="credit_monitoring", deps=[decision_policy, "champion_model"])
 def live_decisions(context: dg.AssetExecutionContext, live_applications: LiveBatch) -> LiveDecisions:
     """Every application of the batch decided by the champion under the policy, each one logged."""
     service = load_decision_service()
