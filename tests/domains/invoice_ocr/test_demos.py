@@ -29,6 +29,11 @@ def test_sent_twice() -> None:
 
 
 @pytest.mark.slow
+def test_changed_bank_details() -> None:
+    _run("changed-bank-details")
+
+
+@pytest.mark.slow
 def test_crash_mid_batch() -> None:
     _run("crash-mid-batch")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from inloop.demos import Demo, DemoTrace
 
+from invoice_ocr.lib.bad_inputs import make_bad_file
 from invoice_ocr.lib.dataset import write_invoice, write_supplier_master
 from invoice_ocr.lib.erp import SqliteErp
 from invoice_ocr.lib.intake import receive, take_inbox
@@ -175,6 +176,26 @@ def _sent_twice(trace: DemoTrace) -> None:
     _accounted(trace, workspace)
 
 
+def _changed_bank_details(trace: DemoTrace) -> None:
+    workspace, scans = demo_workspace("changed-bank-details", 1)
+    suppliers = generate_suppliers(12, seed=4242)
+    forged = make_bad_file("iban_not_in_master", 1, suppliers, workspace.root / "incoming", seed=4242)
+    trace.step("input", "an invoice from a known supplier asks for payment into a different bank account",
+               "the IBAN is valid (its check digits are right) but it is not the one in the supplier master")
+    receive(workspace, forged.read_bytes(), "invoice-new-bank-details.png", "demo")
+    summary = InvoiceProcessor(workspace).run()
+    trace.step("check", "booking rules (Great Expectations suite on the extracted batch)",
+               f"booked {summary.booked}, sent to review {summary.needs_review}", reasons=summary.review_reasons)
+    [item] = ReviewService(workspace).queue() or [None]
+    if item is not None:
+        trace.step("fallback", "review queue", f"{item.reason_kind}: {item.reason}")
+    trace.claim(summary.booked == 0, "the invoice was not booked (so it cannot be paid) into the unknown account")
+    trace.claim(item is not None and "IBAN differs from the supplier master" in (item.reason or ""),
+                "the clerk sees why: the IBAN differs from the supplier master")
+    trace.step("notify", "treasury confirms bank-detail changes with the supplier by phone before the master is changed")
+    _accounted(trace, workspace)
+
+
 DEMOS: dict[str, Demo] = {
     "corrupted-file": Demo("corrupted-file", "A corrupted file and an empty attachment arrive",
                            "A scan cut off mid-transfer and a 0-byte attachment: both are registered, neither is "
@@ -192,4 +213,8 @@ DEMOS: dict[str, Demo] = {
                        "Same bytes twice: one invoice and a recorded duplicate submission. A re-scan of the booked "
                        "invoice: caught before booking, in review as a duplicate.",
                        _sent_twice, ("no-double-booking",)),
+    "changed-bank-details": Demo("changed-bank-details", "An invoice asks for payment into another bank account",
+                                 "A valid IBAN that is not the supplier's: the invoice is held in review with the "
+                                 "reason instead of being booked for payment.",
+                                 _changed_bank_details, ("supplier-master-valid",)),
 }

@@ -56,6 +56,17 @@ def _misprinted_total(index: int, suppliers: list[Supplier], seed: int) -> bytes
     return scan_bytes(scan_effects(render_page(invoice), invoice.scan, seed=index), "png")
 
 
+def _foreign_iban(index: int, suppliers: list[Supplier], seed: int) -> bytes:
+    """The supplier's invoice, but asking for payment into another (valid) account: fraud or changed bank details."""
+    from invoice_ocr.lib.iban import make_iban
+
+    invoice = generate_invoice(index, suppliers, seed)
+    country = invoice.supplier.iban[:2]
+    other = make_iban(country, "".join(reversed(invoice.supplier.iban[4:])))
+    invoice = dataclasses.replace(invoice, supplier=dataclasses.replace(invoice.supplier, iban=other))
+    return scan_bytes(scan_effects(render_page(invoice), invoice.scan, seed=index), "png")
+
+
 #: kind -> (file name suffix, maker(index, suppliers, seed) -> bytes)
 _MAKERS: dict[str, tuple[str, Callable[[int, list[Supplier], int], bytes]]] = {
     "zero_bytes": (".pdf", lambda i, s, seed: b""),
@@ -68,6 +79,7 @@ _MAKERS: dict[str, tuple[str, Callable[[int, list[Supplier], int], bytes]]] = {
     "upside_down": (".png", lambda i, s, seed: _png(_clean(i, s, seed)[0].rotate(180))),
     "low_resolution": (".png", lambda i, s, seed: _png(_clean(i, s, seed)[0].reduce(4))),
     "totals_do_not_add_up": (".png", _misprinted_total),
+    "iban_not_in_master": (".png", _foreign_iban),
 }
 BAD_KINDS = tuple(_MAKERS) + ("duplicate",)
 
@@ -85,6 +97,7 @@ EXPECTED_REVIEW_KIND = {
     "upside_down": "booked",
     "low_resolution": "low_resolution",
     "totals_do_not_add_up": "validation_failed",
+    "iban_not_in_master": "validation_failed",
 }
 EXPECTED_OUTCOMES.update({kind: {outcome} for kind, outcome in EXPECTED_REVIEW_KIND.items()})
 EXPECTED_OUTCOMES["upside_down"] = {"booked", "validation_failed", "low_confidence"}

@@ -8,6 +8,7 @@ the content hash), never nowhere.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -74,6 +75,10 @@ def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int 
     """
     workspace.prepare()
     scan = InboxScan()
+    lock = open(workspace.root / ".inbox.lock", "a+")  # noqa: SIM115 - held for the whole scan
+    # One scan at a time (the sensor and a processing run may both look): otherwise both would take the
+    # same file, and the second would be recorded as a duplicate submission of a file sent only once.
+    fcntl.flock(lock, fcntl.LOCK_EX)
     ledger = Ledger(workspace.ledger_path)
     try:
         for path in sorted(p for p in workspace.inbox.iterdir() if p.is_file()):
@@ -98,4 +103,6 @@ def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int 
                 scan.failed[path.name] = f"{type(exc).__name__}: {exc}"
     finally:
         ledger.close()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
     return scan
