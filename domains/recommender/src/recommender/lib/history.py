@@ -93,13 +93,11 @@ class AccountHistory:
         items, inverse = np.unique(self.item_id, return_inverse=True)
         return items, np.bincount(inverse, weights=weights).astype(np.float32)
 
-    def records(self, limit: int = 50) -> list[dict[str, object]]:
-        """The most recent ``limit`` events as plain records (what the prediction log keeps as input)."""
-        start = max(0, len(self) - limit)
+    def records(self) -> list[dict[str, object]]:
+        """Every event as a plain record: the exact input the prediction log keeps, so a box can be re-run."""
         return [{"ts": dt.datetime.fromtimestamp(int(t), dt.UTC).isoformat(), "item_id": int(i), "device": str(d),
-                 "event_type": str(e)}
-                for t, i, d, e in zip(self.ts[start:], self.item_id[start:], self.device[start:],
-                                      self.event_type[start:], strict=True)]
+                 "event_type": str(e), "size": s}
+                for t, i, d, e, s in zip(self.ts, self.item_id, self.device, self.event_type, self.size, strict=True)]
 
 
 class HistoryStore:
