@@ -15,19 +15,22 @@ from credit.defs.training import (
     training_sets,
 )
 
+#: The jobs are small: one process avoids re-importing the ML stack in a subprocess per step.
+EXECUTOR = dg.in_process_executor
+
 training_assets = [loan_applications, training_sets, risk_model_candidate, model_evaluation, champion_model]
 
 train_credit_model = dg.define_asset_job(
-    "train_credit_model", selection=dg.AssetSelection.assets(*training_assets),
+    "train_credit_model", executor_def=EXECUTOR, selection=dg.AssetSelection.assets(*training_assets),
     description="Simulate the history, train a candidate, evaluate it beside the baseline, gate and promote it.",
 )
 monitor_live_batch = dg.define_asset_job(
-    "monitor_live_batch", selection=dg.AssetSelection.assets(*monitoring_assets),
+    "monitor_live_batch", executor_def=EXECUTOR, selection=dg.AssetSelection.assets(*monitoring_assets),
     description="Decide a front-end batch with the champion and the policy, then check, compare and feed back.",
 )
 
 first_run = dg.define_asset_job(
-    "first_run", selection=dg.AssetSelection.assets(*training_assets, *monitoring_assets),
+    "first_run", executor_def=EXECUTOR, selection=dg.AssetSelection.assets(*training_assets, *monitoring_assets),
     description="What `inloop up` runs once: train and promote a champion, then monitor a first live batch.",
 )
 
