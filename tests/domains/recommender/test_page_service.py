@@ -137,3 +137,12 @@ def test_page_service_is_fast_in_process(trained, requests_):
     service, _ = trained
     views = replay_traffic(service, requests_[:200], log=False)
     assert statistics.median(v.latency_ms for v in views) < 50  # generous: shared CI cores
+
+
+def test_a_changed_config_gets_a_new_version_even_when_copied():
+    launched = PageConfig.as_launched()
+    assert launched.version  # computed once before the copy
+    filtered = launched.model_copy(update={"context_filter": True})
+    assert filtered.version != launched.version
+    assert filtered.version == PageConfig(context_filter=True, shared_account_handling="off",
+                                          last_seen_lookback_days=90).version

@@ -57,7 +57,7 @@ class PageConfig(BaseModel):
         """The page before the post-mortem: merged history of 90 days, no context, no shared-account handling."""
         return cls(context_filter=False, shared_account_handling="off", last_seen_lookback_days=90)
 
-    @property
+    @property  # not cached: model_copy(update=...) would carry a stale cached hash into the copy
     def version(self) -> str:
         """A short hash of the settings: the ``policy_version`` of every logged box."""
         blob = json.dumps(self.model_dump(), sort_keys=True).encode()
