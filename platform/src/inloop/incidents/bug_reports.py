@@ -448,7 +448,9 @@ def list_groups(domain: str | None = None, *, now: dt.datetime | None = None,
     policies: dict[str, BugReportPolicy] = {}
     out = []
     for dom, group in pairs:
-        policy = policies.setdefault(dom, _policy(dom))
+        if dom not in policies:  # setdefault would read (parse) the card again for every group
+            policies[dom] = _policy(dom)
+        policy = policies[dom]
         out.append(_group_summary(dom, group, now, policy, db_url))
     return sorted(out, key=lambda g: (-g.open_in_window, g.domain, g.group_key))
 
