@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
+
 from inloop import domains as domain_registry
 from inloop.domains import Domain
-from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "src" / "inloop_console" / "app.py"
 

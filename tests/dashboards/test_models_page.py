@@ -9,6 +9,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("shop_domain")]
 
 def test_models_page_shows_champion_challenger_and_why_a_promotion_was_refused(open_page):
     import mlflow
+
     from inloop.tracking import GateResult, client, promote, start_run
 
     mlc = client()

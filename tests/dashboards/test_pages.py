@@ -6,6 +6,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+
 from inloop import db
 from inloop.checks import Measurement, evaluate_concern
 from inloop.db.models import BugReport, BugReportEvent

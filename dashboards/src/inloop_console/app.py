@@ -7,8 +7,8 @@ One entry script; the pages are files in ``pages/`` beside it, so tests open eac
 from __future__ import annotations
 
 import streamlit as st
-from inloop.settings import disable_telemetry
 
+from inloop.settings import disable_telemetry
 from inloop_console import access
 
 disable_telemetry()

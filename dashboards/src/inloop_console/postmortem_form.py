@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from inloop.incidents import Postmortem, PostmortemError, render_postmortem
 from inloop.incidents.postmortems import slugify
-from pydantic import ValidationError
 
 __all__ = ["EditorProblem", "build_postmortem", "save_postmortem"]
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import BaseModel
+
 from inloop import db
 from inloop.cards import CardError, Concern, ProjectCard, is_unanswered
 from inloop.db.models import Alert, BugReport, CheckResult, Prediction, utcnow
 from inloop.domains import Domain
 from inloop.settings import get_settings
-from pydantic import BaseModel
 
 __all__ = [
     "ConcernStatus",
@@ -42,6 +43,7 @@ __all__ = [
     "prediction_volume",
     "recent_history",
     "report_page",
+    "reports_version",
     "traffic_window",
 ]
 
@@ -371,6 +373,15 @@ def report_page(*, domain: str | None = None, status: str | None = None, group: 
         ids = sess.scalars(sa.select(BugReport.id).where(*where).order_by(BugReport.id.desc())
                            .offset(offset).limit(limit)).all()
     return list(ids), int(total or 0)
+
+
+def reports_version(db_url: str | None = None) -> tuple[Any, ...]:
+    """Changes whenever a bug report or an alert changes: a cache key for views built from them."""
+    with db.read_session(db_url) as sess:
+        reports = sess.execute(sa.select(sa.func.count(), sa.func.max(BugReport.updated_at))).one()
+        alerts = sess.execute(sa.select(sa.func.count(), sa.func.max(Alert.last_seen_at),
+                                        sa.func.max(Alert.resolved_at))).one()
+    return (*(str(v) for v in reports), *(str(v) for v in alerts))
 
 
 def drift_reports(domain: str | None = None) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from inloop import domains as registry
 from inloop.alerts import list_alerts
 from inloop.incidents import DraftError, draft_from_alert, draft_path, write_draft

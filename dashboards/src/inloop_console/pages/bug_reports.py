@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from inloop import domains as registry
 from inloop.incidents import (
     BugReportError,
@@ -22,10 +23,17 @@ from inloop.incidents import (
     write_draft,
 )
 from inloop.incidents.bug_reports import SEVERITIES, STATUSES, BugReportRecord
+from inloop.settings import get_settings
 from inloop_console import queries
 from inloop_console.access import identity_input, plain
 
 PAGE_SIZE = 20
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def groups_of(version: tuple, db_url: str) -> list:
+    """The groups (each needs its domain's card): recomputed only when a report or an alert changed."""
+    return list_groups()
 
 
 def problems_of(exc: BugReportError) -> None:
@@ -86,7 +94,8 @@ def show_replay(request_id: str, key: str) -> None:
 def show_report(report: BugReportRecord) -> None:
     where = " / ".join(x for x in (report.page, report.component) if x) or "page not given"
     title = f"#{report.id} · {report.status} · {report.severity} · {report.domain} · {where}"
-    with st.expander(title, icon=":material/bug_report:"):
+    with st.container(border=True):
+        st.markdown(f"**{plain(title)}**")
         st.caption(f"reported by {report.reporter} on {report.created_at:%Y-%m-%d %H:%M} UTC · group "
                    f"`{report.group_key}`" + (f" · post-mortem `{report.postmortem_slug}`" if report.postmortem_slug
                                               else ""))
@@ -182,7 +191,7 @@ with tab_form:
                     st.warning(f"This report made the group escalate: alert #{filed.alert.id} is open.")  # type: ignore[union-attr]
 
 with tab_inbox:
-    groups = list_groups()
+    groups = groups_of(queries.reports_version(), get_settings().platform_db_url)
     if not groups:
         st.info("No bug reports yet. Reports sent with the form (or `POST /bug-reports`, or `inloop bugs report`) "
                 "appear here, grouped by what they are about.", icon=":material/inbox:")
@@ -207,5 +216,12 @@ with tab_inbox:
                                          offset=(int(page_no) - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         st.caption(f"{total} report(s) · page {int(page_no)} of {pages}")
-        for report_id in ids:
-            show_report(get_report(report_id))
+        reports = [get_report(report_id) for report_id in ids]
+        st.dataframe([{"#": r.id, "reported": r.created_at, "status": r.status, "severity": r.severity,
+                       "domain": r.domain, "where": " / ".join(x for x in (r.page, r.component) if x) or "-",
+                       "by": r.reporter, "what they saw": r.text[:120]} for r in reports],
+                     hide_index=True, width="stretch")
+        if reports:
+            opened = st.selectbox("Open report", reports, key="inbox_open",
+                                  format_func=lambda r: f"#{r.id} · {r.text[:80]}")
+            show_report(opened)

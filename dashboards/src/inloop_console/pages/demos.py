@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+
 from inloop import domains as registry
 from inloop.demos import DemoResult, Step, run_demo
 from inloop_console.access import plain

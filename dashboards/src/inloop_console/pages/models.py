@@ -6,6 +6,7 @@ import io
 
 import pandas as pd
 import streamlit as st
+
 from inloop import domains as registry
 from inloop_console import model_registry
 from inloop_console.access import plain

@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
+
 from inloop import domains as registry
 from inloop.settings import get_settings
 from inloop_console import model_registry, queries

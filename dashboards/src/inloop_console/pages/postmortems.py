@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import streamlit as st
+
 from inloop import domains as registry
 from inloop.incidents import (
     NoAcceptedActionPointsError,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+
 from inloop import domains as registry
 from inloop.cards import is_unanswered, lint_card
 from inloop_console import queries

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+
 from inloop import domains as registry
 from inloop_console.access import identity_input, plain
 
