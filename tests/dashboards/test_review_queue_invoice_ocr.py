@@ -1,0 +1,93 @@
+"""The review-queue page on the invoice domain's real review service (ledger, storage, ERP).
+
+The console reaches a review queue only through a domain's ``review_service`` hook. Until the
+invoice domain registers that hook itself, this test registers it on a test domain pointing at
+``invoice_ocr.lib.review.ReviewService`` over a fresh workspace, so the page is exercised against
+the real service and not a stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from inloop import domains as domain_registry
+from inloop.domains import Domain
+
+pytestmark = pytest.mark.slow
+
+HOOK = '''\
+from invoice_ocr.lib.review import ReviewService
+from invoice_ocr.lib.workspace import Workspace
+
+ROOT = None
+
+
+def service():
+    return ReviewService(Workspace(ROOT))
+'''
+
+
+@pytest.fixture
+def invoice_queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workspace whose review queue holds a truncated scan and an empty attachment (no OCR needed)."""
+    pytest.importorskip("invoice_ocr")
+    from invoice_ocr.lib.dataset import write_supplier_master
+    from invoice_ocr.lib.intake import take_inbox
+    from invoice_ocr.lib.pipeline import InvoiceProcessor
+    from invoice_ocr.lib.suppliers import generate_suppliers
+    from invoice_ocr.lib.workspace import Workspace
+
+    from .conftest import png
+
+    workspace = Workspace(tmp_path / "ws").prepare()
+    write_supplier_master(generate_suppliers(5, seed=1), workspace.supplier_master_path)
+    (workspace.inbox / "scan-0815.png").write_bytes(png(300, 400)[:200])  # cut off mid-transfer
+    (workspace.inbox / "empty-attachment.pdf").write_bytes(b"")
+    old = time.time() - 10  # settled files: the intake waits for files still being written
+    for path in workspace.inbox.iterdir():
+        os.utime(path, (old, old))
+    take_inbox(workspace)
+    InvoiceProcessor(workspace).run()
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "console_invoice_hook.py").write_text(textwrap.dedent(HOOK))
+    monkeypatch.syspath_prepend(str(code))
+    import importlib
+
+    hook = importlib.reload(importlib.import_module("console_invoice_hook"))
+    monkeypatch.setattr(hook, "ROOT", workspace.root)
+    root = tmp_path / "invoice_test"
+    root.mkdir()
+    domain = Domain(name="invoice_test", root=root, definitions_module="invoice_test.definitions",
+                    extras={"review_service": "console_invoice_hook:service"})
+    monkeypatch.setattr(domain_registry, "discover_domains", lambda: {"invoice_test": domain})
+    return workspace.root
+
+
+def test_review_queue_on_the_real_invoice_service(invoice_queue, open_page):
+    at = open_page("review_queue")
+    assert at.metric[0].value == "2"
+    picker = at.selectbox(key="review_pick")
+    names = list(picker.options)
+    assert any("scan-0815.png" in o for o in names) and any("empty-attachment.pdf" in o for o in names)
+    item = picker.value
+    at.text_input(key=f"review_clerk_{item.invoice_id}").input("Anna Berger")
+    # nothing could be read from a broken file: booking it is refused, with the reason, and it stays in review
+    at.button(key=f"approve_{item.invoice_id}").click().run()
+    assert at.error[0].value.startswith("Not approved: cannot book:")
+    at.text_area(key=f"notice_{item.invoice_id}").input("Your invoice arrived damaged; please send it again.")
+    at.button(key=f"reject_{item.invoice_id}").click().run()
+    assert at.success[0].value.startswith(f"Invoice #{item.invoice_id} rejected by Anna Berger")
+    at = open_page("review_queue")
+    assert at.metric[0].value == "1"
+    from invoice_ocr.lib.ledger import Ledger
+    from invoice_ocr.lib.workspace import Workspace
+
+    with Ledger(Workspace(invoice_queue).ledger_path) as ledger:
+        entry = ledger.get(item.invoice_id)
+    assert entry.state == "rejected_with_notice"
