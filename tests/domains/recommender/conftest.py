@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from recommender.lib.page import PageConfig, PageService
 from recommender.lib.shop import ShopSpec, generate_shop
 

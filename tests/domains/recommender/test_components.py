@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+
 from recommender.lib.boxes import Assortment, age_text, fits_page
 from recommender.lib.history import AccountHistory, HistoryStore
 from recommender.lib.last_seen import last_seen_box

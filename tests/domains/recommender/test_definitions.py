@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
+
 from inloop import db
 from inloop.alerts import list_alerts
 from inloop.db.models import CheckResult

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+
 from inloop import db
 from inloop.alerts import list_alerts
 from inloop.db.models import Prediction

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from recommender.lib.evaluation import evaluate, ndcg_at_k, recall_at_k
 from recommender.lib.history import time_split
 from recommender.lib.registry import load_model_files, save_model_files

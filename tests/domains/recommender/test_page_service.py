@@ -7,10 +7,11 @@ import statistics
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
+
 from inloop import db
 from inloop.db.models import Prediction
 from inloop.predictions import get_prediction
-from pydantic import ValidationError
 from recommender.lib import measures
 from recommender.lib.page import PageConfig
 from recommender.lib.traffic import page_requests_from_sessions, replay_traffic

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 import pytest
 import sqlalchemy as sa
+
 from inloop import db, tracking
 from inloop.alerts import AlertRecord, list_alerts
 from inloop.db.models import CheckResult, Prediction

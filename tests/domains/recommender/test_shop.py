@@ -6,6 +6,7 @@ import dataclasses
 
 import pandas as pd
 import pytest
+
 from recommender.lib.shop import CATEGORIES, DEVICES, EVENT_TYPES, GENDER_TARGETS, ShopSpec, generate_shop
 
 SPEC = ShopSpec(seed=11, n_items=400, n_accounts=600)

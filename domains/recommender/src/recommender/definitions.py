@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dagster as dg
-from inloop.orchestration import domain_definitions
 
+from inloop.orchestration import domain_definitions
 from recommender.defs.checks import CHECKS
 from recommender.defs.model import (
     champion_recommender,

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+
 from inloop.demos import Demo, DemoTrace
 from inloop.predictions import get_prediction
-
 from recommender.domain import domain
 from recommender.lib import measures
 from recommender.lib.boxes import ShownItem
@@ -142,7 +142,6 @@ def _womens_bag_on_mens_page(trace: DemoTrace) -> None:
 def _model_no_better_than_bestsellers(trace: DemoTrace) -> None:
     from inloop import tracking
     from inloop.checks import evaluate_concern
-
     from recommender.lib.collaborative import train_als
     from recommender.lib.evaluation import evaluate, promotion_gates
     from recommender.lib.registry import MODEL_NAME, log_model

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from inloop.checks import concern_check
-
 from recommender.domain import domain
 from recommender.lib import measures
 

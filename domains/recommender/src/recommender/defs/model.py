@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
-from inloop import tracking
 from pydantic import Field
 
+from inloop import tracking
 from recommender.lib.collaborative import CollaborativeModel, train_als
 from recommender.lib.evaluation import Evaluation, evaluate, promotion_gates
 from recommender.lib.history import TimeSplit, time_split

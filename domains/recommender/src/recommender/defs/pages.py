@@ -7,9 +7,9 @@ from typing import Literal
 
 import dagster as dg
 import pandas as pd
-from inloop import tracking
 from pydantic import Field
 
+from inloop import tracking
 from recommender.defs.model import TrackedModel
 from recommender.lib.boxes import Assortment
 from recommender.lib.history import HistoryStore, TimeSplit

@@ -5,9 +5,9 @@
 from dataclasses import replace
 
 import dagster as dg
-from inloop.settings import get_settings
 from pydantic import Field
 
+from inloop.settings import get_settings
 from recommender.lib.shop import ShopSpec, generate_catalog, generate_events, generate_shoppers
 
 

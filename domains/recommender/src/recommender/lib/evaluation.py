@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from inloop.tracking import GateResult
 
+from inloop.tracking import GateResult
 from recommender.lib.boxes import Assortment
 from recommender.lib.collaborative import CollaborativeModel
 from recommender.lib.history import HistoryStore, TimeSplit

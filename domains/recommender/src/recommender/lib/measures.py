@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 import pandas as pd
-from inloop.checks import Measurement
 
+from inloop.checks import Measurement
 from recommender.lib.boxes import fits_page
 from recommender.lib.evaluation import Evaluation
 from recommender.lib.last_seen import COMPONENT as LAST_SEEN
@@ -26,6 +26,7 @@ __all__ = ["model_beats_popularity", "new_user_coverage", "off_context_rate", "s
 def untagged_items(catalog: pd.DataFrame) -> Measurement:
     """Share of articles without a valid gender target (men, women, unisex), via Great Expectations."""
     import great_expectations as gx
+
     from inloop.validation import validate
 
     summary = validate(catalog, [

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
-from inloop.predictions import PredictionEntry, log_predictions
 from pydantic import BaseModel, ConfigDict, Field
 
+from inloop.predictions import PredictionEntry, log_predictions
 from recommender.lib.boxes import PAGES, Assortment, Box
 from recommender.lib.collaborative import CollaborativeModel, train_als
 from recommender.lib.history import HistoryStore, TimeSplit, time_split

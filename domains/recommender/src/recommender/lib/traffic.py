@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from inloop.predictions import PredictionEntry, log_predictions
 
+from inloop.predictions import PredictionEntry, log_predictions
 from recommender.lib.page import PageService, PageView
 
 __all__ = ["PageRequest", "replay_traffic", "page_requests_from_sessions"]
