@@ -244,6 +244,43 @@ def silent_degradation(trace: DemoTrace) -> None:
         trace.step("notify", f"Alert #{alert.id} ({alert.severity}) to {', '.join(alert.routes)}", alert.message)
 
 
+def bad_model_refused(trace: DemoTrace) -> None:
+    import dagster as dg
+    from inloop.tracking import champion_version, client
+
+    from credit.definitions import training_assets
+    from credit.defs.applications import applications_match_schema
+    from credit.defs.training import gate_checks
+    from credit.lib.decision import MODEL_NAME
+
+    ensure_champion(trace)
+    before = champion_version(MODEL_NAME)
+    trace.step("input", "A candidate trained without the applicant's income (a broken feature export)",
+               "the training sets drop income_monthly_eur and the burden derived from it")
+    result = dg.materialize(
+        [*training_assets, applications_match_schema, *gate_checks], raise_on_error=False,
+        run_config={"ops": {"training_sets": {"config": {"drop_features": ["income_monthly_eur", "burden"]}}}})
+    evaluation = result.output_for_node("model_evaluation")
+    trace.step("result", f"Candidate AUC {evaluation.model_auc:.3f} vs logistic-regression baseline "
+                         f"{evaluation.baseline_auc:.3f}")
+    failed = sorted(e.check_name for e in result.get_asset_check_evaluations() if not e.passed)
+    trace.step("check", "Promotion gate (blocking checks)", f"failed: {', '.join(failed) or 'none'}")
+    trace.claim("beats_baseline" in failed, "the gate refuses the candidate and names the gate: beats_baseline")
+    candidate = result.output_for_node("risk_model_candidate")
+    tags = client().get_model_version(MODEL_NAME, candidate.version).tags
+    trace.claim(tags.get("inloop.promotion") == "refused"
+                and "beats_baseline" in tags.get("inloop.promotion_refused_by", ""),
+                f"MLflow records the refusal on version {candidate.version}",
+                refused_by=tags.get("inloop.promotion_refused_by"))
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    trace.claim("champion_model" not in materialized and champion_version(MODEL_NAME) == before,
+                f"the promotion step never ran: the champion stays version {before}")
+    alert = _open_alert("beats-baseline")
+    trace.claim(alert is not None, "an alert tells the team why the promotion was refused")
+    if alert is not None:
+        trace.step("notify", f"Alert #{alert.id} to {', '.join(alert.routes)}", alert.message)
+
+
 DEMOS: dict[str, Demo] = {
     "why-rejected": Demo(
         id="why-rejected",
@@ -273,5 +310,14 @@ DEMOS: dict[str, Demo] = {
                "rejections are not applied, shows the model's AUC falling below its offline figure and an alert opens."),
         run=silent_degradation,
         concerns=("live-performance",),
+    ),
+    "bad-model-refused": Demo(
+        id="bad-model-refused",
+        title="A worse model never reaches applicants: the promotion gate refuses it and says why",
+        story=("A candidate is trained without the applicant's income. It still trains and scores, but the "
+               "promotion gate compares it with the logistic-regression baseline on the same held-out months, "
+               "refuses it, names the failing gate in MLflow and in an alert, and the champion stays."),
+        run=bad_model_refused,
+        concerns=("beats-baseline",),
     ),
 }
