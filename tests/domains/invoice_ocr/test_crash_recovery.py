@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from invoice_ocr.lib.dataset import write_invoices, write_supplier_master
 from invoice_ocr.lib.erp import SqliteErp
 from invoice_ocr.lib.intake import receive

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+
 from inloop.alerts import list_alerts
 from inloop.checks import metric_history
 from inloop.domains import get_domain

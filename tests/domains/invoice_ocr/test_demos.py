@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from inloop.demos import run_demo
 from invoice_ocr.demos import DEMOS
 

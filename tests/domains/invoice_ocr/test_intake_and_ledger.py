@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from invoice_ocr.lib import ledger as ledger_module
 from invoice_ocr.lib.erp import Booking, ErpUnavailable, SqliteErp, invoice_key
 from invoice_ocr.lib.intake import receive, take_inbox

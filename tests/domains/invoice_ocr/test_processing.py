@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+
 from invoice_ocr.lib.dataset import write_invoice, write_supplier_master
 from invoice_ocr.lib.erp import SqliteErp
 from invoice_ocr.lib.extract import FIELDS

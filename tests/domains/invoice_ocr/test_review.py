@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from invoice_ocr.lib.dataset import write_supplier_master
 from invoice_ocr.lib.erp import SqliteErp
 from invoice_ocr.lib.intake import receive

@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
+
 from invoice_ocr.lib.dataset import write_invoices
 from invoice_ocr.lib.iban import format_iban, is_valid_iban, is_valid_vat_id, make_iban, normalise_iban
 from invoice_ocr.lib.invoices import cents, generate_invoice
 from invoice_ocr.lib.suppliers import generate_suppliers, supplier_problems
-from PIL import Image
 
 
 class TestIban:

@@ -6,10 +6,11 @@ import struct
 from pathlib import Path
 
 import pytest
+from PIL import ImageFile
+
 from invoice_ocr.lib.bad_inputs import EXPECTED_REVIEW_KIND, make_bad_file
 from invoice_ocr.lib.ocr import UnreadableFile, decode_pages, is_blank
 from invoice_ocr.lib.suppliers import generate_suppliers
-from PIL import ImageFile
 
 SUPPLIERS = generate_suppliers(12)
 REFUSED_BEFORE_OCR = ["zero_bytes", "truncated_image", "not_an_image", "broken_pdf", "encrypted_pdf",

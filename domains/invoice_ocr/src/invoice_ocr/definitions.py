@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from inloop.orchestration import domain_definitions
-
 from invoice_ocr.defs.assets import supplier_master, synthetic_invoices
 from invoice_ocr.defs.checks import concern_checks
 from invoice_ocr.defs.jobs import catch_up_schedule, process_invoices_job

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from inloop.demos import Demo, DemoTrace
-
 from invoice_ocr.lib.bad_inputs import make_bad_file
 from invoice_ocr.lib.dataset import write_invoice, write_supplier_master
 from invoice_ocr.lib.erp import SqliteErp

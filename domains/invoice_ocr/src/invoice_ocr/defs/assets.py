@@ -5,8 +5,8 @@
 from typing import Any
 
 import dagster as dg
-from inloop.settings import get_settings
 
+from inloop.settings import get_settings
 from invoice_ocr.lib.dataset import deliver_to_inbox, write_invoices, write_supplier_master
 from invoice_ocr.lib.suppliers import Supplier, generate_suppliers
 from invoice_ocr.lib.workspace import Workspace

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+
 from inloop.cards import ProjectCard, load_card
 from inloop.checks import Measurement, concern_check
-
 from invoice_ocr.defs.assets import supplier_master
 from invoice_ocr.defs.processing import processed_invoices
 from invoice_ocr.domain import domain
