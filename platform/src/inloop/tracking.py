@@ -132,7 +132,7 @@ def champion_version(model_name: str) -> str | None:
     from mlflow.exceptions import MlflowException
 
     try:
-        return client().get_model_version_by_alias(model_name, CHAMPION).version
+        return str(client().get_model_version_by_alias(model_name, CHAMPION).version)
     except MlflowException:
         return None
 
