@@ -101,7 +101,7 @@ if demo.concerns:
 results: dict[str, DemoResult] = st.session_state.setdefault("demo_results", {})
 if st.button("Run it live", key="demo_run", type="primary", icon=":material/play_arrow:"):
     with st.status(f"Running {demo.title}...", expanded=True) as status:
-        result = run_demo(demo, on_step=lambda step: st.write(f"{step.at_s:6.2f}s  {step.title}"))
+        result = run_demo(demo, on_step=lambda step: st.text(f"{step.at_s:6.2f}s  {step.title}"))
         status.update(label=f"{demo.title}: {'the story held' if result.passed else 'the story did NOT hold'}",
                       state="complete" if result.passed else "error", expanded=False)
     results[ref] = result
