@@ -193,6 +193,7 @@ def test_inbox_groups_escalates_replays_and_starts_a_postmortem(open_page, shop_
     assert groups["group"].tolist() == ["shop_test/last_seen/off_context_item/unspecified"]
     assert groups["escalated"].tolist()[0].startswith("yes (alert #")
     assert any(w.startswith("Escalated: 2 similar reports in 7 days") for w in texts(at, "warning"))
+    assert at.button(key="pm_group_0").label == "Start a post-mortem for this group"
     # replay of the linked prediction, then a re-run on the champion through the domain's runner
     at.button(key="rerun_r2").click().run()
     assert "The champion answers differently:" in texts(at, "warning")[-1]

@@ -204,8 +204,16 @@ with tab_inbox:
                        "last report": g.last_reported_at} for g in groups], hide_index=True,
                      width="stretch")
         escalated = [g for g in groups if g.escalated]
-        for g in escalated:
+        for i, g in enumerate(escalated):
             st.warning(f"Escalated: {g.open_in_window} similar reports in {g.window_days} days — `{g.group_key}`.")
+            newest = get_report(max(g.report_ids))
+            if newest.status in ("new", "triaged"):
+                who_g = identity_input(f"group_actor_{i}", "Your name (author of the draft)")
+                if st.button("Start a post-mortem for this group", key=f"pm_group_{i}", icon=":material/history_edu:"):
+                    if not who_g:
+                        st.error("Say who starts it: the post-mortem records its authors.")
+                    else:
+                        start_postmortem(newest, who_g)  # the draft lists the group's other reports as facts
         st.markdown("#### Reports")
         f1, f2, f3 = st.columns(3)
         status = f1.selectbox("Status", ["any", *STATUSES], key="inbox_status")
