@@ -382,6 +382,14 @@ def test_with_login_configured_nobody_sees_a_page_before_logging_in():
     assert at.button(key="login").label == "Log in"
     assert not at.title or at.title[0].value == "inloop stakeholder console"
     assert not any("concerns" in t.value for t in at.title)
+    # every page file, opened directly around the entry script, still shows only the login page
+    for page in ("bug_reports", "postmortems", "review_queue", "overview"):
+        direct = AppTest.from_file(str(APP), default_timeout=60)
+        direct.secrets["auth"] = AUTH
+        direct.user = {}
+        direct.switch_page(f"pages/{page}.py")
+        direct.run()
+        assert [t.value for t in direct.title] == ["inloop stakeholder console"], page
 
 
 def test_the_logged_in_identity_is_recorded_on_a_bug_report():

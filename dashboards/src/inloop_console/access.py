@@ -12,7 +12,8 @@ import re
 
 import streamlit as st
 
-__all__ = ["auth_configured", "current_identity", "gate", "identity_input", "plain"]
+__all__ = ["auth_configured", "current_identity", "guard", "identity_input", "login_page", "needs_login", "plain",
+           "show_identity"]
 
 
 def auth_configured() -> bool:
@@ -32,21 +33,34 @@ def current_identity() -> str | None:
     return str(email or name or "logged-in user")
 
 
-def gate() -> bool:
-    """Show the login prompt when login is configured and nobody is logged in; True when the page may render."""
-    if not auth_configured():
-        return True
-    if st.user.get("is_logged_in", False):
-        with st.sidebar:
-            st.caption(f"Signed in as {plain(current_identity() or '')}")
-            if st.button("Log out", key="logout"):
-                st.logout()
-        return True
+def needs_login() -> bool:
+    """True when login is configured and nobody is logged in yet."""
+    return auth_configured() and not st.user.get("is_logged_in", False)
+
+
+def login_page() -> None:
+    """The only page a visitor sees before logging in (the app navigates to nothing else)."""
     st.title("inloop stakeholder console")
     st.info("Please log in: this console is configured to know who records reports, reviews and post-mortems.")
     if st.button("Log in", key="login", type="primary"):
         st.login()
-    return False
+
+
+def guard() -> None:
+    """First line of every page: a page opened around the entry script still requires login."""
+    if needs_login():
+        login_page()
+        st.stop()
+
+
+def show_identity() -> None:
+    """Who is logged in, and a way out (sidebar); nothing when login is not configured."""
+    if not auth_configured():
+        return
+    with st.sidebar:
+        st.caption(f"Signed in as {plain(current_identity() or '')}")
+        if st.button("Log out", key="logout"):
+            st.logout()
 
 
 def identity_input(key: str, label: str = "Your name or e-mail") -> str:

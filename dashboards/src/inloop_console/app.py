@@ -32,5 +32,10 @@ PAGES = {
     ],
 }
 
-if access.gate():
+# Always navigate (never fall back to Streamlit's automatic pages/ folder): before login the
+# only page that exists is the login page, so no page can be opened around it by URL.
+if access.needs_login():
+    st.navigation([st.Page(access.login_page, title="Log in", default=True)], position="hidden").run()
+else:
+    access.show_identity()
     st.navigation(PAGES).run()

@@ -7,7 +7,9 @@ import streamlit as st
 from inloop import domains as registry
 from inloop.alerts import list_alerts
 from inloop.incidents import DraftError, draft_from_alert, draft_path, write_draft
-from inloop_console.access import identity_input, plain
+from inloop_console.access import guard, identity_input, plain
+
+guard()  # a page opened around app.py still requires login
 
 LIMIT = 100
 

@@ -25,7 +25,9 @@ from inloop.incidents import (
 from inloop.incidents.bug_reports import SEVERITIES, STATUSES, BugReportRecord
 from inloop.settings import get_settings
 from inloop_console import queries
-from inloop_console.access import identity_input, plain
+from inloop_console.access import guard, identity_input, plain
+
+guard()  # a page opened around app.py still requires login
 
 PAGE_SIZE = 20
 

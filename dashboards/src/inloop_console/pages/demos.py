@@ -9,7 +9,9 @@ import streamlit as st
 
 from inloop import domains as registry
 from inloop.demos import DemoResult, Step, run_demo
-from inloop_console.access import plain
+from inloop_console.access import guard, plain
+
+guard()  # a page opened around app.py still requires login
 
 KIND_ICON = {"input": ":material/input:", "action": ":material/bolt:", "check": ":material/rule:",
              "fallback": ":material/alt_route:", "notify": ":material/campaign:", "result": ":material/flag:",

@@ -8,8 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from inloop import domains as registry
+from inloop.settings import get_settings
 from inloop_console import model_registry
-from inloop_console.access import plain
+from inloop_console.access import guard, plain
+
+guard()  # a page opened around app.py still requires login
 
 
 @st.cache_data(ttl=30, show_spinner="Reading the model registry...")
@@ -42,8 +45,6 @@ if not model_registry.tracking_store_exists():
     st.info("No models yet: nothing has been logged to MLflow. Training runs in each domain's Dagster pipeline "
             "(`inloop up` runs it on first start) register models here.", icon=":material/model_training:")
     st.stop()
-
-from inloop.settings import get_settings  # noqa: E402 - only needed once MLflow has data
 
 store = get_settings().mlflow_uri
 try:

@@ -10,6 +10,9 @@ import streamlit.components.v1 as components
 from inloop import domains as registry
 from inloop.settings import get_settings
 from inloop_console import model_registry, queries
+from inloop_console.access import guard
+
+guard()  # a page opened around app.py still requires login
 
 PAGE_SIZE = 50
 

@@ -8,7 +8,9 @@ from inloop import domains as registry
 from inloop.alerts import list_alerts
 from inloop.settings import get_settings
 from inloop_console import queries
-from inloop_console.access import plain
+from inloop_console.access import guard, plain
+
+guard()  # a page opened around app.py still requires login
 
 BADGE = {"holds": ":green-badge[:material/check_circle: holds]",
          "needs attention": ":red-badge[:material/error: needs attention]",

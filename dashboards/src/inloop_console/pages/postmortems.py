@@ -30,8 +30,10 @@ from inloop.incidents.postmortems import (
     OutageBucket,
     Priority,
 )
-from inloop_console.access import current_identity, identity_input, plain
+from inloop_console.access import current_identity, guard, identity_input, plain
 from inloop_console.postmortem_form import EditorProblem, build_postmortem, save_postmortem
+
+guard()  # a page opened around app.py still requires login
 
 STATUSES = ["draft", "in_review", "reviewed", "closed"]
 VERDICTS = ["open", "confirmed", "rejected"]

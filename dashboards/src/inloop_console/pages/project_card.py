@@ -8,7 +8,9 @@ import streamlit as st
 from inloop import domains as registry
 from inloop.cards import is_unanswered, lint_card
 from inloop_console import queries
-from inloop_console.access import plain
+from inloop_console.access import guard, plain
+
+guard()  # a page opened around app.py still requires login
 
 SEVERITY_BADGE = {"none": ":gray-badge[none]", "low": ":blue-badge[low]", "medium": ":orange-badge[medium]",
                   "high": ":red-badge[high]", "critical": ":violet-badge[critical]"}

@@ -17,7 +17,9 @@ from typing import Any
 import streamlit as st
 
 from inloop import domains as registry
-from inloop_console.access import identity_input, plain
+from inloop_console.access import guard, identity_input, plain
+
+guard()  # a page opened around app.py still requires login
 
 HOOK = "review_service"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
