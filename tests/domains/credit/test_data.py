@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from credit.lib.data import (
     AGE_BANDS,
     CHANNELS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
+
 from credit.lib.data import generate_applications
 from credit.lib.decision import DecisionService, in_live_test_set
 from credit.lib.features import build_features, labels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
+
 from credit.defs.applications import applications_match_schema, loan_applications
 from credit.domain import domain
 from credit.lib.data import generate_applications

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
+
 from credit.defs import monitoring
 from credit.lib.policy import PolicyError, default_policy_path, load_policy, parse_policy
 from inloop.alerts import list_alerts

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from credit.lib.data import generate_applications
 from credit.lib.registry import load_decision_service
 from inloop.incidents.replay import replay

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+
 from credit.definitions import training_assets
 from credit.defs.applications import applications_match_schema
 from credit.defs.training import gate_checks

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-from inloop.orchestration import domain_definitions
 
 from credit.defs.applications import applications_match_schema, loan_applications
 from credit.defs.monitoring import credit_inbox_sensor, monitoring_assets, monitoring_checks
@@ -14,6 +13,7 @@ from credit.defs.training import (
     risk_model_candidate,
     training_sets,
 )
+from inloop.orchestration import domain_definitions
 
 #: The jobs are small: one process avoids re-importing the ML stack in a subprocess per step.
 EXECUTOR = dg.in_process_executor

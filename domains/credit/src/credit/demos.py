@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from inloop.demos import Demo, DemoTrace
-from inloop.predictions import get_prediction
 
 from credit.lib.data import HISTORY_MONTHS, generate_applications
 from credit.lib.decision import Decision, DecisionService
 from credit.lib.policy import default_policy_path, parse_policy
+from inloop.demos import Demo, DemoTrace
+from inloop.predictions import get_prediction
 
 #: Live applicants the demos draw from: the first month after the history (no concept shift yet).
 DEMO_MONTH = HISTORY_MONTHS
@@ -24,10 +24,9 @@ DEMO_SEED = 101
 
 def ensure_champion(trace: DemoTrace | None = None) -> DecisionService:
     """The decision service on the champion; trains and promotes one through Dagster if there is none."""
-    from inloop.tracking import champion_version
-
     from credit.lib.decision import MODEL_NAME
     from credit.lib.registry import load_decision_service
+    from inloop.tracking import champion_version
 
     if champion_version(MODEL_NAME) is None:
         import dagster as dg
@@ -142,10 +141,9 @@ SEEDED_UNIT_CHANGE_POSTMORTEM = "2026-05-12-application-duration-arrived-in-mill
 
 
 def unit_change(trace: DemoTrace) -> None:
-    from inloop.settings import get_settings
-
     from credit.domain import domain
     from credit.lib.live import simulate_frontend_batch
+    from inloop.settings import get_settings
 
     ensure_champion(trace)
     clean = simulate_frontend_batch(DEMO_MONTH, 1_000, seed=201)
@@ -246,12 +244,12 @@ def silent_degradation(trace: DemoTrace) -> None:
 
 def bad_model_refused(trace: DemoTrace) -> None:
     import dagster as dg
-    from inloop.tracking import champion_version, client
 
     from credit.definitions import training_assets
     from credit.defs.applications import applications_match_schema
     from credit.defs.training import gate_checks
     from credit.lib.decision import MODEL_NAME
+    from inloop.tracking import champion_version, client
 
     ensure_champion(trace)
     before = champion_version(MODEL_NAME)

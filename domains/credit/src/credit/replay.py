@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from inloop.predictions import PredictionEntry
 
 from credit.lib.decision import MODEL_NAME, DecisionService
 from credit.lib.model import RiskModel
 from credit.lib.policy import load_policy
+from inloop.predictions import PredictionEntry
 
 
 def rerun(record: PredictionEntry, against: str) -> dict[str, Any]:
     """Decide the logged application again with model ``against`` (alias or version) and today's policy."""
     import mlflow
-    from inloop.tracking import client
     from mlflow.exceptions import MlflowException
+
+    from inloop.tracking import client
 
     mlc = client()  # points MLflow at the settings' tracking URI
     try:

@@ -3,12 +3,12 @@
 # No `from __future__ import annotations` here: Dagster resolves Config annotations at runtime.
 import dagster as dg
 import pandas as pd
-from inloop.checks import Measurement, concern_check
-from inloop.settings import get_settings
 
 from credit.defs.card import credit_card
 from credit.lib.data import HISTORY_MONTHS, LABEL, generate_applications
 from credit.lib.schema import check_schema
+from inloop.checks import Measurement, concern_check
+from inloop.settings import get_settings
 
 #: Applications in the history at demo scale 1: enough for stable slices and for the trees to beat
 #: the baseline, still about a second to generate and train on a laptop.

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from inloop.cards import ProjectCard
-
 from credit.domain import domain
+from inloop.cards import ProjectCard
 
 
 @lru_cache(maxsize=1)

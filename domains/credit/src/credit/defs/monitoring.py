@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
-from inloop.checks import Measurement, concern_check
-from inloop.drift import DriftSummary, drift_report
-from inloop.settings import get_settings
 from sklearn.metrics import roc_auc_score
 
 from credit.defs.card import credit_card
@@ -30,6 +27,9 @@ from credit.lib.live import (
 from credit.lib.policy import PolicyError, default_policy_path, load_policy
 from credit.lib.registry import champion_age_days, champion_offline_auc, load_decision_service
 from credit.lib.schema import check_schema
+from inloop.checks import Measurement, concern_check
+from inloop.drift import DriftSummary, drift_report
+from inloop.settings import get_settings
 
 #: A live batch at demo scale 1 (about a day of applications).
 DEFAULT_BATCH_SIZE = 2_000
@@ -208,9 +208,8 @@ def loan_outcomes(context: dg.AssetExecutionContext, live_decisions: LiveDecisio
 @dg.asset(group_name="credit_monitoring", deps=[loan_outcomes], output_required=False)
 def live_test_set_performance(context: dg.AssetExecutionContext):  # type: ignore[no-untyped-def]
     """The champion's AUC on the live test set's outcomes beside its offline AUC (once there are enough)."""
-    from inloop.tracking import champion_version
-
     from credit.lib.decision import MODEL_NAME
+    from inloop.tracking import champion_version
 
     version = str(champion_version(MODEL_NAME))
     outcomes = live_test_set_outcomes(version, last=LIVE_TEST_WINDOW)

@@ -7,8 +7,6 @@ from typing import Any
 import dagster as dg
 import numpy as np
 import pandas as pd
-from inloop.checks import Measurement, concern_check
-from inloop.tracking import PromotionDecision
 
 from credit.defs.card import credit_card
 from credit.lib.evaluation import Evaluation, evaluate_models
@@ -17,6 +15,8 @@ from credit.lib.model import RiskModel, train_baseline, train_risk_model
 from credit.lib.policy import load_policy
 from credit.lib.promotion import GATES, gate_measurements, promote_candidate, promotion_gates
 from credit.lib.registry import log_candidate, log_evaluation
+from inloop.checks import Measurement, concern_check
+from inloop.tracking import PromotionDecision
 
 
 @dataclass

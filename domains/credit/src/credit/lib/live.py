@@ -17,12 +17,12 @@ from typing import Literal
 
 import pandas as pd
 import sqlalchemy as sa
-from inloop import db
-from inloop.db.models import Label, Prediction
-from inloop.settings import get_settings
 
 from credit.lib.data import LABEL, generate_applications, month_start
 from credit.lib.decision import COMPONENT, Decision
+from inloop import db
+from inloop.db.models import Label, Prediction
+from inloop.settings import get_settings
 
 __all__ = ["inbox_dir", "latest_batch_id", "live_test_set_outcomes", "read_batch", "record_outcomes",
            "simulate_frontend_batch"]

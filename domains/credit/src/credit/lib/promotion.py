@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from inloop.cards import ProjectCard
-from inloop.tracking import GateResult, PromotionDecision, promote
-
 from credit.lib.decision import MODEL_NAME
 from credit.lib.evaluation import Evaluation
+from inloop.cards import ProjectCard
+from inloop.tracking import GateResult, PromotionDecision, promote
 
 __all__ = ["GATES", "GateMeasurement", "gate_measurements", "promote_candidate", "promotion_gates"]
 

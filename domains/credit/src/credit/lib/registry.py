@@ -53,8 +53,9 @@ def log_candidate(model: RiskModel, X_train: pd.DataFrame, y_train: np.ndarray, 
                   tags: dict[str, str] | None = None) -> CandidateRun:
     """Log and register the trained model; returns its run id and registered version."""
     import mlflow
-    from inloop.tracking import start_run
     from mlflow.models import infer_signature
+
+    from inloop.tracking import start_run
 
     # MLflow would copy the workspace's uv.lock into every model (and run uv to find it); the
     # pinned pip requirements below say what the model needs.
