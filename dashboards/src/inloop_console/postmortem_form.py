@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from inloop.incidents import Postmortem, PostmortemError, render_postmortem
+from inloop.incidents import Postmortem, PostmortemError, parse_postmortem, render_postmortem
 from inloop.incidents.postmortems import slugify
 
 __all__ = ["EditorProblem", "build_postmortem", "save_postmortem"]
@@ -103,8 +103,6 @@ def save_postmortem(pm: Postmortem, folder: Path, *, path: Path | None = None) -
     platform's parser before it replaces anything.
     """
     text = render_postmortem(pm)
-    from inloop.incidents import parse_postmortem
-
     parse_postmortem(text, path or folder / "new.md")  # refuse to write what could not be read back
     if path is None:
         folder.mkdir(parents=True, exist_ok=True)
