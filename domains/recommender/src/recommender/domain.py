@@ -11,4 +11,5 @@ domain = Domain(
     root=Path(__file__).resolve().parents[2],
     definitions_module="recommender.definitions",
     demos_module="recommender.demos",
+    api_module="recommender.api",
 )
