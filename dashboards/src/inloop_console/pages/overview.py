@@ -72,9 +72,10 @@ def concern_row(status: queries.ConcernStatus, alert_id: int | None) -> None:
             else:
                 unit = concern.metric.unit if concern.metric else ""
                 name = concern.metric.name if concern.metric else "metric"
-                st.metric(name, queries.fmt_value(status.value, unit), help=concern.metric.description
+                # The unit goes in the caption: long units ("share of sessions ...") cut the number off.
+                st.metric(name, queries.fmt_value(status.value), help=concern.metric.description
                           if concern.metric else None)
-                st.caption(f"must be {status.threshold} · last checked "
+                st.caption((f"{plain(unit)} · " if unit else "") + f"must be {status.threshold} · last checked "
                            f"{status.last_checked:%Y-%m-%d %H:%M} UTC")
         with right:
             if len(status.history) >= 2:
