@@ -37,12 +37,13 @@ def intake(root: RootOption = None, settle_seconds: float = 2.0) -> None:
 
 
 @app.command()
-def process(root: RootOption = None, limit: int = 0, erp_attempts: int = 4, erp_wait_s: float = 1.0) -> None:
+def process(root: RootOption = None, limit: int = 0, erp_attempts: int = 4, erp_wait_s: float = 1.0,
+            batch_size: int = 8) -> None:
     """Process every pending invoice (OCR, extraction, validation, booking or review)."""
     from invoice_ocr.lib.pipeline import InvoiceProcessor, ProcessingConfig
 
     summary = InvoiceProcessor(_workspace(root), config=ProcessingConfig(
-        erp_attempts=erp_attempts, erp_wait_initial_s=erp_wait_s)).run(limit=limit or None)
+        erp_attempts=erp_attempts, erp_wait_initial_s=erp_wait_s, batch_size=batch_size)).run(limit=limit or None)
     typer.echo(f"processed {summary.processed}: booked {summary.booked}, review {summary.needs_review} "
                f"{summary.review_reasons or ''}; resumed {summary.resumed}; {summary.seconds:.1f} s")
 
