@@ -11,5 +11,6 @@ domain = Domain(
     root=Path(__file__).resolve().parents[2],
     definitions_module="credit.definitions",
     demos_module="credit.demos",
+    api_module="credit.api",
     extras={"replay_runner": "credit.replay:rerun"},
 )

@@ -25,8 +25,13 @@ from credit.lib.live import (
     simulate_frontend_batch,
 )
 from credit.lib.policy import PolicyError, default_policy_path, load_policy
-from credit.lib.registry import champion_age_days, champion_offline_auc, load_decision_service
-from credit.lib.schema import check_schema
+from credit.lib.registry import (
+    champion_age_days,
+    champion_offline_auc,
+    champion_training_statistics,
+    load_decision_service,
+)
+from credit.lib.schema import check_schema, rows_breaking
 from inloop.checks import Measurement, concern_check
 from inloop.drift import DriftSummary, drift_report
 from inloop.settings import get_settings
@@ -97,8 +102,13 @@ def live_applications(context: dg.AssetExecutionContext, config: LiveBatchConfig
 
 
 def _measure_live_schema(batch: LiveBatch) -> Measurement:
-    summary = check_schema(batch.applications)
-    return Measurement(summary.failing_row_share, f"batch {batch.batch_id}: {summary.describe_failures()}",
+    """Domain rules per row, plus batch medians against the champion's training statistics."""
+    try:
+        statistics = champion_training_statistics()
+    except LookupError:
+        statistics = None  # no champion yet: the domain rules alone
+    summary = check_schema(batch.applications, statistics=statistics)
+    return Measurement(rows_breaking(summary), f"batch {batch.batch_id}: {summary.describe_failures()}",
                        {"batch_id": batch.batch_id, "rows": summary.rows,
                         "rows_breaking": len(summary.failing_row_indices),
                         "failed_expectations": {o.description: o.unexpected_count for o in summary.failed}})

@@ -243,16 +243,23 @@ class DecisionService:
                         model_version=self.model_version, live_test_set=live, policy_decision=kind,
                         hard_rule=hard_rule.id if hard_rule else None, overrides=applied_overrides)
 
-    def _log(self, decisions: Sequence[Decision], applications: Sequence[Mapping[str, Any]],
-             latency_ms: float) -> list[Decision]:
-        from inloop.predictions import PredictionEntry, log_predictions
+    def log_entries(self, decisions: Sequence[Decision], applications: Sequence[Mapping[str, Any]],
+                    latency_ms: float) -> list[Any]:
+        """The prediction-log entries for decided applications (the API hands them to its batched writer)."""
+        from inloop.predictions import PredictionEntry
 
         logged = ("application_id", "applied_at", *(f for f in FEATURES if f != "burden"))
-        entries = [PredictionEntry(domain=self.domain, component=COMPONENT,
-                                   features={k: app[k] for k in logged if k in app}, output=d.output(),
-                                   model_name=d.model_name, model_version=d.model_version,
-                                   policy_version=d.policy_version, subject_id=d.application_id,
-                                   live_test_set=d.live_test_set, latency_ms=latency_ms)
-                   for d, app in zip(decisions, applications, strict=True)]
+        return [PredictionEntry(domain=self.domain, component=COMPONENT,
+                                features={k: app[k] for k in logged if k in app}, output=d.output(),
+                                model_name=d.model_name, model_version=d.model_version,
+                                policy_version=d.policy_version, subject_id=d.application_id,
+                                live_test_set=d.live_test_set, latency_ms=latency_ms)
+                for d, app in zip(decisions, applications, strict=True)]
+
+    def _log(self, decisions: Sequence[Decision], applications: Sequence[Mapping[str, Any]],
+             latency_ms: float) -> list[Decision]:
+        from inloop.predictions import log_predictions
+
+        entries = self.log_entries(decisions, applications, latency_ms)
         log_predictions(entries)
         return [Decision(**{**d.__dict__, "request_id": e.request_id}) for d, e in zip(decisions, entries, strict=True)]

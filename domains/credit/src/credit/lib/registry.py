@@ -20,7 +20,8 @@ from credit.lib.evaluation import Evaluation
 from credit.lib.model import RiskModel
 from credit.lib.policy import DecisionPolicy, load_policy
 
-__all__ = ["CandidateRun", "champion_age_days", "champion_offline_auc", "load_decision_service", "log_candidate",
+__all__ = ["CandidateRun", "champion_age_days", "champion_offline_auc", "champion_training_statistics",
+           "load_decision_service", "log_candidate",
            "log_evaluation", "training_statistics"]
 
 
@@ -103,6 +104,14 @@ def _champion_run(model_name: str) -> Any:
     mlc = client()
     mv = mlc.get_model_version(model_name, version)
     return mv, mlc.get_run(mv.run_id)
+
+
+def champion_training_statistics(model_name: str = MODEL_NAME) -> dict[str, Any]:
+    """The statistics of the data the champion was trained on (logged with the candidate)."""
+    import mlflow
+
+    _, run = _champion_run(model_name)
+    return mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/training_statistics.json")
 
 
 def champion_offline_auc(model_name: str = MODEL_NAME) -> float:

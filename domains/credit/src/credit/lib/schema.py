@@ -15,7 +15,8 @@ import pandas as pd
 
 from credit.lib.data import AGE_BANDS, CHANNELS, RESIDENCE_PERMITS
 
-__all__ = ["APPLICATION_SCHEMA", "ColumnRule", "application_expectations", "check_schema"]
+__all__ = ["APPLICATION_SCHEMA", "ColumnRule", "application_expectations", "check_schema", "rows_breaking",
+           "training_expectations"]
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,37 @@ def application_expectations(rules: tuple[ColumnRule, ...] = APPLICATION_SCHEMA)
     return [rule.expectation() for rule in rules]
 
 
-def check_schema(applications: pd.DataFrame, rules: tuple[ColumnRule, ...] = APPLICATION_SCHEMA) -> Any:
-    """Validate ``applications`` against the schema with Great Expectations; a ValidationSummary."""
+def training_expectations(statistics: dict[str, Any]) -> list[Any]:
+    """Batch-level expectations learned from the training data's statistics.
+
+    Each numeric input's batch median must lie within the middle half (25th to 75th percentile)
+    of the values the model was trained on: a generous band for a median of hundreds of rows,
+    which a unit change (x60, x1000) or a swapped field leaves at once.
+    """
+    import great_expectations as gx
+
+    out = []
+    for name, stats in statistics.get("features", {}).items():
+        if stats.get("kind") != "number" or name == "burden":
+            continue
+        quantiles = stats["quantiles"]
+        out.append(gx.expectations.ExpectColumnMedianToBeBetween(
+            column=name, min_value=float(quantiles["0.25"]), max_value=float(quantiles["0.75"]),
+            meta={"why": "median within the middle half of the training data (training statistics)"}))
+    return out
+
+
+def check_schema(applications: pd.DataFrame, rules: tuple[ColumnRule, ...] = APPLICATION_SCHEMA,
+                 statistics: dict[str, Any] | None = None) -> Any:
+    """Validate ``applications`` against the schema (and, given, the training statistics) with GX."""
     from inloop.validation import validate
 
+    expectations = application_expectations(rules) + (training_expectations(statistics) if statistics else [])
     # GX reports failing rows by index label: make them positions so they are unique.
-    return validate(applications.reset_index(drop=True), application_expectations(rules), "credit_applications")
+    return validate(applications.reset_index(drop=True), expectations, "credit_applications")
+
+
+def rows_breaking(summary: Any) -> float:
+    """Share of rows breaking the schema; a failed batch-level expectation counts every row."""
+    batch_level = [o for o in summary.failed if o.unexpected_count is None]
+    return 1.0 if batch_level and summary.rows else summary.failing_row_share

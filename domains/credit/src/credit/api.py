@@ -1,0 +1,120 @@
+"""Credit decisions over HTTP: ``POST /credit/decisions`` for the loan front end.
+
+Thin: the body is validated (types, categories, plausible physical bounds), the decision service
+decides, and the prediction-log entry goes to the platform's batched writer (off the hot path).
+Values that are readable but implausible for the *population* (a duration in milliseconds) are
+decided and left to monitoring, as on the real live path: the schema check and the drift report
+are what catch a unit change, not the front end's validation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from inloop.api.deps import PredictionLog, RequestId, WriteAccess
+
+__all__ = ["load_models", "reload_models", "router"]
+
+router = APIRouter()
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+
+
+def load_models() -> str:
+    """At start-up: forget any earlier service, then load the champion and the policy in force."""
+    with _lock:
+        _state.clear()
+    return reload_models()
+
+
+def reload_models() -> str:
+    """Load the champion and policy again; only a successful load replaces what serves now."""
+    from credit.lib.registry import load_decision_service
+
+    service = load_decision_service()
+    with _lock:
+        _state["service"] = service
+    return f"{service.model_name} v{service.model_version}, policy {service.policy.version}"
+
+
+AgeBand = Literal["18-25", "26-35", "36-50", "51-65", "66+"]
+Channel = Literal["web", "app", "partner", "branch"]
+Permit = Literal["citizen", "permanent", "eu_worker", "temporary"]
+
+
+class ApplicationCreate(BaseModel):
+    """A loan application as the front end sends it."""
+
+    # Numbers are strict (no "2400" strings, no true/false); the time is an ISO-8601 string in JSON.
+    model_config = ConfigDict(extra="forbid")
+
+    application_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
+                                       description="The front end's id; the request id when omitted.")
+    applied_at: dt.datetime | None = Field(default=None, description="When it was submitted (default: now).")
+    income_monthly_eur: float = Field(strict=True, gt=0, le=10_000_000, description="Net monthly income in EUR.")
+    employment_years: float = Field(strict=True, ge=0, le=80)
+    age_band: AgeBand
+    loan_amount_eur: float = Field(strict=True, gt=0, le=10_000_000)
+    loan_duration_months: int = Field(strict=True, ge=1, le=600)
+    existing_credits: int = Field(strict=True, ge=0, le=1000)
+    channel: Channel
+    residence_permit: Permit
+    application_duration_seconds: float = Field(strict=True, ge=0, le=1e12, description="Time spent filling in the form.")
+
+
+class ReasonPublic(BaseModel):
+    code: str
+    text: str
+    contribution: float
+
+
+class DecisionPublic(BaseModel):
+    request_id: str
+    application_id: str
+    decision: Literal["approve", "refer", "reject"]
+    probability_of_default: float
+    reasons: list[ReasonPublic]
+    policy_version: str
+    model_name: str
+    model_version: str
+    live_test_set: bool
+
+
+@router.post(
+    "/decisions",
+    response_model=DecisionPublic,
+    summary="Decide a loan application, with reason codes",
+    responses={503: {"description": "No champion model loaded yet"}},
+)
+def create_decision(body: ApplicationCreate, _: WriteAccess, prediction_log: PredictionLog,
+                    request_id: RequestId) -> DecisionPublic:
+    service = _state.get("service")
+    if service is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "no champion credit model loaded: run the credit pipeline, then POST /models/reload")
+    if body.applied_at is not None and body.applied_at.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "applied_at needs a time zone")
+    application = body.model_dump()
+    application["application_id"] = body.application_id or request_id
+    application["applied_at"] = (body.applied_at or dt.datetime.now(dt.UTC)).isoformat()
+    start = time.perf_counter()
+    try:
+        (decision,) = service.decide_many([application], log=False)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    latency_ms = (time.perf_counter() - start) * 1000
+    (entry,) = service.log_entries([decision], [application], latency_ms)
+    entry.request_id = request_id
+    prediction_log.record(entry)
+    out = decision.output()
+    return DecisionPublic(request_id=request_id, application_id=decision.application_id, decision=out["decision"],
+                          probability_of_default=out["probability_of_default"],
+                          reasons=[ReasonPublic(**r) for r in out["reasons"]], policy_version=decision.policy_version,
+                          model_name=decision.model_name, model_version=decision.model_version,
+                          live_test_set=decision.live_test_set)
