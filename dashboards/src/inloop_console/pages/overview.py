@@ -24,11 +24,14 @@ def trend_chart(status: queries.ConcernStatus) -> dict:
     which made an overview with twenty trends take seconds.
     """
     values = [{"checked": p.evaluated_at.isoformat(), "value": p.value, "holds": p.passed} for p in status.history]
+    span = status.history[-1].evaluated_at - status.history[0].evaluated_at
+    time_format = "%d %b" if span.days >= 2 else "%d %b %H:%M"
     layers: list[dict] = [
         {"mark": {"type": "line", "color": "#888"},
          "encoding": {"x": {"field": "checked", "type": "temporal", "title": None,
-                            "axis": {"labelAngle": 0, "tickCount": 4}},
-                      "y": {"field": "value", "type": "quantitative", "title": None}}},
+                            "axis": {"labelAngle": 0, "tickCount": 3, "format": time_format}},
+                      "y": {"field": "value", "type": "quantitative", "title": None,
+                            "axis": {"format": ".3~r", "tickCount": 3}}}},
         {"mark": {"type": "circle", "size": 40},
          "encoding": {"x": {"field": "checked", "type": "temporal"}, "y": {"field": "value", "type": "quantitative"},
                       "color": {"field": "holds", "type": "nominal", "legend": None,
