@@ -27,6 +27,9 @@ _TELEMETRY_OFF = {
     "DO_NOT_TRACK": "1",
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     "DAGSTER_DISABLE_TELEMETRY": "1",
+    # MLflow would copy the workspace's uv.lock into every logged model (and run uv to find it);
+    # models name their own pip requirements instead.
+    "MLFLOW_LOG_UV_FILES": "false",
 }
 
 

@@ -48,21 +48,24 @@ def _check_database() -> ComponentStatus:
     "/ready",
     response_model=ReadinessPublic,
     summary="Readiness: database, MLflow and each domain's models",
-    responses={503: {"model": ReadinessPublic, "description": "Cannot serve: database down or models missing"}},
+    responses={503: {"model": ReadinessPublic, "description": "Cannot serve: database down, or no domain has a model"}},
 )
 def ready(request: Request, response: Response) -> ReadinessPublic:
-    """``ready``; ``degraded`` when loaded models keep serving but MLflow is unreachable (no reload
-    possible); ``unavailable`` (503) when the database or a domain's models are missing."""
+    """``ready``: everything answers. ``degraded`` (200): the database answers and at least one domain
+    serves, but MLflow is unreachable (loaded models keep serving, no reload) or a domain has no model
+    yet (its routes answer 503 and say why). ``unavailable`` (503): the database is down (nothing
+    served could be logged) or no domain can serve at all."""
     probe = request.app.state.mlflow_probe
     components: dict[str, ComponentStatus] = {"database": _check_database(),
                                               "mlflow": ComponentStatus(ready=probe.ready, detail=probe.detail)}
     for name, state in request.app.state.domain_status.items():
         components[f"models:{name}"] = ComponentStatus(ready=state["ready"], detail=str(state["detail"]))
-    serving = components["database"].ready and all(c.ready for k, c in components.items() if k.startswith("models:"))
-    if not serving:
+    models = [c for k, c in components.items() if k.startswith("models:")]
+    if not components["database"].ready or (models and not any(c.ready for c in models)):
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return ReadinessPublic(status="unavailable", components=components)
-    return ReadinessPublic(status="ready" if components["mlflow"].ready else "degraded", components=components)
+    everything = all(c.ready for c in components.values())
+    return ReadinessPublic(status="ready" if everything else "degraded", components=components)
 
 
 class ReloadPublic(BaseModel):
