@@ -16,4 +16,6 @@ domain = Domain(
     root=DOMAIN_ROOT,
     definitions_module="invoice_ocr.definitions",
     demos_module="invoice_ocr.demos",
+    api_module="invoice_ocr.api",
+    extras={"review_service": "invoice_ocr.api:review_service"},
 )

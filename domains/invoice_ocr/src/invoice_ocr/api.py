@@ -1,0 +1,169 @@
+"""Invoices over HTTP: upload into the same durable intake as the inbox, status, and the review queue.
+
+``POST /invoices`` registers the file exactly like the inbox sensor does (content-addressed copy and
+ledger entry first); the Dagster pipeline then reads, validates and books it. The file is checked on
+its bytes (a PDF or an image, size limited), never on its name. The review routes are the clerk's
+actions of :class:`invoice_ocr.lib.review.ReviewService`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, Path, UploadFile, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from inloop.api.deps import WriteAccess
+
+__all__ = ["PREFIX", "review_service", "router"]
+
+PREFIX = "/invoices"
+router = APIRouter()
+
+MAX_INVOICE_BYTES = 15 * 1024 * 1024
+#: What an invoice file may be, by its first bytes.
+_SIGNATURES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg",
+               b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff"}
+
+
+def review_service() -> Any:
+    """The review service on the default workspace (the console's ``review_service`` hook)."""
+    from invoice_ocr.lib.review import ReviewService
+    from invoice_ocr.lib.workspace import Workspace
+
+    return ReviewService(Workspace.default())
+
+
+def _sniff(data: bytes) -> str | None:
+    if b"%PDF-" in data[:1024]:  # PDF readers accept a header anywhere in the first KiB
+        return "application/pdf"
+    return next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
+
+
+class InvoiceReceived(BaseModel):
+    invoice_id: int
+    state: str
+    duplicate: bool
+    sha256: str
+    original_name: str
+    size: int
+
+
+class InvoicePublic(BaseModel):
+    invoice_id: int
+    original_name: str
+    source: str
+    received_at: dt.datetime
+    state: str
+    state_since: dt.datetime
+    reason: str | None
+    reason_kind: str | None
+    invoice_key: str | None
+    erp_booking_id: int | None
+    notice: str | None
+    fields: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+class ReviewItemPublic(BaseModel):
+    invoice_id: int
+    original_name: str
+    received_at: dt.datetime
+    waiting_hours: float
+    reason_kind: str | None
+    reason: str | None
+
+
+class Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    clerk: str = Field(min_length=1, max_length=200)
+    corrections: dict[str, Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=dict, description="Field name -> corrected value; fields not given keep the value read.")
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    clerk: str = Field(min_length=1, max_length=200)
+    notice: str = Field(min_length=10, max_length=5000, description="Sent to the supplier.")
+
+
+InvoiceId = Annotated[int, Path(ge=1, le=2**53, description="The ledger id")]
+
+
+@router.post("", response_model=InvoiceReceived, status_code=status.HTTP_201_CREATED,
+             summary="Upload an invoice (PDF, PNG, JPEG or TIFF) into the durable intake",
+             responses={415: {"description": "Not a PDF or an image (checked on the bytes)"},
+                        422: {"description": "Empty file"}})
+async def upload_invoice(_: WriteAccess, file: Annotated[UploadFile, File(description="The scan or PDF")]) -> InvoiceReceived:
+    from invoice_ocr.lib.intake import receive
+    from invoice_ocr.lib.workspace import Workspace
+
+    data = await file.read(MAX_INVOICE_BYTES + 1)
+    if not data:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is empty")
+    if len(data) > MAX_INVOICE_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"invoice files are limited to {MAX_INVOICE_BYTES} bytes")
+    if _sniff(data) is None:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                            "not a PDF, PNG, JPEG or TIFF (checked on the file's content, not its name)")
+    name = (file.filename or "upload").replace("\x00", "")[:255] or "upload"
+    result = receive(Workspace.default(), data, name, source="api")
+    from invoice_ocr.lib.ledger import Ledger
+
+    with Ledger(Workspace.default().ledger_path) as ledger:
+        state = ledger.get(result.invoice_id).state
+    return InvoiceReceived(invoice_id=result.invoice_id, state=state, duplicate=result.duplicate,
+                           sha256=result.sha256, original_name=result.original_name, size=result.size)
+
+
+@router.get("/review", response_model=list[ReviewItemPublic], summary="Invoices waiting for a clerk, oldest first")
+def review_queue(_: WriteAccess) -> list[ReviewItemPublic]:
+    return [ReviewItemPublic.model_validate(item, from_attributes=True) for item in review_service().queue()]
+
+
+@router.get("/{invoice_id}", response_model=InvoicePublic, summary="Where an invoice is, and how it got there",
+            responses={404: {"description": "Not in the ledger"}})
+def read_invoice(invoice_id: InvoiceId, _: WriteAccess) -> InvoicePublic:
+    return _invoice(review_service(), invoice_id)
+
+
+def _invoice(service: Any, invoice_id: int) -> InvoicePublic:
+    try:
+        shown = service.show(invoice_id)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc).strip("'\"")) from None
+    inv = shown["invoice"]
+    return InvoicePublic(invoice_id=inv["id"], original_name=inv["original_name"], source=inv["source"],
+                         received_at=inv["received_at"], state=inv["state"], state_since=inv["state_since"],
+                         reason=inv["reason"], reason_kind=inv["reason_kind"], invoice_key=inv["invoice_key"],
+                         erp_booking_id=inv["erp_booking_id"], notice=inv["notice"], fields=shown["fields"],
+                         history=shown["history"])
+
+
+def _review_action(action: str, invoice_id: int, **kwargs: Any) -> InvoicePublic:
+    from invoice_ocr.lib.review import ReviewError
+
+    service = review_service()
+    try:
+        getattr(service, action)(invoice_id, **kwargs)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc).strip("'\"")) from None
+    except ReviewError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return _invoice(service, invoice_id)
+
+
+@router.post("/{invoice_id}/approve", response_model=InvoicePublic, summary="Correct and approve: book it",
+             responses={404: {"description": "Not in the ledger"},
+                        409: {"description": "Not waiting for review, already booked, or the ERP refused"}})
+def approve_invoice(invoice_id: InvoiceId, body: Approval, _: WriteAccess) -> InvoicePublic:
+    return _review_action("approve", invoice_id, clerk=body.clerk, corrections=body.corrections)
+
+
+@router.post("/{invoice_id}/reject", response_model=InvoicePublic, summary="Reject with a notice to the supplier",
+             responses={404: {"description": "Not in the ledger"}, 409: {"description": "Not waiting for review"}})
+def reject_invoice(invoice_id: InvoiceId, body: Rejection, _: WriteAccess) -> InvoicePublic:
+    return _review_action("reject", invoice_id, clerk=body.clerk, notice=body.notice)
