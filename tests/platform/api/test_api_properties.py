@@ -14,7 +14,6 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -48,10 +47,18 @@ def inloop_env(module_data_dir: None) -> None:
     """Replaces the suite's per-test data dir here: the app keeps running across operations."""
 
 
+@schemathesis.check
+def no_server_error(ctx, response, case) -> None:  # type: ignore[no-untyped-def]
+    """No 5xx, except a domain route's documented 503 while it has no champion model yet."""
+    if response.status_code >= 500:
+        waiting_for_model = response.status_code == 503 and "no champion" in response.text
+        assert waiting_for_model, f"server error {response.status_code}: {response.text[:300]}"
+
+
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_the_api_never_answers_5xx_and_keeps_its_contract(case) -> None:  # type: ignore[no-untyped-def]
     case.call_and_validate(
         headers={"Authorization": f"Bearer {app.state.api_token}"},
-        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+        checks=[no_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
     )
