@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inloop_console.bench_pages", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="Predictions to log (default 1,000,000).")
     parser.add_argument("--runs", type=int, default=3, help="Timed renders per page after the cold one.")
+    parser.add_argument("--json", action="store_true",
+                        help="End with one JSON line of figures (what `inloop bench` reads).")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="inloop-bench-") as tmp:
         os.environ["INLOOP_DATA_DIR"] = str(Path(tmp) / "data")
@@ -137,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{page:14} {cold:8.2f} {warm:9.2f}")
     slowest = max(results.items(), key=lambda kv: kv[1][1])
     print(f"\nslowest page (median): {slowest[0]} at {slowest[1][1]:.2f} s with {args.rows:,} logged predictions")
+    if args.json:
+        figures = [{"group": "console", "name": f"{page} page render, {args.rows:,} predictions", "unit": "s",
+                    "median": warm, "min": min(cold, warm), "max": max(cold, warm), "runs": 1 + args.runs,
+                    "goal": "< 3 s", "met": warm < 3.0, "note": f"first render in a fresh process {cold:.2f} s"}
+                   for page, (cold, warm) in results.items()]
+        print(json.dumps({"figures": figures}))
     return 0
 
 

@@ -194,7 +194,7 @@ def services(settings: Settings, workspace: Path) -> list[Service]:
             "console",
             [str(bindir / "streamlit"), "run", str(console), "--server.address", host,
              "--server.port", str(settings.console_port), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
             f"http://{host}:{settings.console_port}/_stcore/health", f"http://{host}:{settings.console_port}",
         ))
     return out
