@@ -184,3 +184,27 @@ def test_an_invoice_waiting_too_long_is_stuck(workspace: Workspace) -> None:
     later = ledger_module.utcnow() + dt.timedelta(hours=2)
     [stuck] = stuck_invoices(workspace, now=later)
     assert stuck["state"] == "received" and stuck["hours"] >= 2
+
+
+def test_odd_inbox_entries_are_taken_or_reported_never_skipped_silently(tmp_path: Path) -> None:
+    """Sub-folders are taken; links, pipes and undecodable names are handled and said out loud."""
+    ws = Workspace(tmp_path / "ws").prepare()
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_bytes(b"not for the inbox")
+    (ws.inbox / "batch-2026-11").mkdir()
+    (ws.inbox / "batch-2026-11" / "scan-a.png").write_bytes(b"\x89PNG\r\n\x1a\nA")
+    (ws.inbox / "link-to-secret.pdf").symlink_to(secret)
+    (ws.inbox / "dangling.pdf").symlink_to(tmp_path / "gone.pdf")
+    os.mkfifo(ws.inbox / "pipe.pdf")
+    odd_name = os.fsdecode(b"Rechnung-M\xfcller.pdf")  # Latin-1 byte in the name
+    (ws.inbox / odd_name).write_bytes(b"%PDF-1.4 odd name")
+    old = 1_000_000_000
+    for p in (ws.inbox / "batch-2026-11" / "scan-a.png", ws.inbox / odd_name):
+        os.utime(p, (old, old))
+    scan = take_inbox(ws, settle_seconds=0)
+    taken = sorted(r.original_name for r in scan.taken)
+    assert taken == ["Rechnung-M\ufffdller.pdf", "batch-2026-11/scan-a.png"]
+    assert set(scan.failed) == {"link-to-secret.pdf", "dangling.pdf", "pipe.pdf"}
+    assert "symbolic link" in scan.failed["link-to-secret.pdf"] and "regular file" in scan.failed["pipe.pdf"]
+    assert (ws.inbox / "link-to-secret.pdf").is_symlink() and secret.read_bytes() == b"not for the inbox"
+    assert not (ws.inbox / "batch-2026-11").exists()  # emptied sub-folder removed

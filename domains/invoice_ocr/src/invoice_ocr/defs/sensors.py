@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from inloop.alerts import raise_alert
+
 from invoice_ocr.defs.jobs import process_invoices_job
 from invoice_ocr.lib.intake import take_inbox
 from invoice_ocr.lib.ledger import Ledger
@@ -25,6 +27,12 @@ def invoice_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     scan = take_inbox(workspace, limit=300)
     for name, error in scan.failed.items():
         context.log.error(f"inbox file {name} could not be taken (left in the inbox, retried): {error}")
+        # Grouped per file: a file that stays untakeable is one alert with a count, not one per tick.
+        raise_alert(domain="invoice_ocr", concern_id="never-lose-an-invoice", source="intake",
+                    cause_key=f"inbox:invoice_ocr:{name}", severity="ERROR",
+                    title=f"A file in the invoice inbox cannot be taken: {name}",
+                    message=f"{error}. It stays in the inbox until someone fixes it.",
+                    routes=("console", "log"), evidence={"inbox_file": name})
     with Ledger(workspace.ledger_path) as ledger:
         pending = ledger.entries("received")
     if not pending:

@@ -8,8 +8,11 @@ the content hash), never nowhere.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,12 +69,45 @@ def _being_written(path: Path, settle_seconds: float, now: float) -> bool:
     return now - path.stat().st_mtime < settle_seconds
 
 
+def _display_name(relative: Path) -> str:
+    """The file's name as text; bytes that are not UTF-8 (old scanners, Windows shares) become U+FFFD."""
+    return str(relative).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _inbox_files(inbox: Path, scan: InboxScan) -> list[tuple[Path, str]]:
+    """Every regular file in the inbox and its sub-folders, oldest name first; the rest is reported.
+
+    Symbolic links are not followed (a link can point anywhere on this machine, and reading a
+    FIFO or device would hang the intake): each is reported in ``scan.failed`` and left where it is,
+    so nothing in the inbox is skipped silently.
+    """
+    found: list[tuple[Path, str]] = []
+    for folder, dirs, files in os.walk(inbox, followlinks=False):
+        base = Path(folder)
+        for name in sorted(dirs):
+            if (base / name).is_symlink():
+                scan.failed[_display_name((base / name).relative_to(inbox))] = (
+                    "a symbolic link to a folder: not followed; copy the files themselves into the inbox")
+        dirs[:] = sorted(d for d in dirs if not (base / d).is_symlink())
+        for name in sorted(files):
+            path = base / name
+            shown = _display_name(path.relative_to(inbox))
+            if path.is_symlink():
+                scan.failed[shown] = "a symbolic link: not followed; copy the file itself into the inbox"
+            elif not stat.S_ISREG(path.lstat().st_mode):
+                scan.failed[shown] = "not a regular file (a pipe, socket or device): it cannot be an invoice"
+            else:
+                found.append((path, shown))
+    return found
+
+
 def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int = 500,
                source: str = "inbox") -> InboxScan:
-    """Take the settled files from the inbox folder into the ledger, then remove them from the inbox.
+    """Take the settled files from the inbox folder (and its sub-folders) into the ledger, then remove them.
 
     A file modified within the last ``settle_seconds`` (or named like a partial download) is left for
-    the next scan; so is one whose size changed while it was read.
+    the next scan; so is one whose size changed while it was read. What cannot be taken at all
+    (links, pipes, unreadable files) stays in the inbox and is listed in ``failed`` with the reason.
     """
     workspace.prepare()
     scan = InboxScan()
@@ -81,26 +117,29 @@ def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int 
     fcntl.flock(lock, fcntl.LOCK_EX)
     ledger = Ledger(workspace.ledger_path)
     try:
-        for path in sorted(p for p in workspace.inbox.iterdir() if p.is_file()):
+        for path, shown in _inbox_files(workspace.inbox, scan):
             if len(scan.taken) >= limit:
                 break
             try:
                 before = path.stat()
                 if _being_written(path, settle_seconds, time.time()):
-                    scan.still_writing.append(path.name)
+                    scan.still_writing.append(shown)
                     continue
                 data = path.read_bytes()
                 after = path.stat()
                 if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or len(data) != after.st_size:
-                    scan.still_writing.append(path.name)
+                    scan.still_writing.append(shown)
                     continue
-                result = receive(workspace, data, path.name, source, ledger)
+                result = receive(workspace, data, shown, source, ledger)
                 path.unlink()  # only now: the bytes are stored and the ledger entry is committed
                 scan.taken.append(result)
+                if path.parent != workspace.inbox:
+                    with contextlib.suppress(OSError):  # a sub-folder goes once it is empty
+                        path.parent.rmdir()
             except FileNotFoundError:
                 continue  # taken by a concurrent scan, which registered it
             except (OSError, sqlite3.Error) as exc:  # left in the inbox: the next scan tries again
-                scan.failed[path.name] = f"{type(exc).__name__}: {exc}"
+                scan.failed[shown] = f"{type(exc).__name__}: {exc}"
     finally:
         ledger.close()
         fcntl.flock(lock, fcntl.LOCK_UN)
