@@ -12,7 +12,16 @@ from alembic.migration import MigrationContext
 
 from inloop import db
 from inloop.alerts import raise_alert
-from inloop.db.models import ActionItem, Alert, Base, BugReport, CheckResult, Label, PostmortemIndex, Prediction
+from inloop.db.models import (
+    ActionItem,
+    Alert,
+    Base,
+    BugReport,
+    CheckResult,
+    Label,
+    PostmortemIndex,
+    Prediction,
+)
 from inloop.predictions import PredictionEntry, get_prediction, log_prediction, log_predictions
 
 

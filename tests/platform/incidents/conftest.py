@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from inloop import domains as domain_registry
 from inloop.domains import Domain
 from inloop.predictions import log_prediction

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from inloop import db
 from inloop.alerts import list_alerts
 from inloop.db.models import Alert, BugReport, BugReportEvent, utcnow

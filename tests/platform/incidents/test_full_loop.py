@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from inloop.cards import Concern, Metric, Threshold
 from inloop.checks import Measurement, evaluate_concern
 from inloop.incidents.bug_reports import BugReportError, file_report, get_report, report_history
@@ -25,7 +27,6 @@ from inloop.incidents.postmortems import (
 from inloop.incidents.replay import replay
 from inloop.incidents.tickets import tickets_csv, tickets_markdown
 from inloop.predictions import log_prediction
-from typer.testing import CliRunner
 
 from .conftest import SHOP_FEATURES, SHOP_OUTPUT
 

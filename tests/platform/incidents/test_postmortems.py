@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from inloop import db
 from inloop.db.models import ActionItem
 from inloop.incidents.index import list_postmortems, reindex

@@ -6,6 +6,8 @@ import json
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from inloop.incidents.cli import replay as replay_command
 from inloop.incidents.replay import (
     OutputChange,
@@ -15,7 +17,6 @@ from inloop.incidents.replay import (
     replay,
 )
 from inloop.predictions import log_prediction
-from typer.testing import CliRunner
 
 from .conftest import SHOP_FEATURES, SHOP_OUTPUT
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from inloop.alerts import raise_alert
-
 from invoice_ocr.defs.jobs import process_invoices_job
 from invoice_ocr.lib.intake import take_inbox
 from invoice_ocr.lib.ledger import Ledger
