@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dagster as dg
+
 from inloop.orchestration import domain_definitions
 from invoice_ocr.defs.assets import supplier_master, synthetic_invoices
 from invoice_ocr.defs.checks import concern_checks
@@ -9,11 +11,17 @@ from invoice_ocr.defs.jobs import catch_up_schedule, process_invoices_job
 from invoice_ocr.defs.processing import processed_invoices
 from invoice_ocr.defs.sensors import invoice_inbox_sensor
 
+# What `inloop up` runs once on a fresh machine: the demo invoices are made, dropped into the
+# inbox and processed, so every page opens on real results. In one process: a few steps do not
+# pay for a process each.
+first_run = dg.define_asset_job("first_run", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
+                                description="First start: supplier master, demo invoices into the inbox, processing.")
+
 defs = domain_definitions(
     "invoice_ocr",
     assets=[supplier_master, synthetic_invoices, processed_invoices],
     asset_checks=concern_checks(),
-    jobs=[process_invoices_job],
+    jobs=[process_invoices_job, first_run],
     schedules=[catch_up_schedule],
     sensors=[invoice_inbox_sensor],
 )
