@@ -12,5 +12,5 @@ domain = Domain(
     definitions_module="credit.definitions",
     demos_module="credit.demos",
     api_module="credit.api",
-    extras={"replay_runner": "credit.replay:rerun"},
+    extras={"replay_runner": "credit.replay:rerun", "bench": "credit.bench:measure"},
 )

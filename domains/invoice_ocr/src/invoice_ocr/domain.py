@@ -17,5 +17,5 @@ domain = Domain(
     definitions_module="invoice_ocr.definitions",
     demos_module="invoice_ocr.demos",
     api_module="invoice_ocr.api",
-    extras={"review_service": "invoice_ocr.api:review_service"},
+    extras={"review_service": "invoice_ocr.api:review_service", "bench": "invoice_ocr.bench:measure"},
 )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inloop.bench.end_to_end import end_to_end
 from inloop.bench.platform_costs import prediction_log
 from inloop.bench.report import Figure, write_report
 
@@ -47,7 +48,8 @@ def _console(quick: bool, echo: Echo) -> list[Figure]:
 def run_bench(*, quick: bool, only: list[str] | None, out_dir: Path, echo: Echo) -> dict[str, Path]:
     started = dt.datetime.now(dt.UTC)
     measurements: list[tuple[str, Callable[..., list[Figure]]]] = [
-        ("prediction_log", prediction_log), *_domain_measurements(), ("console", _console)]
+        ("prediction_log", prediction_log), *_domain_measurements(), ("end_to_end", end_to_end),
+        ("console", _console)]
     if only:
         unknown = set(only) - {name for name, _ in measurements}
         if unknown:
