@@ -404,11 +404,13 @@ def _monitoring(quick: bool, echo: Echo) -> list[Any]:
     # Linear growth: the time per row at the largest size against the one a decade below it.
     (r1, t1), (r2, t2) = pts[-2], pts[-1]
     exponent = (statistics.log(t2) - statistics.log(t1)) / (statistics.log(r2) - statistics.log(r1)) if t1 > 0 else 0
+    largest = pts[-1][1]
+    figures.append(Figure(group, "time vs rows", "s", largest, largest, largest, runs, series=series,
+                          note=f"the curve (PNG); the value is the platform median at {sizes[-1]:,} rows"))
     figures.append(Figure(group, "growth exponent of platform time (last decade)", "log-log slope", exponent,
                           exponent, exponent, 1, goal="<= 1.1 (linear)", met=exponent <= 1.1,
-                          note="slope of log(time) vs log(rows) between the two largest sizes",
-                          series=series))
-    figures.append(Figure(group, "peak memory growth", "MiB", mem_series["platform peak RSS delta"][-1][1],
+                          note="slope of log(time) vs log(rows) between the two largest sizes; 1 is linear"))
+    figures.append(Figure(group, "peak memory vs rows", "MiB", mem_series["platform peak RSS delta"][-1][1],
                           mem_series["platform peak RSS delta"][-1][1], mem_series["platform peak RSS delta"][-1][1],
                           runs, series=mem_series, note="each point the median of fresh-process runs"))
     return figures
