@@ -26,7 +26,7 @@ from inloop import db
 from inloop.domains import Domain, discover_domains
 from inloop.settings import Settings, get_settings
 
-__all__ = ["Service", "find_workspace", "first_run", "run_up", "workspace_modules"]
+__all__ = ["Service", "find_workspace", "first_run", "group_members", "run_up", "workspace_modules"]
 
 Echo = Callable[[str], None]
 
@@ -131,6 +131,22 @@ def _follow(proc: subprocess.Popen[str], log: object, echo: Echo):  # type: igno
             echo(f"      step FAILED: {message[:160]}")
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group ``pgid``, read from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
 @dataclass
 class Service:
     name: str
@@ -167,9 +183,13 @@ class Service:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
-        # Children that outlived their parent are still in the group: make sure they are gone.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        # Children that outlive their parent are still in the group: give them a moment, then make sure.
+        deadline = time.monotonic() + 5
+        while group_members(self.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if group_members(self.process.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def services(settings: Settings, workspace: Path) -> list[Service]:
