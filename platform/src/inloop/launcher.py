@@ -69,12 +69,13 @@ def _first_run_command(domain: Domain) -> list[str]:
     return [_dagster_cli(), "asset", "materialize", "-m", domain.definitions_module, "--select", "*"]
 
 
-def first_run(settings: Settings, domains: dict[str, Domain], echo: Echo, *, force: bool = False) -> bool:
+def first_run(settings: Settings, domains: dict[str, Domain], echo: Echo, *, force: bool = False) -> bool | None:
     """Materialize each domain's pipelines once (its ``first_run`` job, or all its assets).
 
     Runs go through the Dagster CLI on the same instance as ``dagster dev``, so they show up
     in the UI's run history. A domain is marked done only when its run succeeded, so a failed
-    first run is tried again on the next ``inloop up``. Returns True if all succeeded.
+    first run is tried again on the next ``inloop up``. Returns True if all succeeded, False if one
+    failed, None when there was nothing to run.
     """
     state = settings.data_dir / "state"
     logs = settings.data_dir / "logs"
@@ -83,7 +84,7 @@ def first_run(settings: Settings, domains: dict[str, Domain], echo: Echo, *, for
     todo = [d for d in domains.values() if force or not (state / f"first-run-{d.name}.done").exists()]
     if not todo:
         echo("Demo data and first runs: already done (delete the data directory to start over).")
-        return True
+        return None
     ok = True
     for i, domain in enumerate(todo, 1):
         log_path = logs / f"first-run-{domain.name}.log"
@@ -145,6 +146,20 @@ def group_members(pgid: int) -> list[int]:
         if group == pgid and state != "Z":
             members.append(int(entry.name))
     return members
+
+
+def _reload_api_models(api: Service, settings: Settings, token: str, echo: Echo) -> None:
+    """The API started before the first run trained anything: have it load the new champions."""
+    base = api.health_url.rsplit("/", 1)[0]
+    deadline = time.monotonic() + 120
+    while not api.healthy() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    try:
+        resp = httpx.post(f"{base}/models/reload", headers={"Authorization": f"Bearer {token}"}, timeout=120)
+        loaded = resp.json().get("domains", {})
+        echo("API models: " + "; ".join(f"{name}: {state['detail']}" for name, state in loaded.items()))
+    except (httpx.HTTPError, ValueError) as exc:
+        echo(f"WARNING: the API could not reload its models ({exc}); POST /models/reload later")
 
 
 @dataclass
@@ -253,8 +268,9 @@ def run_up(echo: Echo, *, skip_first_run: bool = False, ready_timeout_s: float =
         for svc in running:
             svc.start(env, workspace.parent, logs)
             echo(f"Started {svc.name} (pid {svc.process.pid if svc.process else '?'}; log {svc.log_path})")
+        ran_first_run = False
         if not skip_first_run:
-            first_run(settings, domains, echo)
+            ran_first_run = first_run(settings, domains, echo) is not None
         deadline = time.monotonic() + ready_timeout_s
         pending = list(running)
         while pending and time.monotonic() < deadline:
@@ -268,6 +284,9 @@ def run_up(echo: Echo, *, skip_first_run: bool = False, ready_timeout_s: float =
         if pending:
             echo(f"ERROR: not answering after {ready_timeout_s:.0f} s: {', '.join(s.name for s in pending)}")
             return 1
+        api = next((svc for svc in running if svc.name == "api"), None)
+        if api is not None and ran_first_run:
+            _reload_api_models(api, settings, token, echo)
         echo("")
         echo("inloop is up:")
         labels = {"dagster": "Dagster UI", "api": "API (OpenAPI docs)", "console": "Stakeholder console"}
