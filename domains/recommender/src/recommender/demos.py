@@ -137,6 +137,51 @@ def _womens_bag_on_mens_page(trace: DemoTrace) -> None:
     trace.claim((rate_before.value or 0) > 0 and rate_after.value == 0.0,
                 "off-context items on the men's page drop to zero with the filter",
                 before=rate_before.value, after=rate_after.value)
+    _link_seeded_postmortem(trace, view, item, fixed_view)
+
+
+SEEDED_POSTMORTEM = "2026-03-04-womans-bag-on-the-mens-home-page.md"
+
+
+def _link_seeded_postmortem(trace: DemoTrace, view: PageView, item: ShownItem, fixed_view: PageView) -> None:
+    """The colleague's report through the real bug-report path, the platform's replay of the page view,
+    and the seeded post-mortem's pending evidence linked to this run (a copy in the data directory:
+    the reviewed file in the repository stays as it was)."""
+    from inloop.incidents.bug_reports import file_report
+    from inloop.incidents.postmortems import load_postmortem, render_postmortem
+    from inloop.incidents.replay import replay
+    from inloop.settings import get_settings
+
+    rid = view.request_ids[LAST_SEEN]
+    filed = file_report({"reporter": "colleague in merchandising", "domain": "recommender", "page": "home/men",
+                         "text": f"Why is \"{item.name}\" recommended on the men's page? Terrible recommendation.",
+                         "failure_kind": "off_context_item", "segment": "men_section", "request_id": rid})
+    trace.step("notify", f"Bug report #{filed.report.id} filed with the page's request id",
+               f"component filled from the log: {filed.report.component}", bug_report=filed.report.id)
+    replayed = replay(rid)
+    trace.step("check", "inloop replay of the logged page view", f"{replayed.record.component}, "
+               f"{len(replayed.record.features['history'])} history events, config {replayed.record.policy_version}",
+               request_id=rid)
+    trace.claim(replayed.record.component == LAST_SEEN
+                and item.item_id in [i["item_id"] for i in replayed.record.output["items"]],
+                "the platform's replay shows the article in the logged last-seen box", request_id=rid)
+    seeded = load_postmortem(domain.postmortems_dir / SEEDED_POSTMORTEM)
+    links = {"F1": f"bug:{filed.report.id}", "F3": f"request:{rid}",
+             "F4": f"replay:{rid}", "F5": "demo:recommender:womens-bag-on-mens-page "
+             + " ".join(f"request:{r}" for r in fixed_view.request_ids.values())}
+    facts = [f.model_copy(update={"ref": links[f.id], "status": "linked"}) if f.id in links else f
+             for f in seeded.facts]
+    completed = seeded.model_copy(update={"facts": facts})
+    out_dir = get_settings().domain_dir("recommender") / "postmortem-evidence"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / SEEDED_POSTMORTEM
+    out.write_text(render_postmortem(completed), encoding="utf-8")
+    pending = [f.id for f in completed.facts if f.status == "pending"]
+    trace.step("action", "Seeded post-mortem's evidence linked to this run", str(out), links=links,
+               still_pending=pending)
+    trace.claim(all(f.status == "linked" for f in completed.facts if f.id in links) and load_postmortem(out) == completed,
+                "the seeded post-mortem's report, logged page view, replay and demo trace (F1, F3-F5) are linked; "
+                "F2, the colleague's screenshot, exists only in the story")
 
 
 def _model_no_better_than_bestsellers(trace: DemoTrace) -> None:
