@@ -183,7 +183,7 @@ def unit_change(trace: DemoTrace) -> None:
                alert.message[:400])
 
     from inloop.incidents.drafts import draft_from_alert, draft_path, write_draft
-    from inloop.incidents.postmortems import load_postmortem, render_postmortem
+    from inloop.incidents.postmortems import link_evidence
 
     drafts = get_settings().domain_dir("credit") / "postmortem-drafts"
     draft = draft_from_alert(alert.id, authors=["ML platform on-call engineer"])
@@ -194,17 +194,12 @@ def unit_change(trace: DemoTrace) -> None:
                 "the post-mortem draft starts from the facts: the alert and the failed check")
 
     # The seeded post-mortem of the real incident had its evidence pending: link this run's evidence.
-    seeded = load_postmortem(domain.postmortems_dir / SEEDED_UNIT_CHANGE_POSTMORTEM)
     check_fact = next(f for f in draft.facts if f.kind == "check_result" and "live_inputs_match_schema" in f.description)
     request_ids = [d.request_id for d in after.output_for_node("live_decisions").decisions[:1]] + \
                   [d.request_id for d in before.output_for_node("live_decisions").decisions[:1]]
     links = {"F1": check_fact.ref, "F2": f"file:{drift.report_path}",
              "F3": " ".join(f"request:{r}" for r in request_ids)}
-    facts = [f.model_copy(update={"ref": links[f.id], "status": "linked"}) if f.id in links and links[f.id] else f
-             for f in seeded.facts]
-    completed = seeded.model_copy(update={"facts": facts})
-    out = drafts / SEEDED_UNIT_CHANGE_POSTMORTEM
-    out.write_text(render_postmortem(completed), encoding="utf-8")
+    out, completed = link_evidence(domain.postmortems_dir / SEEDED_UNIT_CHANGE_POSTMORTEM, links, drafts)
     trace.step("action", "Seeded post-mortem's pending evidence linked to this run", str(out), links=links)
     trace.claim(all(f.status == "linked" for f in completed.facts if f.id in links),
                 "the seeded unit-change post-mortem's evidence F1-F3 is linked (check, drift report, logged requests)")

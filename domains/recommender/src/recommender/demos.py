@@ -148,7 +148,7 @@ def _link_seeded_postmortem(trace: DemoTrace, view: PageView, item: ShownItem, f
     and the seeded post-mortem's pending evidence linked to this run (a copy in the data directory:
     the reviewed file in the repository stays as it was)."""
     from inloop.incidents.bug_reports import file_report
-    from inloop.incidents.postmortems import load_postmortem, render_postmortem
+    from inloop.incidents.postmortems import link_evidence, load_postmortem
     from inloop.incidents.replay import replay
     from inloop.settings import get_settings
 
@@ -165,17 +165,11 @@ def _link_seeded_postmortem(trace: DemoTrace, view: PageView, item: ShownItem, f
     trace.claim(replayed.record.component == LAST_SEEN
                 and item.item_id in [i["item_id"] for i in replayed.record.output["items"]],
                 "the platform's replay shows the article in the logged last-seen box", request_id=rid)
-    seeded = load_postmortem(domain.postmortems_dir / SEEDED_POSTMORTEM)
     links = {"F1": f"bug:{filed.report.id}", "F3": f"request:{rid}",
              "F4": f"replay:{rid}", "F5": "demo:recommender:womens-bag-on-mens-page "
              + " ".join(f"request:{r}" for r in fixed_view.request_ids.values())}
-    facts = [f.model_copy(update={"ref": links[f.id], "status": "linked"}) if f.id in links else f
-             for f in seeded.facts]
-    completed = seeded.model_copy(update={"facts": facts})
-    out_dir = get_settings().domain_dir("recommender") / "postmortem-evidence"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / SEEDED_POSTMORTEM
-    out.write_text(render_postmortem(completed), encoding="utf-8")
+    out, completed = link_evidence(domain.postmortems_dir / SEEDED_POSTMORTEM, links,
+                                   get_settings().domain_dir("recommender") / "postmortem-evidence")
     pending = [f.id for f in completed.facts if f.status == "pending"]
     trace.step("action", "Seeded post-mortem's evidence linked to this run", str(out), links=links,
                still_pending=pending)

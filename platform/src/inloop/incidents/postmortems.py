@@ -46,6 +46,7 @@ __all__ = [
     "Review",
     "TimelineEntry",
     "WhyStep",
+    "link_evidence",
     "lint_postmortem",
     "load_postmortem",
     "parse_postmortem",
@@ -373,6 +374,25 @@ def load_postmortem(path: str | Path) -> Postmortem:
     except UnicodeDecodeError as exc:
         raise PostmortemError(path, [("(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     return parse_postmortem(text, path)
+
+
+def link_evidence(source: str | Path, links: dict[str, str], out_dir: Path) -> tuple[Path, Postmortem]:
+    """A copy of the post-mortem at ``source`` with facts ``links`` (fact id -> ref) linked, in ``out_dir``.
+
+    Worst-case demos use it to attach a run's real evidence (request ids, check results, reports)
+    to a seeded post-mortem whose evidence is pending; the reviewed file itself is left as it is.
+    """
+    postmortem = load_postmortem(source)
+    unknown = set(links) - {f.id for f in postmortem.facts}
+    if unknown:
+        raise PostmortemError(Path(source), [("facts", f"no fact {', '.join(sorted(unknown))} to link")])
+    facts = [f.model_copy(update={"ref": links[f.id], "status": "linked"}) if links.get(f.id) else f
+             for f in postmortem.facts]
+    linked = postmortem.model_copy(update={"facts": facts})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / Path(source).name
+    out.write_text(render_postmortem(linked), encoding="utf-8")
+    return out, linked
 
 
 def slugify(text: str, max_length: int = 60) -> str:
