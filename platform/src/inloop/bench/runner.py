@@ -61,7 +61,8 @@ def run_bench(*, quick: bool, only: list[str] | None, out_dir: Path, echo: Echo)
         figures += measure(quick, echo)
     meta: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
-        "stamp": started.strftime("%Y%m%dT%H%M%SZ") + ("-quick" if quick else ""),
+        # Partial runs started in the same second must not overwrite each other's files.
+        "stamp": started.strftime("%Y%m%dT%H%M%SZ") + "".join(f"-{n}" for n in only or []) + ("-quick" if quick else ""),
         "mode": "quick" if quick else "full",
         "machine": f"{os.cpu_count()} cores, Python {stdlib_platform.python_version()}, {stdlib_platform.machine()}",
         "measurements": [n for n, _ in measurements],
