@@ -175,8 +175,11 @@ def _deliver(row: Alert, webhook_url: str | None, http: httpx.Client | None) -> 
             payload = {"text": text, "alert_id": row.id, "domain": row.domain, "concern": row.concern_id,
                        "severity": row.severity, "evidence": row.evidence}
             try:
-                client = http or httpx.Client(timeout=5)
-                resp = client.post(webhook_url, json=payload)
+                if http is not None:
+                    resp = http.post(webhook_url, json=payload)
+                else:
+                    with httpx.Client(timeout=5) as client:  # closed after use: a sensor ticks forever
+                        resp = client.post(webhook_url, json=payload)
                 resp.raise_for_status()
                 out.append(Delivery(row.id, route, True, f"HTTP {resp.status_code}"))
             except httpx.HTTPError as exc:
