@@ -153,6 +153,21 @@ class Concern(_Strict):
         default="enforced",
         description="'planned': agreed with the stakeholder, not implemented yet (check-project warns).",
     )
+    rubric: list[str] = Field(
+        default_factory=list,
+        description="ML Test Score ids this concern's check is evidence for (e.g. monitor-2); see inloop.readiness.",
+    )
+
+    @field_validator("rubric")
+    @classmethod
+    def _known_rubric_ids(cls, ids: list[str]) -> list[str]:
+        from inloop.readiness.rubric import rubric_test
+
+        for rubric_id in ids:
+            rubric_test(rubric_id)
+        if len(set(ids)) != len(ids):
+            raise ValueError("rubric lists an id twice")
+        return ids
 
     @model_validator(mode="after")
     def _consistent(self) -> Concern:
