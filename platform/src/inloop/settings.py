@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     prediction_logging: bool = Field(default=True, description="Log every served prediction (off only to measure its cost).")
     max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest request body the API accepts.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS; closed by default.")
+    canary_share: float = Field(default=0.05, ge=0, le=0.5,
+                                description="Share of traffic (by subject hash) a challenger model serves before promotion.")
+    canary_min_requests: int = Field(default=30, ge=1, description="Requests a challenger must serve before promotion.")
+    canary_min_agreement: float = Field(default=0.8, ge=0, le=1,
+                                        description="Least share of canary decisions the champion would have made alike.")
+    canary_max_latency_ratio: float = Field(default=2.0, gt=0, description="Challenger p95 latency / champion p95 at most.")
+    canary_max_quality_drop: float = Field(default=0.02, ge=0,
+                                           description="Largest live-quality drop (e.g. AUC) vs the champion, where labels exist.")
+    bench_regression_tolerance: float = Field(default=0.3, ge=0,
+                                              description="Relative slow-down of a bench figure that counts as a regression.")
 
     @field_validator("data_dir", "dagster_home", mode="after")
     @classmethod
