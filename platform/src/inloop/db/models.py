@@ -24,6 +24,7 @@ __all__ = [
     "Label",
     "PostmortemIndex",
     "Prediction",
+    "SubjectErasure",
     "utcnow",
 ]
 
@@ -230,3 +231,26 @@ class ActionItem(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     ticket: Mapped[str | None] = mapped_column(sa.Text)
     accepted: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+class SubjectErasure(Base):
+    """The deletion register: one row per person (subject) a domain was asked to forget.
+
+    The subject id itself is not kept, only ``subject_key`` (SHA-256 of ``domain:subject_id``), so
+    the register can say "this id was erased" (training pipelines check their input against it)
+    without holding the identifier it promised to forget.
+    """
+
+    __tablename__ = "subject_erasures"
+    __table_args__ = (sa.UniqueConstraint("domain", "subject_key", name="uq_subject_erasures_domain_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(sa.String(64))
+    subject_key: Mapped[str] = mapped_column(sa.String(64))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    requested_by: Mapped[str] = mapped_column(sa.String(200))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    runs: Mapped[int] = mapped_column(default=0)
+    receipt: Mapped[dict[str, Any]] = mapped_column(default=dict)
