@@ -33,6 +33,9 @@ _TELEMETRY_OFF = {
 }
 
 
+_DAGSTER_YAML_MARK = "# Written by inloop"
+
+
 class Settings(BaseSettings):
     """Platform settings, read from ``INLOOP_*`` environment variables and ``.env``."""
 
@@ -49,9 +52,18 @@ class Settings(BaseSettings):
         default=None, description="MLflow tracking; default sqlite:///<data_dir>/mlflow.db"
     )
     mlflow_artifact_root: str | None = Field(
-        default=None, description="Where new MLflow experiments store artifacts (path or s3://)."
+        default=None, description="Where new MLflow experiments store artifacts (path or s3://); default "
+        "<data_dir>/mlartifacts, or the tracking server's own default when the tracking URI is http(s)."
+    )
+    mlflow_s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, SeaweedFS) for s3:// artifacts; "
+        "exported as MLFLOW_S3_ENDPOINT_URL."
     )
     dagster_home: Path | None = Field(default=None, description="DAGSTER_HOME; default <data_dir>/dagster")
+    dagster_postgres_url: str | None = Field(
+        default=None, description="Dagster run/event/schedule storage on PostgreSQL (postgresql://...); "
+        "default: SQLite files under DAGSTER_HOME."
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     console_port: int = Field(default=8501, ge=1, le=65535)
@@ -99,8 +111,24 @@ class Settings(BaseSettings):
         return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir / 'mlflow.db'}"
 
     @property
-    def mlflow_artifacts(self) -> str:
-        return self.mlflow_artifact_root or str(self.data_dir / "mlartifacts")
+    def mlflow_artifacts(self) -> str | None:
+        """Artifact root for new experiments; None lets an MLflow server use its own (proxied) default."""
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        if self.mlflow_uri.startswith(("http://", "https://")):
+            return None
+        return str(self.data_dir / "mlartifacts")
+
+    @property
+    def dagster_storage_url(self) -> str | None:
+        """Dagster's Postgres storage URL for psycopg2 (dagster-postgres' driver), or None for SQLite."""
+        url = self.dagster_postgres_url
+        if not url:
+            return None
+        scheme, rest = url.split("://", 1)
+        if scheme not in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
+            raise ValueError(f"INLOOP_DAGSTER_POSTGRES_URL must be a postgresql:// URL, not {scheme}://")
+        return "postgresql+psycopg2://" + rest
 
     @property
     def dagster_home_dir(self) -> Path:
@@ -125,18 +153,31 @@ class Settings(BaseSettings):
         """Create the data directory tree and Dagster's instance config; idempotent."""
         for folder in (self.data_dir, self.files_dir, self.reports_dir, self.dagster_home_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        if not self.mlflow_artifacts.startswith(("s3://", "gs://", "http://", "https://")):
-            Path(self.mlflow_artifacts).mkdir(parents=True, exist_ok=True)
+        artifacts = self.mlflow_artifacts
+        if artifacts and ":/" not in artifacts:
+            Path(artifacts).mkdir(parents=True, exist_ok=True)
         dagster_yaml = self.dagster_home_dir / "dagster.yaml"
-        if not dagster_yaml.exists():
-            dagster_yaml.write_text(
-                "# Written by inloop on first run. Local instance: SQLite storage under this folder.\n"
-                "# For Postgres storage see infra/dagster/dagster.yaml.\n"
-                "telemetry:\n  enabled: false\n"
-                "run_coordinator:\n  module: dagster.core.run_coordinator\n"
-                "  class: QueuedRunCoordinator\n  config:\n    max_concurrent_runs: 2\n"
-            )
+        # A file inloop wrote follows the settings (SQLite <-> Postgres); a hand-written one is kept.
+        if not dagster_yaml.exists() or dagster_yaml.read_text().startswith(_DAGSTER_YAML_MARK):
+            text = self.dagster_instance_yaml()
+            if not dagster_yaml.exists() or dagster_yaml.read_text() != text:
+                dagster_yaml.write_text(text)
         return self
+
+    def dagster_instance_yaml(self) -> str:
+        """The dagster.yaml inloop writes: telemetry off, a queued run coordinator, and Postgres
+        storage (credentials read from the environment at run time) when configured."""
+        text = (
+            f"{_DAGSTER_YAML_MARK} from its settings: edit those (INLOOP_*), not this file;\n"
+            "# a hand-written dagster.yaml (without this first line) is left alone.\n"
+            "telemetry:\n  enabled: false\n"
+            "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+            "  class: QueuedRunCoordinator\n  config:\n    max_concurrent_runs: 2\n"
+        )
+        if self.dagster_storage_url:
+            # Runs, event logs and schedules in one Postgres database (dagster-postgres).
+            text += "storage:\n  postgres:\n    postgres_url:\n      env: INLOOP_DAGSTER_STORAGE_URL\n"
+        return text
 
     def resolved_api_token(self) -> str:
         """The API write token: configured, or generated once into the data directory."""
@@ -159,6 +200,10 @@ class Settings(BaseSettings):
         env["INLOOP_DATA_DIR"] = str(self.data_dir)
         env["DAGSTER_HOME"] = str(self.dagster_home_dir)
         env["MLFLOW_TRACKING_URI"] = self.mlflow_uri
+        if self.mlflow_s3_endpoint_url:
+            env["MLFLOW_S3_ENDPOINT_URL"] = self.mlflow_s3_endpoint_url
+        if self.dagster_storage_url:
+            env["INLOOP_DAGSTER_STORAGE_URL"] = self.dagster_storage_url
         return env
 
 
