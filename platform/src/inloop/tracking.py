@@ -10,6 +10,7 @@ storage, by configuration alone. Promotion to the ``champion`` alias goes throug
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -50,6 +51,8 @@ def _configure() -> str:
             from inloop.db import MIGRATION_LOCK
 
             settings.prepare()
+            if settings.mlflow_s3_endpoint_url:  # s3:// artifacts written by this process
+                os.environ.setdefault("MLFLOW_S3_ENDPOINT_URL", settings.mlflow_s3_endpoint_url)
             mlflow.set_tracking_uri(uri)
             mlflow.set_registry_uri(uri)
             # The first store access creates MLflow's tables with Alembic: never concurrently
@@ -75,9 +78,11 @@ def experiment_id(domain: str, name: str | None = None) -> str:
     existing = mlc.get_experiment_by_name(full)
     if existing is not None:
         return existing.experiment_id
-    root = get_settings().mlflow_artifacts.rstrip("/")
+    root = get_settings().mlflow_artifacts
+    # No root: an MLflow server stores the artifacts where its --artifacts-destination says.
+    location = f"{root.rstrip('/')}/{full}" if root else None
     try:
-        return mlc.create_experiment(full, artifact_location=f"{root}/{full}")
+        return mlc.create_experiment(full, artifact_location=location)
     except Exception:
         # Created concurrently by another process: use theirs.
         existing = mlc.get_experiment_by_name(full)
