@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from inloop import db
 from inloop.alerts import raise_alert, resolve_alerts
-from inloop.cards import Concern, ProjectCard
+from inloop.cards import Concern, ProjectCard, Threshold
 from inloop.db.models import CheckResult
 
 __all__ = ["CheckOutcome", "Measurement", "concern_check", "evaluate_concern", "latest_results", "metric_history"]
@@ -32,6 +32,9 @@ class Measurement:
     summary: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     evidence_url: str | None = None
+    #: A threshold derived from evidence (e.g. the age limit a staleness curve implies) that replaces the
+    #: card's for this evaluation; the card's stays the fallback. Recorded with the result.
+    threshold: Threshold | None = None
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,13 @@ def evaluate_concern(
     value = measurement.value
     if value is not None and not math.isfinite(value):
         value = None  # NaN/inf is a failed measurement, never a pass (and JSON cannot hold it)
-    passed = concern.threshold.holds(value)
+    threshold = measurement.threshold or concern.threshold
+    passed = threshold.holds(value)
     with db.session(db_url) as sess:
         row = CheckResult(
             domain=domain, concern_id=concern.id, check_name=concern.check, asset_key=asset_key,
             passed=passed, severity=concern.severity, metric_name=concern.metric.name, metric_value=value,
-            threshold_op=concern.threshold.op, threshold_value=concern.threshold.value, run_id=run_id,
+            threshold_op=threshold.op, threshold_value=threshold.value, run_id=run_id,
             details={"summary": measurement.summary, **_jsonable(measurement.details)},
             evidence_url=measurement.evidence_url,
         )
@@ -80,7 +84,7 @@ def evaluate_concern(
         alert = raise_alert(
             domain=domain, concern_id=concern.id, source="check", cause_key=cause, severity=concern.severity,
             title=f"Concern needs attention: {concern.statement}",
-            message=(f"{concern.metric.name} = {shown}, expected {concern.threshold}. {measurement.summary}").strip(),
+            message=(f"{concern.metric.name} = {shown}, expected {threshold}. {measurement.summary}").strip(),
             routes=concern.alert_route,
             evidence={"check": concern.check, "asset": asset_key, "run_id": run_id, "check_result_id": result_id,
                       "evidence_url": measurement.evidence_url},
@@ -147,7 +151,7 @@ def concern_check(
             "concern": concern.statement,
             "metric": concern.metric.name,
             "value": _metadata_value(measurement.value),
-            "threshold": str(concern.threshold),
+            "threshold": str(measurement.threshold or concern.threshold),
             "summary": measurement.summary,
             **{f"detail_{k}": _metadata_value(v) for k, v in measurement.details.items()},
         }
