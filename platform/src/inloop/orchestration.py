@@ -15,7 +15,7 @@ import dagster as dg
 from inloop.alerts import raise_alert, route_pending_alerts
 from inloop.settings import get_settings
 
-__all__ = ["alert_router_sensor", "domain_definitions", "run_failure_alert_sensor"]
+__all__ = ["alert_router_sensor", "dependency_sensor", "domain_definitions", "run_failure_alert_sensor"]
 
 
 def alert_router_sensor(domain: str, minimum_interval_seconds: int = 30) -> dg.SensorDefinition:
@@ -58,6 +58,25 @@ def run_failure_alert_sensor(domain: str) -> dg.SensorDefinition:
     return _on_failure
 
 
+def dependency_sensor(domain: str, minimum_interval_seconds: int = 6 * 3600) -> dg.SensorDefinition:
+    """Compares installed packages and upstream schemas with the last known ones; alerts on change."""
+
+    @dg.sensor(
+        name=f"{domain}_dependency_watch",
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Alerts when {domain}'s installed packages or upstream source schemas change.",
+    )
+    def _watch(context) -> dg.SkipReason:  # type: ignore[no-untyped-def]
+        from inloop.dependencies import check_dependencies
+
+        report = check_dependencies(domain)
+        context.log.info(report.summary)
+        return dg.SkipReason(report.summary[:1000])
+
+    return _watch
+
+
 def domain_definitions(
     domain: str,
     *,
@@ -74,6 +93,6 @@ def domain_definitions(
         asset_checks=list(asset_checks),
         jobs=list(jobs),
         schedules=list(schedules),
-        sensors=[*sensors, alert_router_sensor(domain), run_failure_alert_sensor(domain)],
+        sensors=[*sensors, alert_router_sensor(domain), run_failure_alert_sensor(domain), dependency_sensor(domain)],
         resources=resources or {},
     )
