@@ -1,0 +1,527 @@
+"""Collect and verify the evidence a repository declares for the ML Test Score, per domain.
+
+Four kinds of evidence, each found where it is declared (never in a spreadsheet):
+
+* ``test`` — a test function marked ``@pytest.mark.rubric("<id>", ...)`` (or a marked class or
+  module ``pytestmark``), found by reading ``tests/`` (AST; nothing is imported). Domain: the folder
+  under ``tests/domains/<domain>/``; any other test folder counts for every domain. Verified when the
+  test exists **and its last recorded run passed** (the record is written by
+  :mod:`inloop.readiness.pytest_plugin`); automated when the repository's CI runs the suite.
+* ``check`` — a card concern with ``rubric: [<id>]``. Verified when the concern is enforced, its check
+  exists in the domain's Dagster definitions and has at least one result in the platform database
+  (failed results count: catching a failure is the check's job). Automated when a schedule or sensor
+  that is on by default runs a job containing the check's asset.
+* ``code`` — an object decorated ``@rubric("<id>", what=..., how=...)`` (or ``rubric(...)(obj)``),
+  found by reading the sources; when the repository is the installed checkout the module is imported
+  and the declaration must have registered. Automated or manual as declared.
+* ``document`` — a Markdown file with ``<!-- rubric: <id>, <id> -->``: results documented by hand
+  (manual, verified by existence).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from inloop.readiness.rubric import rubric_test
+
+__all__ = [
+    "CheckInfo",
+    "Evidence",
+    "INSTALLED_REPO",
+    "collect_card_evidence",
+    "collect_code_evidence",
+    "collect_document_evidence",
+    "collect_evidence",
+    "collect_test_evidence",
+    "definitions_check_info",
+    "repo_domains",
+]
+
+Kind = Literal["test", "check", "code", "document"]
+
+#: The checkout this installed ``inloop`` was loaded from (platform/src/inloop/readiness/ -> repo).
+INSTALLED_REPO = Path(__file__).resolve().parents[4]
+
+_SKIP_DIRS = {".git", ".venv", ".inloop", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache",
+              ".hypothesis", ".tools", "dist", "build"}
+
+
+@dataclass
+class Evidence:
+    """One declaration of evidence for one rubric test, and what verifying it found."""
+
+    rubric_id: str
+    kind: Kind
+    ref: str  # what to look at: test node id, check name, module:object, file
+    location: str  # where it is declared: path[:line], relative to the repository
+    domain: str | None  # None: counts for every domain
+    what: str = ""
+    how: Literal["automated", "manual"] = "manual"
+    automation: str = ""  # who runs it: "CI (.ci/run: make test)", "schedule invoice_catch_up", "by hand"
+    verified: bool = False
+    problem: str = ""  # why it is not verified, and what to do
+    last_result: str = "not run"  # passed / failed / skipped / not run / exists
+    last_run_at: datetime | None = None
+    runs: int | None = None
+
+    @property
+    def score(self) -> float:
+        if not self.verified:
+            return 0.0
+        return 1.0 if self.how == "automated" else 0.5
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["last_run_at"] = self.last_run_at.isoformat() if self.last_run_at else None
+        data["score"] = self.score
+        return data
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _rel(path: Path, repo: Path) -> str:
+    try:
+        return path.relative_to(repo).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _walk(root: Path, suffix: str) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            if name.endswith(suffix):
+                yield Path(folder) / name
+
+
+def _parse(path: Path, problems: list[str], repo: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        problems.append(f"{_rel(path, repo)}: cannot be read for rubric declarations: {exc}")
+        return None
+
+
+def _valid_ids(ids: Iterable[str], where: str, problems: list[str]) -> list[str]:
+    good = []
+    for rubric_id in ids:
+        try:
+            rubric_test(rubric_id)
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        good.append(rubric_id)
+    return good
+
+
+def _string_args(call: ast.Call) -> list[str]:
+    return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+
+
+def _kwarg(call: ast.Call, name: str) -> Any:
+    for kw in call.keywords:
+        if kw.arg == name and isinstance(kw.value, ast.Constant):
+            return kw.value.value
+    return None
+
+
+def repo_domains(repo: Path) -> dict[str, Path]:
+    """Domain folders of a repository: ``domains/<name>/project.yaml``."""
+    base = repo / "domains"
+    if not base.is_dir():
+        return {}
+    return {p.name: p for p in sorted(base.iterdir()) if (p / "project.yaml").is_file()}
+
+
+def _domain_of(path: Path, repo: Path, base: str) -> str | None:
+    """``<base>/domains/<d>/...`` -> d; anything else under ``base`` counts for every domain."""
+    parts = Path(_rel(path, repo)).parts
+    if base:
+        parts = parts[1:] if parts and parts[0] == base else parts
+    return parts[1] if len(parts) > 2 and parts[0] == "domains" else None
+
+
+# --- tests -------------------------------------------------------------------------------------
+
+def _mark_calls(node: ast.expr) -> list[ast.Call]:
+    """``pytest.mark.rubric(...)`` calls in a decorator or a ``pytestmark`` value."""
+    found: list[ast.Call] = []
+    for sub in ast.walk(node):
+        if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "rubric"
+                and isinstance(sub.func.value, ast.Attribute) and sub.func.value.attr == "mark"):
+            found.append(sub)
+    return found
+
+
+def _marked_ids(calls: list[ast.Call]) -> tuple[list[str], str]:
+    ids: list[str] = []
+    what = ""
+    for call in calls:
+        ids.extend(_string_args(call))
+        what = what or (_kwarg(call, "what") or "")
+    return ids, what
+
+
+def _first_doc_line(node: ast.AST) -> str:
+    doc = ast.get_docstring(node) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else None
+    return (doc or "").strip().splitlines()[0] if doc else ""
+
+
+def _tests_in(tree: ast.Module) -> Iterator[tuple[str, ast.AST, list[ast.Call]]]:
+    """(node id suffix, node, rubric mark calls that apply) for every test function of a module."""
+    module_marks: list[ast.Call] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in stmt.targets):
+            module_marks.extend(_mark_calls(stmt.value))
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name.startswith("test"):
+            yield stmt.name, stmt, module_marks + [c for d in stmt.decorator_list for c in _mark_calls(d)]
+        elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
+            class_marks = module_marks + [c for d in stmt.decorator_list for c in _mark_calls(d)]
+            for body in stmt.body:
+                if isinstance(body, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark"
+                                                        for t in body.targets):
+                    class_marks = class_marks + _mark_calls(body.value)
+            for body in stmt.body:
+                if isinstance(body, ast.FunctionDef | ast.AsyncFunctionDef) and body.name.startswith("test"):
+                    yield (f"{stmt.name}::{body.name}", body,
+                           class_marks + [c for d in body.decorator_list for c in _mark_calls(d)])
+
+
+def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None, problems: list[str]) -> list[Evidence]:
+    """Rubric-marked tests under ``tests/`` with their last recorded result (see ``pytest_plugin``)."""
+    from inloop.readiness.pytest_plugin import result_of
+
+    ci = _ci_runs_tests(repo)
+    out: list[Evidence] = []
+    for path in _walk(repo / "tests", ".py"):
+        if not (path.name.startswith("test_") or path.name.endswith("_test.py")):
+            continue
+        tree = _parse(path, problems, repo)
+        if tree is None:
+            continue
+        rel = _rel(path, repo)
+        domain = _domain_of(path, repo, "tests")
+        for suffix, node, calls in _tests_in(tree):
+            if not calls:
+                continue
+            raw, what = _marked_ids(calls)
+            nodeid = f"{rel}::{suffix}"
+            ids = _valid_ids(raw, f"{rel}:{node.lineno}", problems)  # type: ignore[attr-defined]
+            outcome = result_of(results or {}, nodeid)
+            for rubric_id in ids:
+                ev = Evidence(rubric_id, "test", nodeid, f"{rel}:{node.lineno}", domain,  # type: ignore[attr-defined]
+                              what=what or _first_doc_line(node) or suffix.rsplit("::", 1)[-1].replace("_", " "),
+                              how="automated" if ci else "manual",
+                              automation=ci or "by hand (pytest); no CI script runs the suite")
+                if outcome is None:
+                    ev.problem = f"never run: run `pytest '{nodeid}'` (or the suite) so its result is recorded"
+                else:
+                    ev.last_result, ev.last_run_at = outcome["outcome"], outcome["at"]
+                    ev.runs = outcome.get("count")
+                    if outcome["outcome"] == "passed":
+                        ev.verified = True
+                    else:
+                        ev.problem = f"its last run {outcome['outcome']}: a {outcome['outcome']} test proves nothing"
+                out.append(ev)
+    return out
+
+
+def _ci_runs_tests(repo: Path) -> str:
+    """Which CI runs the test suite, or '' when none does."""
+    ci = repo / ".ci" / "run"
+    if ci.is_file():
+        text = ci.read_text(encoding="utf-8", errors="replace")
+        if "make test" in text:
+            return "CI (.ci/run: make test)"
+        if "pytest" in text:
+            return "CI (.ci/run: pytest)"
+    workflows = repo / ".github" / "workflows"
+    for wf in _walk(workflows, ".yml"):
+        text = wf.read_text(encoding="utf-8", errors="replace")
+        if "pytest" in text or "make test" in text:
+            return f"CI ({_rel(wf, repo)})"
+    return ""
+
+
+# --- card concerns -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """What a domain's Dagster definitions say about its checks."""
+
+    checks: frozenset[str]
+    automation: dict[str, str] = field(default_factory=dict)  # check -> "schedule X (job Y)" when automated
+    scheduled_off: dict[str, str] = field(default_factory=dict)  # check -> "sensor X, off by default"
+    error: str = ""
+
+
+@lru_cache(maxsize=16)
+def definitions_check_info(domain_name: str) -> CheckInfo:
+    """Checks of an installed domain, and which of them a default-on schedule or sensor runs."""
+    from inloop.domains import get_domain
+
+    try:
+        defs = get_domain(domain_name).definitions()
+    except Exception as exc:  # a broken code location is a finding, not a crash
+        return CheckInfo(frozenset(), error=f"the domain's Dagster definitions do not load: {type(exc).__name__}: {exc}")
+    check_assets: dict[str, set[Any]] = {}
+    for checks_def in list(defs.asset_checks or []) + list(defs.assets or []):
+        for key in getattr(checks_def, "check_keys", ()):
+            check_assets.setdefault(key.name, set()).add(key.asset_key)
+    runners: list[tuple[str, str, bool]] = []  # (description, job name, on by default)
+    for schedule in defs.schedules or []:
+        try:
+            on = str(schedule.default_status).endswith("RUNNING")
+            runners.append((f"schedule {schedule.name}", schedule.job_name, on))
+        except Exception:
+            continue
+    for sensor in defs.sensors or []:
+        try:
+            if not sensor.has_jobs:
+                continue
+            on = str(sensor.default_status).endswith("RUNNING")
+            runners.extend((f"sensor {sensor.name}", t.job_name, on) for t in sensor.targets)
+        except Exception:
+            continue
+    job_assets: dict[str, set[Any]] = {}
+    for _, job_name, _on in runners:
+        if job_name in job_assets:
+            continue
+        try:
+            job_assets[job_name] = set(defs.resolve_job_def(job_name).asset_layer.executable_asset_keys)
+        except Exception:
+            job_assets[job_name] = set()
+    automated: dict[str, str] = {}
+    off: dict[str, str] = {}
+    for check, assets in check_assets.items():
+        for who, job_name, on in runners:
+            if assets & job_assets.get(job_name, set()):
+                if on:
+                    automated.setdefault(check, f"{who} (job {job_name})")
+                else:
+                    off.setdefault(check, f"{who} (job {job_name}) is off by default")
+    return CheckInfo(frozenset(check_assets), automated, off)
+
+
+def _check_history(domain: str) -> dict[str, dict[str, Any]]:
+    """Per concern: the last result and how many evaluations the platform database holds."""
+    import sqlalchemy as sa
+
+    from inloop import db
+    from inloop.db.models import CheckResult
+
+    latest = (sa.select(CheckResult.concern_id, sa.func.max(CheckResult.id).label("id"),
+                        sa.func.count(CheckResult.id).label("n"))
+              .where(CheckResult.domain == domain).group_by(CheckResult.concern_id).subquery())
+    query = sa.select(CheckResult, latest.c.n).join(latest, CheckResult.id == latest.c.id)
+    with db.read_session() as sess:
+        rows = sess.execute(query).all()
+    return {row.concern_id: {"passed": row.passed, "at": row.evaluated_at, "check": row.check_name, "count": n}
+            for row, n in rows}
+
+
+def collect_card_evidence(
+    repo: Path,
+    domain: str,
+    card_path: Path,
+    problems: list[str],
+    *,
+    check_info: Callable[[str], CheckInfo] | None = None,
+    history: Callable[[str], dict[str, dict[str, Any]]] | None = None,
+) -> list[Evidence]:
+    """Concerns with ``rubric:`` on the domain's card, verified against definitions and check history."""
+    from inloop.cards import CardError, load_card
+
+    try:
+        card = load_card(card_path)
+    except CardError as exc:
+        problems.append(f"{domain}: the project card does not load, its rubric evidence is not counted: {exc}")
+        return []
+    tagged = [c for c in card.concerns if c.rubric]
+    if not tagged:
+        return []
+    info = (check_info or definitions_check_info)(domain)
+    try:
+        past = (history or _check_history)(domain)
+    except Exception as exc:
+        problems.append(f"{domain}: the platform database cannot be read for check results: {exc}")
+        past = {}
+    lines = card_path.read_text(encoding="utf-8").splitlines()
+    out: list[Evidence] = []
+    for concern in tagged:
+        line = next((i + 1 for i, text in enumerate(lines) if re.match(rf"\s*-\s*id:\s*['\"]?{re.escape(concern.id)}\b",
+                                                                           text)), 0)
+        where = f"{_rel(card_path, repo)}:{line}" if line else _rel(card_path, repo)
+        automation = info.automation.get(concern.check or "", "")
+        for rubric_id in concern.rubric:
+            ev = Evidence(rubric_id, "check", f"check {concern.check} (concern {concern.id})", where, domain,
+                          what=concern.statement, how="automated" if automation else "manual",
+                          automation=automation or info.scheduled_off.get(concern.check or "", "")
+                          or "runs when someone materializes its asset (no schedule or sensor on by default)")
+            record = past.get(concern.id)
+            if record is not None:
+                ev.last_result = "passed" if record["passed"] else "failed"
+                ev.last_run_at = record["at"]
+                ev.runs = record["count"]
+            if concern.status != "enforced" or concern.check is None:
+                ev.problem = "the concern is planned, not enforced: implement its check"
+            elif info.error:
+                ev.problem = info.error
+            elif concern.check not in info.checks:
+                ev.problem = f"no asset check named {concern.check!r} in the domain's Dagster definitions"
+            elif record is None:
+                ev.problem = "the check has never run: materialize its asset (e.g. the domain's first_run job)"
+            else:
+                ev.verified = True
+            out.append(ev)
+    return out
+
+
+# --- code ----------------------------------------------------------------------------------------
+
+def _rubric_calls(node: ast.AST) -> list[ast.Call]:
+    """``rubric(...)`` / ``readiness.rubric(...)`` calls (not ``pytest.mark.rubric``)."""
+    found = []
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        func = sub.func
+        named = isinstance(func, ast.Name) and func.id == "rubric"
+        attribute = (isinstance(func, ast.Attribute) and func.attr == "rubric"
+                     and not (isinstance(func.value, ast.Attribute) and func.value.attr == "mark"))
+        if named or attribute:
+            found.append(sub)
+    return found
+
+
+def _module_name(path: Path, repo: Path) -> str | None:
+    parts = Path(_rel(path, repo)).with_suffix("").parts
+    if "src" not in parts:
+        return None
+    mod = list(parts[parts.index("src") + 1:])
+    if mod and mod[-1] == "__init__":
+        mod.pop()
+    return ".".join(mod) or None
+
+
+def _code_declarations(tree: ast.Module) -> Iterator[tuple[str, int, ast.Call]]:
+    """(object name, line, rubric call) for decorated defs/classes and ``name = rubric(...)(obj)``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and deco in _rubric_calls(deco):
+                    yield node.name, node.lineno, deco
+        elif isinstance(node, ast.Assign | ast.Expr):
+            value = node.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Call) and value.func in _rubric_calls(value.func):
+                target = node.targets[0] if isinstance(node, ast.Assign) else None
+                name = (target.id if isinstance(target, ast.Name)
+                        else ast.unparse(value.args[0]) if value.args else "?")
+                yield name, node.lineno, value.func
+
+
+def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bool | None = None) -> list[Evidence]:
+    """``@rubric`` declarations in the platform, domain and console sources."""
+    from inloop.readiness import code_evidence
+
+    if verify_imports is None:
+        verify_imports = repo.resolve() == INSTALLED_REPO
+    roots = [repo / "platform" / "src", repo / "dashboards" / "src"]
+    roots += [d / "src" for d in repo_domains(repo).values()]
+    out: list[Evidence] = []
+    for root in roots:
+        for path in _walk(root, ".py"):
+            if "readiness" in path.parts and path.parent.name == "readiness" and "inloop" in path.parts:
+                continue  # the machinery itself, not evidence
+            tree = _parse(path, problems, repo)
+            if tree is None:
+                continue
+            rel = _rel(path, repo)
+            module = _module_name(path, repo)
+            for name, line, call in _code_declarations(tree):
+                ids = _valid_ids(_string_args(call), f"{rel}:{line}", problems)
+                how = _kwarg(call, "how") or "automated"
+                domain = _kwarg(call, "domain") or _domain_of(path, repo, "")
+                ref = f"{module}:{name}" if module else f"{rel}:{name}"
+                problem, verified = "", True
+                if how not in ("automated", "manual"):
+                    problem, verified = f"how must be 'automated' or 'manual', not {how!r}", False
+                elif verify_imports and module:
+                    try:
+                        importlib.import_module(module)
+                    except Exception as exc:
+                        problem, verified = f"module {module} does not import: {type(exc).__name__}: {exc}", False
+                    else:
+                        registered = [e for e in code_evidence() if e.qualname.split(":", 1)[0] == module
+                                      and set(ids) <= set(e.ids)]
+                        if not registered:
+                            problem, verified = f"importing {module} registered no @rubric declaration for {ids}", False
+                for rubric_id in ids:
+                    out.append(Evidence(rubric_id, "code", ref, f"{rel}:{line}", domain,
+                                        what=_kwarg(call, "what") or "", how=how if how == "manual" else "automated",
+                                        automation="declared automated (runs in a pipeline, schedule or CI)"
+                                        if how == "automated" else "by hand", verified=verified, problem=problem,
+                                        last_result="exists" if verified else "missing"))
+    return out
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+_DOC_TAG = re.compile(r"<!--\s*rubric:\s*(.*?)\s*-->", re.IGNORECASE | re.DOTALL)
+
+
+def collect_document_evidence(repo: Path, problems: list[str]) -> list[Evidence]:
+    """Markdown files declaring ``<!-- rubric: id, id -->``: results documented by hand."""
+    out: list[Evidence] = []
+    for path in _walk(repo, ".md"):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        rel = _rel(path, repo)
+        if rel == "docs/readiness.md":
+            continue  # the how-to shows the syntax; it is not evidence
+        for match in _DOC_TAG.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            ids = _valid_ids(re.split(r"[\s,]+", match.group(1).strip()), f"{rel}:{line}", problems)
+            title = next((t.lstrip("# ").strip() for t in text.splitlines() if t.startswith("# ")), path.stem)
+            for rubric_id in ids:
+                out.append(Evidence(rubric_id, "document", rel, f"{rel}:{line}", _domain_of(path, repo, ""),
+                                    what=title, how="manual", automation="by hand, results documented",
+                                    verified=True, last_result="exists"))
+    return out
+
+
+# --- all of it -----------------------------------------------------------------------------------
+
+def collect_evidence(
+    repo: Path,
+    domains: dict[str, Path],
+    *,
+    results: dict[str, dict[str, Any]] | None = None,
+    check_info: Callable[[str], CheckInfo] | None = None,
+    history: Callable[[str], dict[str, dict[str, Any]]] | None = None,
+    verify_imports: bool | None = None,
+) -> tuple[list[Evidence], list[str]]:
+    """Every declaration of evidence in ``repo`` (domain None: every domain) and the problems met."""
+    from inloop.readiness.pytest_plugin import load_results
+
+    problems: list[str] = []
+    evidence = collect_test_evidence(repo, load_results(repo) if results is None else results, problems)
+    for name, card in domains.items():
+        evidence += collect_card_evidence(repo, name, card, problems, check_info=check_info, history=history)
+    evidence += collect_code_evidence(repo, problems, verify_imports=verify_imports)
+    evidence += collect_document_evidence(repo, problems)
+    return evidence, problems
