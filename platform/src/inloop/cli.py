@@ -13,6 +13,7 @@ import typer
 from inloop.cards import CardError, lint_card
 from inloop.domains import UnknownDomainError, discover_domains, get_domain
 from inloop.incidents.cli import bug_app, postmortem_app, replay
+from inloop.models_cli import bench_app, model_card, models_app
 
 app = typer.Typer(
     name="inloop",
@@ -30,6 +31,9 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(postmortem_app, name="postmortem")
 app.add_typer(bug_app, name="bugs")
 app.command("replay")(replay)
+app.add_typer(models_app, name="models")
+app.add_typer(bench_app, name="bench")
+app.command("model-card")(model_card)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -61,23 +65,6 @@ def serve(
     settings = get_settings()
     uvicorn.run("inloop.api.app:create_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, workers=workers, access_log=False)
-
-
-@app.command()
-def bench(
-    quick: Annotated[bool, typer.Option(help="Small sizes and few repeats (a few minutes).")] = False,
-    only: Annotated[list[str] | None, typer.Option(help="Run only these measurements (repeatable).")] = None,
-    out: Annotated[Path, typer.Option(help="Where results go.")] = Path("bench/results"),
-) -> None:
-    """Measure the platform's costs as ratios against the bare work; write JSON, Markdown and plots."""
-    from inloop.bench.runner import run_bench
-
-    try:
-        paths = run_bench(quick=quick, only=only, out_dir=out, echo=typer.echo)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-    typer.echo("\n" + paths["md"].read_text())
-    typer.echo("written: " + ", ".join(str(p) for p in paths.values()))
 
 
 @app.command("check-project")
@@ -118,6 +105,33 @@ def check_project(
         for finding in findings:
             typer.echo(f"  {finding}")
     if errors or (strict and warnings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def readiness(
+    domain: Annotated[str | None, typer.Argument(help="Domain to score (default: every domain).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+    repo: Annotated[Path | None, typer.Option(help="Repository to read (default: this checkout).")] = None,
+    fail_under: Annotated[float | None, typer.Option(
+        help="Exit 1 when a domain's final score is below this.")] = None,
+    brief: Annotated[bool, typer.Option(help="Only the 28 rows, without the evidence under each.")] = False,
+) -> None:
+    """ML Test Score per domain: the 28 tests with their evidence, section scores, final score, what is missing."""
+    from inloop.readiness.report import ReadinessError, domain_reports, render_text
+
+    try:
+        reports = domain_reports(domain, repo=repo)
+    except ReadinessError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
+    else:
+        typer.echo("\n\n".join(render_text(r, verbose=not brief) for r in reports))
+    low = [r for r in reports if fail_under is not None and r.final < fail_under]
+    if low:
+        typer.secho("below --fail-under " + f"{fail_under:g}: " + ", ".join(f"{r.domain} {r.final:g}" for r in low),
+                    fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
 
 
