@@ -10,6 +10,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+#: Records the last result of every @pytest.mark.rubric test for `inloop readiness`.
+pytest_plugins = ["inloop.readiness.pytest_plugin"]
+
 
 @pytest.fixture(autouse=True)
 def inloop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
