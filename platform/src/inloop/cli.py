@@ -14,6 +14,7 @@ from inloop.cards import CardError, lint_card
 from inloop.domains import UnknownDomainError, discover_domains, get_domain
 from inloop.incidents.cli import bug_app, postmortem_app, replay
 from inloop.models_cli import bench_app, model_card, models_app
+from inloop.privacy.cli import forget_command
 
 app = typer.Typer(
     name="inloop",
@@ -31,6 +32,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(postmortem_app, name="postmortem")
 app.add_typer(bug_app, name="bugs")
 app.command("replay")(replay)
+app.command("forget")(forget_command)
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 app.command("model-card")(model_card)
