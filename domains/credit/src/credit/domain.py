@@ -12,5 +12,6 @@ domain = Domain(
     definitions_module="credit.definitions",
     demos_module="credit.demos",
     api_module="credit.api",
-    extras={"replay_runner": "credit.replay:rerun", "bench": "credit.bench:measure"},
+    extras={"replay_runner": "credit.replay:rerun", "bench": "credit.bench:measure",
+            "served_model": "credit.serving:SERVED_MODEL", "data_sources": "credit.serving:source_schemas"},
 )
