@@ -135,6 +135,7 @@ def test_planned_concerns_only_warn(tmp_path: Path) -> None:
     assert findings and all(f.level == "warning" for f in findings)
 
 
+@pytest.mark.rubric("model-1")
 def test_the_three_domain_cards_pass_check_project() -> None:
     domains = discover_domains()
     assert {"credit", "invoice_ocr", "recommender"} <= set(domains)

@@ -37,6 +37,7 @@ def api(champion_env: Path) -> Iterator[TestClient]:
 
 
 @pytest.mark.slow
+@pytest.mark.rubric("infra-3")
 def test_a_decision_has_reasons_and_versions_and_is_logged_exactly_as_answered(api: TestClient) -> None:
     resp = api.post("/credit/decisions", json={**APPLICATION, "application_id": "phone-0001"})
     assert resp.status_code == 200, resp.text

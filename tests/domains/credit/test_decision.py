@@ -136,6 +136,7 @@ def test_unreadable_applications_are_refused_with_what_is_wrong(service: Decisio
         service.decide_batch(applicants.drop(columns=["channel"]).head(3), log=False)
 
 
+@pytest.mark.rubric("monitor-3")
 def test_the_fast_path_scores_exactly_like_the_model_on_a_frame(service: DecisionService,
                                                                 applicants: pd.DataFrame) -> None:
     import numpy as np

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from credit.defs.applications import applications_match_schema, loan_applications
 from credit.domain import domain
@@ -19,6 +20,7 @@ def test_definitions_load() -> None:
     assert "applications_match_schema" in domain.check_names()
 
 
+@pytest.mark.rubric("model-1")
 def test_card_is_valid_and_lints_without_errors() -> None:
     card = domain.card()
     findings = lint_card(card, checks=domain.check_names(), demos=set(domain.demos()))
@@ -38,6 +40,7 @@ def _materialize(asset: dg.AssetsDefinition, size: int = 600) -> dg.ExecuteInPro
     )
 
 
+@pytest.mark.rubric("data-1")
 def test_clean_history_passes_the_schema_check() -> None:
     result = _materialize(loan_applications)
     assert result.success
@@ -57,6 +60,7 @@ def _history_exported_in_milliseconds() -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.rubric("monitor-2")
 def test_milliseconds_fail_the_check_record_it_and_open_one_grouped_alert() -> None:
     runs = 2  # the second failure must be grouped into the first alert
     for _ in range(runs):

@@ -11,6 +11,7 @@ from credit.lib.registry import load_decision_service
 from inloop.incidents.replay import replay
 
 
+@pytest.mark.rubric("infra-5")
 def test_a_logged_decision_replays_identically_on_the_champion(champion_env: Path) -> None:
     service = load_decision_service()
     application = generate_applications(200, seed=9, months=[18]).drop(columns=["default_12m"]).iloc[3].to_dict()

@@ -15,12 +15,14 @@ def statistics() -> dict:
     return training_statistics(build_features(generate_applications(5_000)))
 
 
+@pytest.mark.rubric("data-1", "monitor-2")
 def test_a_normal_live_batch_meets_rules_and_training_statistics(statistics: dict) -> None:
     summary = check_schema(generate_applications(800, seed=21, months=[18]), statistics=statistics)
     assert summary.success and rows_breaking(summary) == 0.0
     assert any(o.expectation == "expect_column_median_to_be_between" for o in summary.outcomes)
 
 
+@pytest.mark.rubric("monitor-2")
 def test_a_shift_no_row_rule_sees_is_caught_by_the_training_statistics(statistics: dict) -> None:
     batch = generate_applications(800, seed=22, months=[18])
     batch["income_monthly_eur"] = (batch["income_monthly_eur"] / 2).clip(lower=300)  # e.g. paid twice a month
@@ -32,6 +34,7 @@ def test_a_shift_no_row_rule_sees_is_caught_by_the_training_statistics(statistic
     assert rows_breaking(summary) == 1.0
 
 
+@pytest.mark.rubric("monitor-2")
 def test_milliseconds_break_rows_and_the_median(statistics: dict) -> None:
     batch = generate_applications(800, seed=23, months=[18])
     batch["application_duration_seconds"] *= 1000
@@ -42,6 +45,7 @@ def test_milliseconds_break_rows_and_the_median(statistics: dict) -> None:
     assert rows_breaking(summary) == 1.0
 
 
+@pytest.mark.rubric("data-1")
 def test_a_missing_column_breaks_every_row() -> None:
     summary = check_schema(generate_applications(200, seed=24, months=[18]).drop(columns=["channel"]))
     assert rows_breaking(summary) == 1.0

@@ -27,6 +27,7 @@ def good_run(credit_world: tuple[Path, dg.ExecuteInProcessResult], champion_env:
     return credit_world[1]
 
 
+@pytest.mark.rubric("infra-3", "infra-4", "model-5")
 def test_candidate_passes_every_gate_and_becomes_champion(good_run: dg.ExecuteInProcessResult) -> None:
     assert good_run.success
     verdicts = {e.check_name: e.passed for e in good_run.get_asset_check_evaluations()}
@@ -37,6 +38,7 @@ def test_candidate_passes_every_gate_and_becomes_champion(good_run: dg.ExecuteIn
     assert str(champion_version(MODEL_NAME)) == decision.version
 
 
+@pytest.mark.rubric("model-5", "model-6", "model-7")
 def test_evaluation_reports_baseline_and_every_slice(good_run: dg.ExecuteInProcessResult) -> None:
     evaluation: Evaluation = good_run.output_for_node("model_evaluation")
     assert 0.75 < evaluation.model_auc < 0.9
@@ -49,6 +51,7 @@ def test_evaluation_reports_baseline_and_every_slice(good_run: dg.ExecuteInProce
     assert 0.78 <= evaluation.approval_rate <= 1
 
 
+@pytest.mark.rubric("infra-2")
 def test_candidate_run_in_mlflow_holds_params_metrics_signature_and_statistics(
         good_run: dg.ExecuteInProcessResult) -> None:
     candidate = good_run.output_for_node("risk_model_candidate")

@@ -20,6 +20,7 @@ def test_definitions_load() -> None:
     dg.Definitions.validate_loadable(defs)
 
 
+@pytest.mark.rubric("model-1")
 def test_the_domain_is_registered_and_its_card_names_only_real_checks() -> None:
     domain = get_domain("invoice_ocr")
     card = domain.card()
@@ -58,6 +59,7 @@ def dirty_supplier_master() -> list[dict[str, Any]]:
     return records
 
 
+@pytest.mark.rubric("data-1")
 def test_dirty_master_data_fails_the_check_and_alerts_once_grouping_repeats() -> None:
     for attempt in (1, 2):
         result = dg.materialize([dirty_supplier_master, _supplier_check()], raise_on_error=False)

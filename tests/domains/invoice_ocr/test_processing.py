@@ -71,6 +71,7 @@ def test_the_clean_set_covers_every_layout_and_a_pdf(processed) -> None:  # type
     assert "pdf" in {s.truth["scan"]["format"] for s in scans}
 
 
+@pytest.mark.rubric("data-7")
 def test_every_field_is_read_exactly_on_clean_scans(processed) -> None:  # type: ignore[no-untyped-def]
     workspace, scans, summary = processed
     accuracy = field_accuracy(workspace, ground_truth_index(workspace.synthetic_dir))
@@ -114,6 +115,7 @@ def test_the_inbox_sensor_takes_files_and_requests_one_run_per_new_batch(inloop_
         assert isinstance(skipped, dg.SensorResult) and skipped.run_requests[0].run_key == "ledger-1"
 
 
+@pytest.mark.rubric("infra-3")
 def test_the_pipeline_asset_runs_its_concern_checks_and_logs_to_mlflow(inloop_env: Path) -> None:
     from inloop.checks import latest_results
     from inloop.tracking import client, experiment_id

@@ -48,6 +48,7 @@ def test_age_text_reads_like_a_person_would_say_it():
     assert age_text(86400 * 2.2) == "2 days ago"
 
 
+@pytest.mark.rubric("data-7")
 def test_last_seen_merges_devices_newest_first_with_where_and_when(assortment):
     men, women = _first(assortment, "men", 2), _first(assortment, "women", 1)
     history = _history([(5, men[0], "desktop", "view"), (2, women[0], "app", "view"),
@@ -59,6 +60,7 @@ def test_last_seen_merges_devices_newest_first_with_where_and_when(assortment):
     assert box.items[2].evidence["device"] == "app"
 
 
+@pytest.mark.rubric("data-7")
 def test_last_seen_lookback_context_filter_and_device_restriction(assortment):
     men, women = _first(assortment, "men", 3), _first(assortment, "women", 1)
     history = _history([(40, men[2], "desktop", "view"), (10, men[0], "desktop", "view"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from inloop import db
@@ -52,6 +53,7 @@ def _catalog_feed_without_tags() -> dg.AssetsDefinition:
     return catalog
 
 
+@pytest.mark.rubric("data-1")
 def test_untagged_articles_fail_the_check_record_the_metric_and_group_into_one_alert():
     dirty = _catalog_feed_without_tags()
     for _ in range(2):

@@ -36,6 +36,7 @@ def test_womens_bag_on_mens_page():
 
 
 @pytest.mark.slow  # MLflow's first use of a fresh tracking database dominates (~10 s on two cores)
+@pytest.mark.rubric("infra-4", "model-5")
 def test_model_no_better_than_bestsellers_is_refused_and_the_champion_keeps_serving():
     result = run_demo(DEMOS["model-no-better-than-bestsellers"])
     assert result.error is None

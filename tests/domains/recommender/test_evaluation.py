@@ -37,6 +37,7 @@ def evaluation(trained, shop):
     return evaluate(service.model, service.popularity, split, shop.catalog, shop.shoppers)
 
 
+@pytest.mark.rubric("model-5")
 def test_model_beats_popularity_on_recall_at_10_overall(evaluation):
     model, base = evaluation.overall["model"], evaluation.overall["popularity"]
     assert model["recall"] > base["recall"] * 1.10  # the card's bar: +10 %
@@ -44,6 +45,7 @@ def test_model_beats_popularity_on_recall_at_10_overall(evaluation):
     assert evaluation.recall_lift >= 0.10
 
 
+@pytest.mark.rubric("model-6")
 def test_the_slice_table_is_complete_and_honest(evaluation):
     table = evaluation.slices.set_index("slice")
     assert list(table.index) == ["all", "single accounts", "shared accounts", "established users", "new users",
@@ -61,6 +63,7 @@ def test_the_model_covers_more_of_the_catalog_than_bestsellers(evaluation):
     assert evaluation.catalog_coverage["model"] > 5 * evaluation.catalog_coverage["popularity"]
 
 
+@pytest.mark.rubric("infra-1", "infra-2")
 def test_training_is_fast_and_deterministic(trained, shop):
     from recommender.lib.collaborative import train_als
 
@@ -78,6 +81,7 @@ def test_new_articles_get_cold_start_factors(trained, shop):
     assert (np.abs(factors).sum(axis=1) > 0).mean() > 0.9
 
 
+@pytest.mark.rubric("infra-2")
 def test_model_files_round_trip_and_refuse_tampering(trained, tmp_path):
     service, _ = trained
     folder = save_model_files(service.model, tmp_path / "model")

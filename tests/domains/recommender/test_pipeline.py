@@ -81,6 +81,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
     reset_settings()
 
 
+@pytest.mark.rubric("infra-3")
 def test_pipeline_materializes_and_every_concern_holds(pipeline):
     assert pipeline.result.success
     assert set(pipeline.checks) == {spec.name for check in CHECKS for spec in check.check_specs}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from inloop.cards import lint_card
 from recommender.domain import domain
 
@@ -15,6 +17,7 @@ def test_card_loads_and_answers_the_whole_checklist():
     assert card.outage_impact.weekend_on_call is False
 
 
+@pytest.mark.rubric("model-1")
 def test_every_enforced_concern_has_its_check_in_the_definitions():
     card = domain.card()
     enforced = {c.check for c in card.concerns if c.status == "enforced"}

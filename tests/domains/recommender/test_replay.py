@@ -12,6 +12,7 @@ from recommender.lib.registry import MODEL_NAME, log_model
 
 
 @pytest.mark.slow
+@pytest.mark.rubric("infra-5")
 def test_a_logged_box_replays_identically_on_the_model_that_served_it(monkeypatch, trained) -> None:  # type: ignore[no-untyped-def]
     from inloop.settings import reset_settings
 
