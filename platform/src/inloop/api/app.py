@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inloop import db
 from inloop.api.prediction_writer import PredictionWriter
-from inloop.api.routes import alerts, bug_reports, health, labels, predictions, subjects
+from inloop.api.routes import alerts, bug_reports, health, labels, models, predictions, subjects
 from inloop.domains import Domain, discover_domains
 from inloop.settings import get_settings
 
@@ -168,6 +168,7 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     app.include_router(bug_reports.router)
     app.include_router(labels.router)
     app.include_router(alerts.router)
+    app.include_router(models.router)
     app.include_router(subjects.router)
     for name, api in domain_apis.items():
         app.include_router(api.router, prefix=f"/{name}" if not getattr(api, "PREFIX", None) else api.PREFIX,
