@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from inloop.readiness import rubric
 from inloop.settings import get_settings
 
 __all__ = [
@@ -167,6 +168,7 @@ def promote(model_name: str, version: str | int, gates: Sequence[GateResult]) ->
     return PromotionDecision(model_name, version, promoted, gates, previous)
 
 
+@rubric("infra-7", what="points the champion alias back at the previous champion in one call", how="manual")
 def rollback_champion(model_name: str, to_version: str | int | None = None) -> tuple[str | None, str]:
     """Point ``champion`` back at ``to_version`` (default: the champion before the current one).
 
