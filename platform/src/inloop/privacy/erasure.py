@@ -221,6 +221,9 @@ def _platform_stores(domain: str, log_ids: list[str], patterns: list[re.Pattern[
     out: list[StoreReceipt] = []
     context = db.session(db_url) if erase else db.read_session(db_url)
     with context as sess:
+        if erase and sess.get_bind().dialect.name == "sqlite":
+            # Deleted rows would otherwise stay readable in free pages of the database file.
+            sess.execute(sa.text("PRAGMA secure_delete = ON"))
         # Prediction log: inputs, outputs and request ids of the subject's predictions.
         where = sa.and_(Prediction.domain == domain, Prediction.subject_id.in_(log_ids))
         request_ids = list(sess.scalars(sa.select(Prediction.request_id).where(where)))
@@ -289,6 +292,9 @@ def _platform_stores(domain: str, log_ids: list[str], patterns: list[re.Pattern[
                     alert.title, alert.message, alert.evidence = title or "", message or "", evidence
         out.append(StoreReceipt("alerts", "anonymised", alert_hits, detail="mentions in title, message, evidence"))
 
+    if erase:
+        out.append(_compact_database(db_url))
+
     # Prediction-log lines spilled to disk while the database was down.
     log_set = set(log_ids)
 
@@ -313,6 +319,24 @@ def _platform_stores(domain: str, log_ids: list[str], patterns: list[re.Pattern[
     hits, files = stores.scrub_text_tree(settings.reports_dir / domain, text_patterns, erase=erase)
     out.append(StoreReceipt("reports", "anonymised", hits, files, detail=f"{settings.reports_dir / domain}"))
     return out
+
+
+def _compact_database(db_url: str | None) -> StoreReceipt:
+    """SQLite keeps old page versions in its write-ahead log: fold it into the (zeroed) file and empty it."""
+    eng = db.engine(db_url)
+    if eng.dialect.name != "sqlite":
+        return StoreReceipt("database files", "deleted", detail="PostgreSQL: dead rows are reclaimed by (auto)VACUUM; "
+                            "backups and WAL archives age out with their retention (docs/privacy.md)")
+    raw = eng.raw_connection()
+    try:
+        cursor = raw.cursor()
+        busy, frames, done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        raw.close()
+    detail = ("deleted rows zeroed (secure_delete), write-ahead log checkpointed and emptied" if not busy else
+              f"write-ahead log busy (readers active): {done} of {frames} frames checkpointed; run again later")
+    return StoreReceipt("database files", "deleted", remaining=0 if not busy else 1, detail=detail)
 
 
 # The request ----------------------------------------------------------------------------------
