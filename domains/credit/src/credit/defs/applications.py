@@ -8,6 +8,8 @@ from credit.defs.card import credit_card
 from credit.lib.data import HISTORY_MONTHS, LABEL, generate_applications
 from credit.lib.schema import check_schema
 from inloop.checks import Measurement, concern_check
+from inloop.privacy import drop_erased
+from inloop.privacy.checks import erased_subjects_check
 from inloop.settings import get_settings
 
 #: Applications in the history at demo scale 1: enough for stable slices and for the trees to beat
@@ -20,6 +22,9 @@ class LoanApplicationsConfig(dg.Config):
 
     size: int | None = None
     seed: int = 7
+    #: The simulated source deletes people as the deletion register says (as a warehouse would once
+    #: an erasure has propagated). False plays a source that did not: the register check must block.
+    source_honours_erasures: bool = True
 
 
 @dg.asset(group_name="credit_training", kinds={"pandas"})
@@ -27,8 +32,12 @@ def loan_applications(context: dg.AssetExecutionContext, config: LoanApplication
     """Loan applications of the past 18 months with their observed 12-month default."""
     size = config.size or max(HISTORY_MONTHS, round(DEFAULT_HISTORY_SIZE * get_settings().demo_data_scale))
     frame = generate_applications(size, seed=config.seed, months=range(HISTORY_MONTHS))
+    left_out = 0
+    if config.source_honours_erasures:
+        frame, left_out = drop_erased("credit", frame, "application_id")
     context.add_output_metadata({
         "rows": len(frame),
+        "erased_applicants_left_out": left_out,
         "first_application": str(frame["applied_at"].min()),
         "last_application": str(frame["applied_at"].max()),
         "default_rate": round(float(frame[LABEL].mean()), 4),
@@ -50,4 +59,10 @@ def measure_schema(applications: pd.DataFrame) -> Measurement:
 
 applications_match_schema = concern_check(
     credit_card(), "training-data-schema", asset=loan_applications, measure=measure_schema
+)
+
+
+applications_without_erased_applicants = erased_subjects_check(
+    "credit", loan_applications, lambda frame: frame["application_id"], name="no_erased_applicants",
+    description="No applicant from the deletion register is in the training history (blocks training).",
 )
