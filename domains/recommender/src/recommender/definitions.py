@@ -15,7 +15,7 @@ from recommender.defs.model import (
     shared_account_detection,
 )
 from recommender.defs.pages import served_pages
-from recommender.defs.shop import synthetic_shop
+from recommender.defs.shop import shop_events_without_erased_accounts, synthetic_shop
 
 ASSETS = [synthetic_shop, interaction_split, popularity_baseline, collaborative_model, recommender_evaluation,
           champion_recommender, shared_account_detection, served_pages]
@@ -36,5 +36,6 @@ nightly_training = dg.ScheduleDefinition(
                 "missed night is simply re-run).",
 )
 
-defs = domain_definitions("recommender", assets=ASSETS, asset_checks=CHECKS, jobs=[recommender_pipeline, first_run],
+defs = domain_definitions("recommender", assets=ASSETS, asset_checks=[*CHECKS, shop_events_without_erased_accounts],
+                          jobs=[recommender_pipeline, first_run],
                           schedules=[nightly_training])

@@ -12,5 +12,5 @@ domain = Domain(
     definitions_module="recommender.definitions",
     demos_module="recommender.demos",
     api_module="recommender.api",
-    extras={"replay_runner": "recommender.replay:rerun"},
+    extras={"replay_runner": "recommender.replay:rerun", "subject_eraser": "recommender.privacy:eraser"},
 )

@@ -7,6 +7,8 @@ from dataclasses import replace
 import dagster as dg
 from pydantic import Field
 
+from inloop.privacy import drop_erased
+from inloop.privacy.checks import erased_subjects_check
 from inloop.settings import get_settings
 from recommender.lib.shop import ShopSpec, generate_catalog, generate_events, generate_shoppers
 
@@ -19,6 +21,9 @@ class ShopConfig(dg.Config):
     n_accounts: int | None = Field(default=None, description="Accounts (default 2,000 x demo_data_scale).")
     shared_account_share: float = Field(default=0.05, description="Share of accounts shared by two people.")
     days: int = Field(default=42, description="Days of clickstream; the last 7 are the test week.")
+    source_honours_erasures: bool = Field(
+        default=True, description="The simulated shop deletes accounts in the deletion register (as the shop's "
+        "database would); False plays a source that did not, and the register check blocks training.")
 
     def spec(self) -> ShopSpec:
         scaled = ShopSpec(seed=self.seed, shared_account_share=self.shared_account_share,
@@ -41,13 +46,17 @@ def synthetic_shop(config: ShopConfig):  # type: ignore[no-untyped-def]
     catalog = generate_catalog(spec)
     shoppers = generate_shoppers(spec)
     events = generate_events(catalog, shoppers, spec)
+    left_out = 0
+    if config.source_honours_erasures:
+        shoppers, left_out = drop_erased("recommender", shoppers, "account_id")
+        events, _ = drop_erased("recommender", events, "account_id")
     accounts = shoppers.groupby("account_id")["shared_account"].first()
     yield dg.Output(catalog, "catalog", metadata={
         "articles": len(catalog), "new_in": int(catalog["new_in"].sum()),
         "by_gender_target": dg.MetadataValue.json(catalog["gender_target"].value_counts().to_dict()),
     })
     yield dg.Output(shoppers, "shoppers", metadata={
-        "people": len(shoppers), "accounts": len(accounts),
+        "people": len(shoppers), "accounts": len(accounts), "erased_people_left_out": left_out,
         "shared_account_share": float(accounts.mean()),
         "new_accounts": int(shoppers.groupby("account_id")["new_account"].first().sum()),
     })
@@ -56,3 +65,9 @@ def synthetic_shop(config: ShopConfig):  # type: ignore[no-untyped-def]
         "by_type": dg.MetadataValue.json(events["event_type"].value_counts().to_dict()),
         "by_device": dg.MetadataValue.json(events["device"].value_counts().to_dict()),
     })
+
+
+shop_events_without_erased_accounts = erased_subjects_check(
+    "recommender", "shop_events", lambda events: events["account_id"], name="no_erased_accounts",
+    description="No account from the deletion register is in the clickstream the model trains on (blocks training).",
+)
