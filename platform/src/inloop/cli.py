@@ -137,6 +137,47 @@ def readiness(
         raise typer.Exit(1)
 
 
+@app.command("new-domain")
+def new_domain(
+    name: Annotated[str, typer.Argument(help="The domain's id, snake_case (e.g. churn): package, code location, "
+                                             "API prefix.")],
+    title: Annotated[str | None, typer.Option(help="One line a stakeholder understands (default: from the name).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the files it would write; write nothing.")] = False,
+    no_sync: Annotated[bool, typer.Option("--no-sync", help="Do not run `uv lock` and `uv sync` afterwards.")] = False,
+    repo: Annotated[Path | None, typer.Option(help="The workspace root (default: found from the current folder).")] = None,
+) -> None:
+    """Scaffold a working domain: package, project card, synthetic data, concern check, demo, API, tests."""
+    from inloop import scaffold
+
+    try:
+        root = scaffold.find_repo_root(repo)
+        result = scaffold.new_domain(name, repo_root=root, title=title, dry_run=dry_run, sync=not no_sync,
+                                     echo=typer.echo)
+    except (scaffold.DomainNameError, scaffold.ScaffoldError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(scaffold.report(result, dry_run=dry_run))
+
+
+@app.command("remove-domain")
+def remove_domain(
+    name: Annotated[str, typer.Argument(help="The domain to take out of the workspace.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    no_sync: Annotated[bool, typer.Option("--no-sync", help="Do not run `uv lock` and `uv sync` afterwards.")] = False,
+    repo: Annotated[Path | None, typer.Option(help="The workspace root (default: found from the current folder).")] = None,
+) -> None:
+    """Delete a domain's folders (domains/NAME, tests/domains/NAME) and its workspace entries; re-sync."""
+    from inloop import scaffold
+
+    try:
+        root = scaffold.find_repo_root(repo)
+        if not yes and not typer.confirm(f"Delete domains/{name} and tests/domains/{name} in {root}?"):
+            raise typer.Exit(1)
+        removed = scaffold.remove_domain(name, repo_root=root, sync=not no_sync, echo=typer.echo)
+    except (scaffold.DomainNameError, scaffold.ScaffoldError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Removed domain {name}: " + ", ".join(map(str, removed)))
+
+
 @app.command()
 def doctor() -> None:
     """Check the installation: versions, paths, database, MLflow, Dagster, domains; say how to fix what is missing."""
