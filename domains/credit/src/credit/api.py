@@ -18,6 +18,9 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from inloop.api.deps import PredictionLog, RequestId, WriteAccess
+from inloop.canary import routes_to_challenger
+from inloop.settings import get_settings
+from inloop.stability import NonFiniteError
 
 __all__ = ["load_models", "reload_models", "router"]
 
@@ -34,13 +37,19 @@ def load_models() -> str:
 
 
 def reload_models() -> str:
-    """Load the champion and policy again; only a successful load replaces what serves now."""
-    from credit.lib.registry import load_decision_service
+    """Load the champion (and the challenger, if any) and the policy again; only a successful load
+    replaces what serves now."""
+    from credit.lib.registry import load_challenger_service, load_decision_service
 
     service = load_decision_service()
+    challenger = load_challenger_service(service.policy)
+    if challenger is not None and challenger.model_version == service.model_version:
+        challenger = None
     with _lock:
-        _state["service"] = service
-    return f"{service.model_name} v{service.model_version}, policy {service.policy.version}"
+        _state["service"], _state["challenger"] = service, challenger
+    canary = (f"; challenger v{challenger.model_version} serves {get_settings().canary_share:.0%} (canary)"
+              if challenger is not None else "")
+    return f"{service.model_name} v{service.model_version}, policy {service.policy.version}{canary}"
 
 
 AgeBand = Literal["18-25", "26-35", "36-50", "51-65", "66+"]
@@ -103,14 +112,35 @@ def create_decision(body: ApplicationCreate, _: WriteAccess, prediction_log: Pre
     application = body.model_dump()
     application["application_id"] = body.application_id or request_id
     application["applied_at"] = (body.applied_at or dt.datetime.now(dt.UTC)).isoformat()
+    # The canary: a challenger decides for a small, stable share of applicants (by application id);
+    # the champion's answer is computed beside it (not applied) so their agreement can be measured.
+    challenger = _state.get("challenger")
+    canary = challenger is not None and routes_to_challenger(application["application_id"])
+    serving = challenger if canary else service
     start = time.perf_counter()
     try:
-        (decision,) = service.decide_many([application], log=False)
+        (decision,) = serving.decide_many([application], log=False)
+    except NonFiniteError as exc:
+        # Non-finite inputs are the client's; a non-finite score is ours: never serve it.
+        code = (status.HTTP_422_UNPROCESSABLE_CONTENT if any(k.startswith("features") for k in exc.problems)
+                else status.HTTP_500_INTERNAL_SERVER_ERROR)
+        raise HTTPException(code, f"not decided: {exc}") from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     latency_ms = (time.perf_counter() - start) * 1000
-    (entry,) = service.log_entries([decision], [application], latency_ms)
+    (entry,) = serving.log_entries([decision], [application], latency_ms)
     entry.request_id = request_id
+    if challenger is not None:
+        entry.output["canary"] = {"role": "challenger" if canary else "champion",
+                                  "champion_version": service.model_version,
+                                  "challenger_version": challenger.model_version}
+        if canary:
+            try:
+                (shadow,) = service.decide_many([application], log=False)
+                entry.output["canary"].update(champion_decision=shadow.decision,
+                                              champion_score=shadow.probability_of_default)
+            except ValueError as exc:
+                entry.output["canary"]["champion_error"] = str(exc)[:300]
     prediction_log.record(entry)
     out = decision.output()
     return DecisionPublic(request_id=request_id, application_id=decision.application_id, decision=out["decision"],

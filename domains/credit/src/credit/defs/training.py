@@ -9,14 +9,21 @@ import numpy as np
 import pandas as pd
 
 from credit.defs.card import credit_card
+from credit.lib.decision import MODEL_NAME
 from credit.lib.evaluation import Evaluation, evaluate_models
 from credit.lib.features import FEATURES, build_features, labels, split_by_time
-from credit.lib.model import RiskModel, train_baseline, train_risk_model
+from credit.lib.model import NUM_ROUNDS, RiskModel, train_baseline, train_risk_model
 from credit.lib.policy import load_policy
 from credit.lib.promotion import GATES, gate_measurements, promote_candidate, promotion_gates
 from credit.lib.registry import log_candidate, log_evaluation
+from credit.lib.studies import ablation_report, data_fingerprint, staleness_curve, tune_hyperparameters
+from inloop.ablation import AblationReport
+from inloop.canary import stage_candidate
 from inloop.checks import Measurement, concern_check
+from inloop.readiness import rubric
+from inloop.staleness import StalenessCurve
 from inloop.tracking import PromotionDecision
+from inloop.tuning import SearchResult
 
 
 @dataclass
@@ -66,13 +73,29 @@ def training_sets(context: dg.AssetExecutionContext, config: TrainingSetsConfig,
 
 
 @dg.asset(group_name="credit_training")
-def risk_model_candidate(context: dg.AssetExecutionContext, training_sets: TrainingSets) -> Candidate:
-    """A LightGBM default-risk model and its logistic-regression baseline, logged to MLflow."""
+def hyperparameter_search(context: dg.AssetExecutionContext, training_sets: TrainingSets) -> SearchResult:
+    """A bounded search (fixed budget and seed) on the training window's last months; each trial an MLflow run."""
+    result = tune_hyperparameters(training_sets.train, features=training_sets.features,
+                                  tags={"dagster.run_id": context.run.run_id})
+    context.add_output_metadata({"best": result.summary(), "mlflow_run_id": result.run_id or "",
+                                 "best_params": dg.MetadataValue.json(result.best_params),
+                                 "trials": dg.MetadataValue.md(result.trials.to_markdown(index=False))})
+    return result
+
+
+@dg.asset(group_name="credit_training")
+def risk_model_candidate(context: dg.AssetExecutionContext, training_sets: TrainingSets,
+                         hyperparameter_search: SearchResult) -> Candidate:
+    """A LightGBM default-risk model (the search's best setting) and its logistic-regression baseline, in MLflow."""
     X, y = training_sets.X("train"), training_sets.y("train")
-    model = train_risk_model(X, y)
+    params = dict(hyperparameter_search.best_params)
+    model = train_risk_model(X, y, params, num_rounds=int(params.pop("num_rounds", NUM_ROUNDS)))
     # The baseline always sees every application input: it is the bar, not an ablation.
     baseline = train_baseline(training_sets.X("train", FEATURES), y)
-    run = log_candidate(model, X, y, tags={"dagster.run_id": context.run.run_id})
+    run = log_candidate(model, X, y, tags={"dagster.run_id": context.run.run_id,
+                                           "inloop.data_fingerprint": data_fingerprint(training_sets.train),
+                                           "inloop.seed": str(model.params["seed"]),
+                                           "inloop.tuning_run_id": hyperparameter_search.run_id or ""})
     context.add_output_metadata({"mlflow_run_id": run.run_id, "registered_version": run.version,
                                  "features": ", ".join(model.features)})
     return Candidate(model, baseline, run.version, run.run_id)
@@ -113,11 +136,48 @@ gate_checks = [_gate_check(concern_id) for concern_id in GATES.values()]
 @dg.asset(group_name="credit_training", deps=["model_evaluation"])
 def champion_model(context: dg.AssetExecutionContext, risk_model_candidate: Candidate,
                    model_evaluation: Evaluation) -> PromotionDecision:
-    """The candidate promoted to the MLflow alias ``champion`` (runs only when every gate passed)."""
-    decision = promote_candidate(risk_model_candidate.version, model_evaluation, credit_card())
-    context.add_output_metadata({"promoted": decision.promoted, "version": decision.version,
+    """The gated candidate: ``champion`` when none serves yet, otherwise the ``challenger`` that the API
+    canaries until ``inloop models promote credit`` (runs only when every gate passed)."""
+    staged = stage_candidate("credit", MODEL_NAME, risk_model_candidate.version,
+                             promotion_gates(model_evaluation, credit_card()))
+    decision = staged.decision
+    context.add_output_metadata({"promoted": decision.promoted, "stage": staged.stage, "version": decision.version,
                                  "previous_champion": decision.previous_champion or "",
-                                 "decision": decision.reason})
-    if not decision.promoted:
+                                 "decision": staged.reason})
+    if staged.stage == "refused":
         raise dg.Failure(description=decision.reason)
     return decision
+
+
+@dg.asset(group_name="credit_evidence")
+@rubric("data-2", "data-3", what="every champion's run holds the leave-one-data-source-out ablation report "
+        "(CSV, Markdown, PNG); groups below the minimum AUC gain are findings")
+def feature_ablation(context: dg.AssetExecutionContext, training_sets: TrainingSets,
+                     hyperparameter_search: SearchResult, champion_model: PromotionDecision,
+                     risk_model_candidate: Candidate) -> AblationReport:
+    """Each data source left out in turn: the AUC it adds vs its latency, size and upstream dependency."""
+    report = ablation_report(training_sets.train, training_sets.holdout, hyperparameter_search.best_params)
+    report.log_to_run(risk_model_candidate.run_id)
+    for finding in report.findings:
+        context.log.warning(f"data source below the minimum gain: {finding}")
+    context.add_output_metadata({"findings": len(report.findings), "seconds": report.seconds,
+                                 "mlflow_run_id": risk_model_candidate.run_id,
+                                 "report": dg.MetadataValue.md(report.markdown())})
+    return report
+
+
+@dg.asset(group_name="credit_evidence")
+@rubric("model-4", what="every champion's run holds its model-age vs AUC curve (CSV, PNG) and the age limit "
+        "the live-performance tolerance implies; the staleness check reads it")
+def model_staleness_curve(context: dg.AssetExecutionContext, loan_applications: pd.DataFrame,
+                          hyperparameter_search: SearchResult, champion_model: PromotionDecision,
+                          risk_model_candidate: Candidate) -> StalenessCurve:
+    """Holdout AUC by model age from the time-ordered history; the age limit stored with the champion."""
+    tolerance = credit_card().concern("live-performance").threshold
+    assert tolerance is not None
+    curve = staleness_curve(loan_applications, hyperparameter_search.best_params, max_drop=tolerance.value)
+    curve.log_to_run(risk_model_candidate.run_id)
+    context.add_output_metadata({"age_limit_days": curve.limit_days, "censored": curve.censored,
+                                 "summary": curve.describe(), "mlflow_run_id": risk_model_candidate.run_id,
+                                 "by_age": dg.MetadataValue.md(curve.by_age().round(4).to_markdown(index=False))})
+    return curve

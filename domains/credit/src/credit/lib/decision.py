@@ -28,6 +28,7 @@ import pandas as pd
 from credit.lib.features import FEATURES
 from credit.lib.model import RiskModel
 from credit.lib.policy import DecisionPolicy
+from inloop.stability import require_finite
 
 __all__ = ["COMPONENT", "MODEL_NAME", "Decision", "DecisionService", "Reason", "in_live_test_set", "reason_text"]
 
@@ -189,7 +190,13 @@ class DecisionService:
         # The policy reads every application input; the model only the features it was trained on.
         records, matrix = _read_applications(applications)
         features = list(self.model.features)
-        contributions = self.model.contributions_matrix(matrix[:, [FEATURES.index(f) for f in features]])
+        inputs = matrix[:, [FEATURES.index(f) for f in features]]
+        # Numerical stability: a NaN/inf feature or score is refused (with an alert), never decided on.
+        require_finite(self.domain, "serving", {"features": inputs},
+                       evidence={"model_version": self.model_version, "features_order": features})
+        contributions = self.model.contributions_matrix(inputs)
+        require_finite(self.domain, "serving", {"scores": contributions.sum(axis=1)},
+                       evidence={"model_version": self.model_version})
         ids = [str(a["application_id"]) for a in applications]
         decisions = [self._decide_row(app_id, row, contrib, features)
                      for app_id, row, contrib in zip(ids, records, contributions, strict=True)]

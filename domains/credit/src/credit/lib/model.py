@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from credit.lib.features import CATEGORIES
+from inloop.stability import require_finite
 
 __all__ = ["DEFAULT_PARAMS", "RiskModel", "train_baseline", "train_risk_model"]
 
@@ -78,9 +79,15 @@ def train_risk_model(X: pd.DataFrame, y: np.ndarray, params: dict[str, Any] | No
                      num_rounds: int = NUM_ROUNDS) -> RiskModel:
     """Fit LightGBM on ``X`` (categoricals as pandas categories) and ``y`` (1 = default)."""
     params = {**DEFAULT_PARAMS, **(params or {})}
+    # Numerical stability: non-finite features, labels, loss or predictions stop training (with an alert).
+    require_finite("credit", "training", {"features": X, "labels": np.asarray(y, dtype=float)})
     data = lgb.Dataset(X, label=y, categorical_feature=[c for c in X.columns if c in CATEGORIES],
                        free_raw_data=False)
-    booster = lgb.train(params, data, num_boost_round=num_rounds)
+    losses: dict[str, Any] = {}
+    booster = lgb.train({**params, "metric": "binary_logloss"}, data, num_boost_round=num_rounds,
+                        valid_sets=[data], valid_names=["train"], callbacks=[lgb.record_evaluation(losses)])
+    require_finite("credit", "training", {"loss": losses["train"]["binary_logloss"],
+                                          "predictions": booster.predict(X)})
     return RiskModel(booster, tuple(X.columns), {**params, "num_rounds": num_rounds})
 
 

@@ -21,7 +21,7 @@ from credit.lib.model import RiskModel
 from credit.lib.policy import DecisionPolicy, load_policy
 
 __all__ = ["CandidateRun", "champion_age_days", "champion_offline_auc", "champion_training_statistics",
-           "load_decision_service", "log_candidate",
+           "load_challenger_service", "load_decision_service", "log_candidate",
            "log_evaluation", "training_statistics"]
 
 
@@ -95,6 +95,20 @@ def load_decision_service(policy: DecisionPolicy | None = None) -> DecisionServi
     return DecisionService(model, policy or load_policy(), model_version=version)
 
 
+def load_challenger_service(policy: DecisionPolicy | None = None) -> DecisionService | None:
+    """The decision service on the ``challenger`` model (the canary), or None when there is none."""
+    import mlflow
+
+    from inloop.canary import challenger_version
+
+    version = challenger_version(MODEL_NAME)
+    if version is None:
+        return None
+    booster = mlflow.lightgbm.load_model(f"models:/{MODEL_NAME}/{version}")
+    model = RiskModel(booster, tuple(booster.feature_name()))
+    return DecisionService(model, policy or load_policy(), model_version=version)
+
+
 def _champion_run(model_name: str) -> Any:
     from inloop.tracking import champion_version, client
 
@@ -122,6 +136,7 @@ def champion_offline_auc(model_name: str = MODEL_NAME) -> float:
 
 def champion_age_days(model_name: str = MODEL_NAME, now: dt.datetime | None = None) -> tuple[str, float]:
     """(version, days since the champion version was registered)."""
-    mv, _ = _champion_run(model_name)
-    created = dt.datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=dt.UTC)
-    return str(mv.version), ((now or dt.datetime.now(dt.UTC)) - created).total_seconds() / 86_400
+    from inloop.staleness import champion_age_days as platform_age
+
+    version, days, _ = platform_age(model_name, now)
+    return version, days
