@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from inloop.api.deps import PredictionLog, RequestId, WriteAccess
+from inloop.stability import NonFiniteError
 
 __all__ = ["load_models", "reload_models", "router"]
 
@@ -113,7 +114,10 @@ def read_page(
     if at is not None and at.tzinfo is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "at needs a time zone, e.g. 2026-11-01T12:00:00Z")
     when = at or shop.spec.end
-    view, entries = service.render(user_id, page, device, when, log=False)
+    try:
+        view, entries = service.render(user_id, page, device, when, log=False)
+    except NonFiniteError as exc:  # never serve a ranking by NaN; the guard has raised an alert
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"page not served: {exc}") from None
     for entry in entries:
         entry.request_id = f"{request_id}-{entry.component}"
         prediction_log.record(entry)

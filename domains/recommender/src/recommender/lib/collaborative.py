@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from inloop.stability import require_finite
 from recommender.lib.history import interaction_matrix
 
 __all__ = ["CollaborativeModel", "train_als"]
@@ -81,6 +82,7 @@ def train_als(train: pd.DataFrame, catalog: pd.DataFrame, n_accounts: int, *, fa
     from threadpoolctl import threadpool_limits
 
     matrix = interaction_matrix(train, n_accounts, n_items)
+    require_finite("recommender", "training", {"features": matrix.data})  # NaN/inf weights: refuse, alert
     started = time.perf_counter()
     # implicit's own threads do the work; a BLAS thread pool underneath only oversubscribes the cores.
     with threadpool_limits(1, "blas"):
@@ -90,6 +92,8 @@ def train_als(train: pd.DataFrame, catalog: pd.DataFrame, n_accounts: int, *, fa
     item_factors = _cold_start_factors(np.asarray(als.item_factors, dtype=np.float32),
                                        np.asarray(matrix.getnnz(axis=0)) > 0, catalog.sort_values("item_id"))
     seconds = time.perf_counter() - started
+    # A diverged fit (NaN/inf factors) would rank by garbage: stop training instead, with an alert.
+    require_finite("recommender", "training", {"item_factors": item_factors})
     return CollaborativeModel(
         item_factors=item_factors, regularization=regularization, alpha=alpha,
         params={"factors": factors, "iterations": iterations, "regularization": regularization, "alpha": alpha,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from inloop.stability import Stage, require_finite
 from recommender.lib.boxes import Assortment, Box
 from recommender.lib.collaborative import CollaborativeModel
 from recommender.lib.history import AccountHistory
@@ -19,13 +20,21 @@ COMPONENT = "recommendations_box"
 
 
 def rank_for_account(candidates: np.ndarray, history_items: np.ndarray, vector: np.ndarray | None,
-                     model: CollaborativeModel, popularity: PopularityModel, n: int) -> tuple[np.ndarray, int]:
-    """Top ``n`` candidates by model score (popularity fills in); returns (items, how many came from the model)."""
+                     model: CollaborativeModel, popularity: PopularityModel, n: int,
+                     stage: Stage = "training") -> tuple[np.ndarray, int]:
+    """Top ``n`` candidates by model score (popularity fills in); returns (items, how many came from the model).
+
+    A NaN or infinite account vector or score is refused (:class:`~inloop.stability.NonFiniteError`, with an
+    alert naming ``stage``): a ranking by NaN would look like an answer.
+    """
     if len(history_items):
         candidates = candidates[~np.isin(candidates, history_items)]
     if vector is None or len(candidates) == 0:
         return popularity.rank(candidates, n), 0
     scores = model.scores(vector, candidates)
+    if not (np.isfinite(vector).all() and np.isfinite(scores).all()):
+        require_finite("recommender", stage, {"features": vector, "scores": scores},
+                       evidence={"model_version": model.version})
     top = candidates[np.argsort(-scores, kind="stable")[:n]]
     if len(top) < n:
         rest = popularity.rank(candidates[~np.isin(candidates, top)], n - len(top))
@@ -38,7 +47,8 @@ def recommendations_box(history: AccountHistory, assortment: Assortment, model: 
                         vector: np.ndarray | None = None, version: str | None = None) -> Box:
     """The box for one page view; ``vector`` is the account's folded-in model vector (None: no history)."""
     history_items, _ = history.weighted_items()
-    ranked, from_model = rank_for_account(assortment.for_page(page), history_items, vector, model, popularity, size)
+    ranked, from_model = rank_for_account(assortment.for_page(page), history_items, vector, model, popularity, size,
+                                          stage="serving")
     section = "" if page == "home" else f" in the {page}'s section"
     items = []
     for rank, item in enumerate(ranked, start=1):
