@@ -12,5 +12,6 @@ domain = Domain(
     definitions_module="recommender.definitions",
     demos_module="recommender.demos",
     api_module="recommender.api",
-    extras={"replay_runner": "recommender.replay:rerun", "subject_eraser": "recommender.privacy:eraser"},
+    extras={"replay_runner": "recommender.replay:rerun", "subject_eraser": "recommender.privacy:eraser",
+            "served_model": "recommender.serving:SERVED_MODEL", "data_sources": "recommender.serving:source_schemas"},
 )
