@@ -21,7 +21,7 @@ from PIL import Image
 
 from inloop import db
 from inloop.alerts import raise_alert
-from inloop.db.models import Alert, BugReport, BugReportEvent, Label, Prediction, SubjectErasure
+from inloop.db.models import Alert, BugReport, BugReportEvent, CheckResult, Label, Prediction, SubjectErasure
 from inloop.incidents.bug_reports import file_report
 from inloop.predictions import PredictionEntry, log_predictions
 from inloop.privacy import ErasureError, forget, subject_key
@@ -38,7 +38,7 @@ def _db_text() -> str:
     """Every row of every table the erasure touches, as one string (the scan's haystack)."""
     parts = []
     with db.read_session() as sess:
-        for model in (Prediction, Label, BugReport, BugReportEvent, Alert, SubjectErasure):
+        for model in (Prediction, Label, BugReport, BugReportEvent, Alert, CheckResult, SubjectErasure):
             for row in sess.scalars(sa.select(model)):
                 parts.append(json.dumps({c.name: getattr(row, c.key) for c in model.__table__.columns}, default=str))
     return "\n".join(parts)
@@ -84,6 +84,10 @@ def credit_world(inloop_env: Path) -> dict[str, object]:
                             "request_id": rid_a}, screenshot=_png((200, 10, 10))).report
     report_b = file_report({"reporter": "ben", "text": f"Application {b} looks fine", "domain": "credit",
                             "request_id": rid_b}, screenshot=_png((10, 200, 10))).report
+    with db.session() as sess:
+        sess.add(CheckResult(domain="credit", concern_id="c", check_name="k", asset_key="a", passed=False,
+                             severity="ERROR", metric_name="m", metric_value=0.1, threshold_op="<=",
+                             threshold_value=0.0, details={"examples": [a, b]}))
     raise_alert(domain="credit", cause_key="test:odd", title="odd decision",
                 message=f"see request {rid_a} and {rid_b}", evidence={"request_ids": [rid_a, rid_b]})
 
@@ -115,7 +119,7 @@ def test_forget_removes_one_person_from_every_store_and_keeps_the_others(credit_
     assert receipt.status == "done" and receipt.remaining == 0 and not receipt.already_erased
     removed = {s.store: s.removed for s in receipt.stores}
     assert removed["prediction log"] == 2 and removed["labels"] == 1 and removed["bug reports"] == 1
-    assert removed["alerts"] == 1 and removed["prediction log spill files"] == 1 and removed["reports"] >= 1
+    assert removed["alerts"] == 1 and removed["check results"] == 1 and removed["prediction log spill files"] == 1 and removed["reports"] >= 1
     assert removed["credit: parquet files"] == 2  # the inbox batch and the core-banking ledger
     assert removed["credit: pipeline outputs"] == 1
 

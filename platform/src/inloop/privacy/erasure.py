@@ -7,7 +7,8 @@ starts meanwhile already leaves the person out), then removes or anonymises the 
 * labels (by subject, and every label of a removed prediction),
 * bug reports (the link to a removed prediction, mentions of the person in the text and the
   status notes, and the screenshot, which cannot be redacted and is deleted),
-* alerts (mentions of the person or of a removed request id in title, message and evidence),
+* alerts (mentions of the person or of a removed request id in title, message and evidence) and
+  check results (failing examples kept in their details),
 * spilled prediction-log lines and generated reports under the data directory,
 * the domain's own stores, through its ``subject_eraser`` hook (:class:`SubjectEraser`):
   parquet/CSV files under its data folder, its pipelines' stored outputs, anything else it names,
@@ -34,7 +35,16 @@ import sqlalchemy as sa
 
 from inloop import db
 from inloop import domains as domain_registry
-from inloop.db.models import Alert, BugReport, BugReportEvent, Label, Prediction, SubjectErasure, utcnow
+from inloop.db.models import (
+    Alert,
+    BugReport,
+    BugReportEvent,
+    CheckResult,
+    Label,
+    Prediction,
+    SubjectErasure,
+    utcnow,
+)
 from inloop.privacy import stores
 from inloop.readiness import rubric
 from inloop.settings import get_settings
@@ -291,6 +301,16 @@ def _platform_stores(domain: str, log_ids: list[str], patterns: list[re.Pattern[
                 if erase:
                     alert.title, alert.message, alert.evidence = title or "", message or "", evidence
         out.append(StoreReceipt("alerts", "anonymised", alert_hits, detail="mentions in title, message, evidence"))
+
+        # Check results: failing examples (e.g. a duplicated id) are kept in their details.
+        check_hits = 0
+        for result in sess.scalars(sa.select(CheckResult).where(CheckResult.domain == domain)).all():
+            details, n = _redact_json(result.details, text_patterns)
+            if n:
+                check_hits += 1
+                if erase:
+                    result.details = details
+        out.append(StoreReceipt("check results", "anonymised", check_hits, detail="examples in the metric history"))
 
     if erase:
         out.append(_compact_database(db_url))
