@@ -26,7 +26,10 @@ _state: dict[str, Any] = {}
 
 
 def _build_service() -> tuple[Any, Any, str]:
+    import dataclasses
+
     from inloop import tracking
+    from inloop.privacy import drop_erased
     from inloop.settings import get_settings
     from recommender.lib.boxes import Assortment
     from recommender.lib.history import HistoryStore
@@ -37,6 +40,10 @@ def _build_service() -> tuple[Any, Any, str]:
 
     pyfunc, version = tracking.load_champion(MODEL_NAME)
     shop = generate_shop(ShopSpec().scaled(get_settings().demo_data_scale))
+    # The simulated shop database honours the deletion register: a forgotten account is unknown (404).
+    shoppers, _ = drop_erased("recommender", shop.shoppers, "account_id")
+    events, _ = drop_erased("recommender", shop.events, "account_id")
+    shop = dataclasses.replace(shop, shoppers=shoppers, events=events)
     popularity = fit_popularity(shop.events, len(shop.catalog))
     service = PageService(Assortment(shop.catalog), HistoryStore(shop.events), pyfunc.unwrap_python_model().model,
                           popularity, PageConfig(), model_version=f"{MODEL_NAME}/{version}")
