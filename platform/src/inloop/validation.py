@@ -62,6 +62,10 @@ class ExpectationOutcome:
     examples: list[Any] = field(default_factory=list)
     observed_value: Any = None
     error: str | None = None
+    #: the expectation's ``meta`` (domains put the rule's reason in plain words under ``why``)
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: index labels of the rows that broke it (with ``collect_rows``; row-wise expectations only)
+    failing_rows: list[Any] = field(default_factory=list)
 
     @property
     def description(self) -> str:
@@ -89,7 +93,7 @@ class ValidationSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"suite": self.suite, "success": self.success, "rows": self.rows,
                 "failing_row_share": self.failing_row_share,
-                "outcomes": [asdict(o) for o in self.outcomes]}
+                "outcomes": [{k: v for k, v in asdict(o).items() if k != "failing_rows"} for o in self.outcomes]}
 
     def describe_failures(self, limit: int = 5) -> str:
         parts = []
@@ -166,5 +170,7 @@ def validate(df: pd.DataFrame, expectations: Sequence[Any], suite_name: str,
             unexpected_percent=_plain(info.get("unexpected_percent")),
             examples=_plain(info.get("partial_unexpected_list") or []),
             observed_value=_plain(info.get("observed_value")), error=error,
+            meta=_plain(dict(config.meta or {})),
+            failing_rows=_plain(info.get("unexpected_index_list") or []) if error is None and not res.success else [],
         ))
     return ValidationSummary(suite_name, bool(result.success), len(df), outcomes, sorted(failing, key=str))
