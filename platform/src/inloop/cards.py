@@ -29,6 +29,7 @@ __all__ = [
     "BusinessCase",
     "CardError",
     "Concern",
+    "DataSource",
     "Finding",
     "Kpi",
     "Metric",
@@ -205,6 +206,16 @@ class BugReportPolicy(_Strict):
     window_days: int = Field(default=14, ge=1, le=365)
 
 
+class DataSource(_Strict):
+    """An upstream dataset the domain reads, and who to send its data-quality report to."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)] = Field(
+        description="The source's name in the domain's code (its data_quality_sources hook).")
+    description: str = Field(min_length=3)
+    owner: Answer = Field(description="The team or person who produces the data and can fix it.")
+    contact: Answer = Field(description="Where the report goes (e-mail, channel, ticket queue).")
+
+
 class ProjectCard(_Strict):
     domain: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -213,6 +224,8 @@ class ProjectCard(_Strict):
     concerns: list[Concern] = Field(min_length=1)
     outage_impact: OutageImpact
     bug_reports: BugReportPolicy = Field(default_factory=BugReportPolicy)
+    data_sources: list[DataSource] = Field(default_factory=list,
+                                           description="Upstream datasets and their owners (data-quality reports).")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ProjectCard:
@@ -225,6 +238,9 @@ class ProjectCard(_Strict):
                 if value in seen:
                     raise ValueError(f"two concerns share the {attr} {value!r}; each must be unique")
                 seen.add(value)
+        sources = [s.id for s in self.data_sources]
+        if len(set(sources)) != len(sources):
+            raise ValueError("two data_sources share an id; each must be unique")
         return self
 
     def concern(self, concern_id: str) -> Concern:
