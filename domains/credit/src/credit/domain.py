@@ -13,6 +13,6 @@ domain = Domain(
     demos_module="credit.demos",
     api_module="credit.api",
     extras={"replay_runner": "credit.replay:rerun", "bench": "credit.bench:measure",
-            "subject_eraser": "credit.privacy:eraser",
+            "subject_eraser": "credit.privacy:eraser", "data_quality_sources": "credit.quality:sources",
             "served_model": "credit.serving:SERVED_MODEL", "data_sources": "credit.serving:source_schemas"},
 )

@@ -1,0 +1,50 @@
+"""The credit domain's upstream sources for the data-quality report (the ``data_quality_sources`` hook).
+
+Both sources are checked against the application schema (:mod:`credit.lib.schema`), whose rules
+carry the reason they hold: the loan history the model learns from, and the newest batch the loan
+front end dropped into the inbox. Owners and contacts are in the project card's ``data_sources``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from inloop.data_quality import QualitySource
+
+__all__ = ["sources"]
+
+
+def _history() -> pd.DataFrame:
+    from credit.defs.applications import DEFAULT_HISTORY_SIZE
+    from credit.lib.data import HISTORY_MONTHS, generate_applications
+    from inloop.privacy import drop_erased
+    from inloop.settings import get_settings
+
+    size = max(HISTORY_MONTHS, round(DEFAULT_HISTORY_SIZE * get_settings().demo_data_scale))
+    frame, _ = drop_erased("credit", generate_applications(size, months=range(HISTORY_MONTHS)), "application_id")
+    return frame
+
+
+def _latest_batch() -> pd.DataFrame | None:
+    from credit.lib.live import inbox_dir, latest_batch_id, read_batch
+
+    batch = latest_batch_id() if inbox_dir().is_dir() else None
+    if batch is None:
+        return None
+    frame = read_batch(batch)
+    frame.attrs["batch_id"] = batch
+    return frame
+
+
+def _expectations(frame: pd.DataFrame) -> list:
+    from credit.lib.schema import application_expectations
+
+    return application_expectations()
+
+
+def sources() -> list[QualitySource]:
+    return [
+        QualitySource("loan_history", _history, _expectations, key_columns=("application_id",)),
+        QualitySource("frontend_batches", _latest_batch, _expectations, key_columns=("application_id",),
+                      label=lambda frame: f"batch {frame.attrs.get('batch_id', '?')}"),
+    ]
