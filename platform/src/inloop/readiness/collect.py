@@ -432,8 +432,14 @@ def _code_declarations(tree: ast.Module) -> Iterator[tuple[str, int, ast.Call]]:
                 yield name, node.lineno, value.func
 
 
-def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bool | None = None) -> list[Evidence]:
-    """``@rubric`` declarations in the platform, domain and console sources."""
+def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bool | None = None,
+                          for_domains: Iterable[str] | None = None) -> list[Evidence]:
+    """``@rubric`` declarations in the platform, domain and console sources.
+
+    When verifying by import, only declarations that count for ``for_domains`` (default: all) are
+    imported: a domain's report never loads another domain's ML stack.
+    """
+    wanted = None if for_domains is None else set(for_domains)
     from inloop.readiness import code_evidence
 
     if verify_imports is None:
@@ -458,7 +464,7 @@ def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bo
                 problem, verified = "", True
                 if how not in ("automated", "manual"):
                     problem, verified = f"how must be 'automated' or 'manual', not {how!r}", False
-                elif verify_imports and module:
+                elif verify_imports and module and (wanted is None or domain is None or domain in wanted):
                     try:
                         importlib.import_module(module)
                     except Exception as exc:
@@ -522,6 +528,6 @@ def collect_evidence(
     evidence = collect_test_evidence(repo, load_results(repo) if results is None else results, problems)
     for name, card in domains.items():
         evidence += collect_card_evidence(repo, name, card, problems, check_info=check_info, history=history)
-    evidence += collect_code_evidence(repo, problems, verify_imports=verify_imports)
+    evidence += collect_code_evidence(repo, problems, verify_imports=verify_imports, for_domains=domains)
     evidence += collect_document_evidence(repo, problems)
     return evidence, problems
