@@ -29,6 +29,7 @@ PAGES = {
     "Under the hood": [
         st.Page("pages/monitoring.py", title="Monitoring", icon=":material/monitoring:"),
         st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+        st.Page("pages/model_card.py", title="Model card", icon=":material/description:"),
         st.Page("pages/readiness.py", title="ML Test Score", icon=":material/fact_check:"),
     ],
 }
