@@ -31,6 +31,7 @@ PAGES = {
         st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
         st.Page("pages/model_card.py", title="Model card", icon=":material/description:"),
         st.Page("pages/readiness.py", title="ML Test Score", icon=":material/fact_check:"),
+        st.Page("pages/data_quality.py", title="Data quality", icon=":material/rule:"),
     ],
 }
 
