@@ -9,7 +9,9 @@ from credit.defs.applications import (
     applications_without_erased_applicants,
     loan_applications,
 )
-from credit.defs.monitoring import credit_inbox_sensor, monitoring_assets, monitoring_checks
+from credit.defs.monitoring import credit_inbox_sensor, monitoring_checks
+from credit.defs.monitoring import monitoring_assets as live_path_assets
+from credit.defs.quality import data_quality_report
 from credit.defs.training import (
     champion_model,
     gate_checks,
@@ -18,6 +20,9 @@ from credit.defs.training import (
     training_sets,
 )
 from inloop.orchestration import domain_definitions
+
+#: The live path, and each batch's data-quality report for the front-end team.
+monitoring_assets = [*live_path_assets, data_quality_report]
 
 #: The jobs are small: one process avoids re-importing the ML stack in a subprocess per step.
 EXECUTOR = dg.in_process_executor
