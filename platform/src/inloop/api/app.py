@@ -38,6 +38,43 @@ log = logging.getLogger("inloop.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+class RequestContext:
+    """A request id on every request, echoed as ``X-Request-ID``, and one JSON log line per request.
+
+    Pure ASGI (not ``@app.middleware("http")``, whose ``call_next`` wraps every response in an
+    extra task and stream): this runs on every served prediction.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id  # read back as request.state.request_id
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(json.dumps({"event": "request", "request_id": request_id, "method": scope["method"],
+                                 "path": scope["path"], "status": status,
+                                 "ms": round((time.perf_counter() - start) * 1000, 2)}))
+
+
 class BodyLimit:
     """Refuse bodies over ``limit`` bytes with 413, counting what arrives (chunked bodies too)."""
 
@@ -174,19 +211,6 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
         app.include_router(api.router, prefix=f"/{name}" if not getattr(api, "PREFIX", None) else api.PREFIX,
                            tags=[name])
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next):  # type: ignore[no-untyped-def]
-        incoming = request.headers.get("x-request-id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.state.request_id = request_id
-        start = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request_id
-        log.info(json.dumps({"event": "request", "request_id": request_id, "method": request.method,
-                             "path": request.url.path, "status": response.status_code,
-                             "ms": round((time.perf_counter() - start) * 1000, 2)}))
-        return response
-
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
@@ -209,6 +233,7 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"])
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(RequestContext)
     return app
 
 

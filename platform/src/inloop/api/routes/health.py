@@ -27,7 +27,7 @@ class ReadinessPublic(BaseModel):
 
 
 @router.get("/health", response_model=HealthPublic, summary="Liveness: the process answers")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
