@@ -134,9 +134,12 @@ def test_new_domain_registers_it_in_the_workspace_and_remove_domain_restores_it(
 
 
 def test_remove_domain_refuses_what_is_not_a_domain_folder(workspace: Path) -> None:
-    for name in ("inloop", "nothing_here", "../platform"):
+    (workspace / "platform").mkdir()
+    (workspace / "platform" / "pyproject.toml").write_text("[project]\nname = 'inloop'\n")
+    for name in ("inloop", "nothing_here", "../platform", "/tmp"):
         with pytest.raises(DomainNameError, match="is not a domain of this workspace"):
             remove_domain(name, repo_root=workspace, sync=False)
+    assert (workspace / "platform" / "pyproject.toml").is_file()
 
 
 # The whole thing, in a copy of the repository ----------------------------------------------------
@@ -194,8 +197,8 @@ def test_a_new_domain_works_at_once_everywhere_then_is_removed(tmp_path: Path) -
     (tmp_path / "inloop-data" / "dagster").mkdir(parents=True)
     validated = _run([copy / ".venv/bin/dagster", "definitions", "validate", "-w", tmp_path / "one-location.yaml"],
                      copy, env)
-    assert validated.returncode == 0 and "Validation successful for code location churn_risk" in validated.stderr, \
-        validated.stderr[-3000:]
+    output = validated.stdout + validated.stderr
+    assert validated.returncode == 0 and "Validation successful for code location churn_risk" in output, output[-3000:]
 
     # The worst-case demo holds, through the CLI.
     demo = _run([inloop, "demo", "run", "churn_risk:incomplete-records-are-stopped"], copy, env)

@@ -27,7 +27,7 @@ import jinja2
 import tomlkit
 import yaml
 
-from inloop.scaffold.names import RESERVED_NAMES, DomainNameError, validate_domain_name
+from inloop.scaffold.names import RESERVED_NAMES, SNAKE_CASE, DomainNameError, validate_domain_name
 
 __all__ = ["RESERVED_NAMES", "DomainNameError", "ScaffoldError", "ScaffoldResult", "demo_ref", "find_repo_root",
            "new_domain", "remove_domain", "report", "validate_domain_name"]
@@ -230,7 +230,8 @@ def new_domain(name: str, *, repo_root: Path, title: str | None = None, dry_run:
 
 def remove_domain(name: str, *, repo_root: Path, sync: bool = True, echo: Echo = print) -> list[Path]:
     """Take domain ``name`` out of the workspace: its folders, its pyproject and workspace.yaml lines; re-sync."""
-    if name in RESERVED_NAMES or not (repo_root / "domains" / name / "pyproject.toml").is_file():
+    if not SNAKE_CASE.match(name) or name in RESERVED_NAMES \
+            or not (repo_root / "domains" / name / "pyproject.toml").is_file():
         raise DomainNameError(f"{name!r} is not a domain of this workspace (no {repo_root / 'domains' / name}"
                               "/pyproject.toml)")
     removed = []

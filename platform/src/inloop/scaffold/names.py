@@ -14,9 +14,9 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["RESERVED_NAMES", "DomainNameError", "validate_domain_name"]
+__all__ = ["RESERVED_NAMES", "SNAKE_CASE", "DomainNameError", "validate_domain_name"]
 
-_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 MAX_LENGTH = 40
 
 #: Names the platform, the repository layout or the API already use.
@@ -61,7 +61,7 @@ def validate_domain_name(name: str, repo_root: Path | None = None) -> None:
     reserved names, an existing domain (installed, or its folder exists), and names that an
     installed distribution or importable package already uses (``pandas``, ``dagster``).
     """
-    if not _SNAKE_CASE.match(name or ""):
+    if not SNAKE_CASE.match(name or ""):
         raise DomainNameError(
             f"{name!r} is not a valid domain name: use snake_case, a lower-case letter first, then lower-case "
             "letters, digits and single underscores (e.g. churn or fraud_alerts); it becomes a Python package")
