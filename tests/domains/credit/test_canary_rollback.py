@@ -119,6 +119,8 @@ def test_challenger_serves_a_sticky_share_and_is_promoted_only_when_its_canary_h
     share = sum(v == "2" for v in served.values()) / len(served)
     assert 0.15 <= share <= 0.45, share
     canary = client.get("/models/credit/canary").json()
+    status = CliRunner().invoke(__import__("inloop.cli", fromlist=["app"]).app, ["models", "status", "credit"])
+    assert status.exit_code == 0 and "challenger v2" in status.output and "canary_agreement" in status.output
     client.__exit__(None, None, None)  # drain the prediction log
     assert canary["challenger"] == "2" and canary["champion"] == "1"
     stats = {s["role"]: s for s in canary["report"]["stats"]}
@@ -265,3 +267,57 @@ def test_model_card_cli_writes_every_section_from_card_run_and_slices(world: Pat
     assert "sales-volume" in text  # concerns from the project card
     unknown = CliRunner().invoke(app, ["model-card", "nosuch"])
     assert unknown.exit_code == 2 and "unknown domain" in unknown.output
+
+
+@pytest.mark.slow
+@pytest.mark.rubric("infra-7")
+def test_rollback_command_reloads_a_real_running_api(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`inloop models rollback credit` against a real uvicorn process: the CLI asks it to reload."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from credit.lib.decision import MODEL_NAME
+    from inloop.canary import clear_challenger
+    from inloop.cli import app
+
+    clear_challenger(MODEL_NAME)
+    assert tracking.promote(MODEL_NAME, "2", [tracking.GateResult("canary", True, "held")]).promoted
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _use(world, monkeypatch, INLOOP_API_PORT=str(port))
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("inloop")), "serve", "--port", str(port)],
+                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ready", timeout=2).json()["components"].get("models:credit", {}).get("ready"):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("the API did not become ready within 120 s")
+        token = (world / "api-token").read_text().strip()
+
+        def served_version(application_id: str) -> str:
+            resp = httpx.post(f"{base}/credit/decisions", json={**APPLICATION, "application_id": application_id},
+                              headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            assert resp.status_code == 200, resp.text
+            return resp.json()["model_version"]
+
+        assert served_version("real-before") == "2"
+        result = CliRunner().invoke(app, ["models", "rollback", "credit"])
+        assert result.exit_code == 0, result.output
+        assert "API reloaded: credit: credit-default-risk v1" in result.output
+        assert served_version("real-after") == "1"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
