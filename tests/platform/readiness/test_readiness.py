@@ -264,3 +264,33 @@ def test_the_plugin_records_only_marked_tests_and_keeps_earlier_results(tmp_path
     again = load_results(project)
     assert again["tests/test_x.py::test_ok"]["outcome"] == "failed"
     assert again["tests/test_x.py::test_bad"]["at"] == first  # not run this time: kept
+
+
+def test_platform_evidence_counts_only_for_domains_whose_code_uses_it_unless_declared_for_every_domain(
+        tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    platform = repo / "platform" / "src" / "inloop"
+    platform.mkdir(parents=True)
+    (platform / "tuning.py").write_text(
+        'from inloop.readiness import rubric\n\n\n@rubric("model-3", what="bounded search")\ndef search():\n    pass\n')
+    (platform / "studies.py").write_text("from inloop.tuning import search\n")
+    (platform / "scaffold.py").write_text(
+        'from inloop.readiness import rubric\n\n\n@rubric("data-6", what="new domain", domain="*")\n'
+        "def new_domain():\n    pass\n")
+    (repo / "tests" / "platform" / "test_tuning.py").write_text(
+        'import pytest\n\nfrom inloop.tuning import search\nfrom inloop.scaffold import new_domain\n\n\n'
+        '@pytest.mark.rubric("model-3", "data-6")\ndef test_search():\n    pass\n')
+    # parcels reaches inloop.tuning through inloop.studies; boxes uses neither
+    (repo / "domains" / "parcels" / "src" / "parcels" / "train.py").write_text("import inloop.studies\n")
+    boxes = repo / "domains" / "boxes"
+    boxes.mkdir()
+    (boxes / "project.yaml").write_text(CARD.replace("domain: parcels", "domain: boxes"))
+    results = {"tests/platform/test_tuning.py::test_search": {"outcome": "passed", "at": NOW}}
+    other, parcels = domain_reports(repo=repo, results=results, check_info=_no_checks, history=lambda d: {})
+    assert (parcels.domain, other.domain) == ("parcels", "boxes")
+    assert parcels.score_of("model-3") == 1.0
+    assert other.score_of("model-3") == 0.0
+    problems = {e.problem for t in other.tests if t.test.id == "model-3" for e in t.evidence}
+    assert problems == {"platform evidence about inloop.tuning, which boxes's code does not use"}
+    # declared for every domain: the code and the test of it count for both
+    assert parcels.score_of("data-6") == other.score_of("data-6") == 1.0

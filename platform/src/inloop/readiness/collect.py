@@ -25,7 +25,7 @@ import importlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +43,9 @@ __all__ = [
     "collect_evidence",
     "collect_test_evidence",
     "definitions_check_info",
+    "platform_usage",
     "repo_domains",
+    "scope_platform_evidence",
 ]
 
 Kind = Literal["test", "check", "code", "document"]
@@ -72,6 +74,10 @@ class Evidence:
     last_result: str = "not run"  # passed / failed / skipped / not run / exists
     last_run_at: datetime | None = None
     runs: int | None = None
+    #: For platform-wide evidence: the platform modules it is about (a domain must use one of them).
+    modules: tuple[str, ...] = ()
+    #: Platform code declared ``@rubric(..., domain="*")``: counts for every domain.
+    everywhere: bool = False
 
     @property
     def score(self) -> float:
@@ -213,6 +219,7 @@ def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None,
             continue
         rel = _rel(path, repo)
         domain = _domain_of(path, repo, "tests")
+        about = () if domain else tuple(sorted(m for m in _imports(tree, None) if _is_specific_platform_module(m)))
         for suffix, node, calls in _tests_in(tree):
             if not calls:
                 continue
@@ -224,7 +231,7 @@ def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None,
                 ev = Evidence(rubric_id, "test", nodeid, f"{rel}:{node.lineno}", domain,  # type: ignore[attr-defined]
                               what=what or _first_doc_line(node) or suffix.rsplit("::", 1)[-1].replace("_", " "),
                               how="automated" if ci else "manual",
-                              automation=ci or "by hand (pytest); no CI script runs the suite")
+                              automation=ci or "by hand (pytest); no CI script runs the suite", modules=about)
                 if outcome is None:
                     ev.problem = f"never run: run `pytest '{nodeid}'` (or the suite) so its result is recorded"
                 else:
@@ -475,7 +482,15 @@ def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bo
                         if not registered:
                             problem, verified = f"importing {module} registered no @rubric declaration for {ids}", False
                 for rubric_id in ids:
+                    everywhere = domain == "*"
+                    if everywhere:  # declared for every domain, whether or not its code imports this
+                        domain = None
+                        platform = False
+                    else:
+                        platform = domain is None and module is not None and module.split(".")[0] == "inloop"
                     out.append(Evidence(rubric_id, "code", ref, f"{rel}:{line}", domain,
+                                        modules=(module,) if module and (platform or everywhere) else (),
+                                        everywhere=everywhere,
                                         what=_kwarg(call, "what") or "", how=how if how == "manual" else "automated",
                                         automation="declared automated (runs in a pipeline, schedule or CI)"
                                         if how == "automated" else "by hand", verified=verified, problem=problem,
@@ -508,6 +523,90 @@ def collect_document_evidence(repo: Path, problems: list[str]) -> list[Evidence]
                                     what=title, how="manual", automation="by hand, results documented",
                                     verified=True, last_result="exists"))
     return out
+
+
+# --- which platform code a domain uses --------------------------------------------------------
+
+#: Platform modules every domain's code touches, or the entry points that reach everything:
+#: importing one of them says nothing about which feature a test is about.
+_GENERIC = ("inloop.settings", "inloop.db", "inloop.domains", "inloop.readiness", "inloop.cli", "inloop.api.app")
+
+
+def _is_specific_platform_module(name: str) -> bool:
+    return (name.split(".")[0] == "inloop" and name != "inloop"
+            and not any(name == g or name.startswith(g + ".") for g in _GENERIC))
+
+
+def _imports(tree: ast.Module, package: str | None) -> set[str]:
+    """Absolute names a module imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level and package:
+                parts = package.split(".")
+                parent = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{parent}.{base}" if base else parent
+            if base:
+                found.add(base)
+                found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def platform_usage(repo: Path, domains: Iterable[str]) -> tuple[dict[str, set[str]], set[str]]:
+    """Per domain: every ``inloop`` module its code reaches (its own imports, then theirs); and the
+    platform's modules."""
+    graph: dict[str, set[str]] = {}
+    for path in _walk(repo / "platform" / "src", ".py"):
+        module = _module_name(path, repo)
+        tree = _parse(path, [], repo)
+        if module and tree is not None:
+            package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+            graph[module] = {m for m in _imports(tree, package) if m.split(".")[0] == "inloop"}
+    usage: dict[str, set[str]] = {}
+    for name in domains:
+        start: set[str] = set()
+        for path in _walk(repo / "domains" / name / "src", ".py"):
+            tree = _parse(path, [], repo)
+            if tree is not None:
+                start |= {m for m in _imports(tree, None) if m.split(".")[0] == "inloop"}
+        seen: set[str] = set()
+        todo = list(start)
+        while todo:
+            module = todo.pop()
+            if module in seen:
+                continue
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+        usage[name] = seen
+    return usage, set(graph)
+
+
+def scope_platform_evidence(evidence: Evidence, domain: str, used: set[str], known: set[str],
+                            features: dict[str, set[str]] | None = None,
+                            every: dict[str, set[str]] | None = None) -> Evidence | None:
+    """The evidence as it counts for ``domain``: its own; platform-wide evidence about platform code
+    the domain uses; or platform-wide evidence about code it does not use (listed, not counted).
+
+    A platform test is about the platform modules it imports — narrowed to those holding ``@rubric``
+    code for the same rubric test (``features``) when it imports any — and the domain must use all.
+    """
+    if evidence.domain is not None:
+        return evidence if evidence.domain == domain else None
+    if evidence.everywhere:
+        return evidence
+    about = {m for m in evidence.modules if m in known}
+    if evidence.kind == "test" and about & (every or {}).get(evidence.rubric_id, set()):
+        return evidence  # a test of platform code declared for every domain (@rubric(domain="*"))
+    feature = about & (features or {}).get(evidence.rubric_id, set())
+    unused = sorted(m for m in (feature or about) if m not in used)
+    if not unused:
+        return evidence
+    names = ", ".join(unused)
+    return replace(evidence, verified=False,
+                   problem=f"platform evidence about {names}, which {domain}'s code does not use")
 
 
 # --- all of it -----------------------------------------------------------------------------------

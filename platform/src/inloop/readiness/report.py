@@ -15,7 +15,9 @@ from inloop.readiness.collect import (
     INSTALLED_REPO,
     Evidence,
     collect_evidence,
+    platform_usage,
     repo_domains,
+    scope_platform_evidence,
 )
 from inloop.readiness.rubric import RUBRIC, SECTION_TITLES, SECTIONS, RubricTest
 
@@ -131,9 +133,17 @@ def domain_reports(
         raise ReadinessError(f"no domains in {repo} (looked for domains/*/project.yaml)")
     evidence, problems = collect_evidence(repo, cards, results=results, check_info=check_info, history=history,
                                           verify_imports=verify_imports)
+    usage, known = platform_usage(repo, cards)
+    features: dict[str, set[str]] = {}  # rubric id -> platform modules holding @rubric code for it
+    every: dict[str, set[str]] = {}  # the same, declared for every domain (domain="*")
+    for e in evidence:
+        if e.kind == "code" and e.domain is None:
+            (every if e.everywhere else features).setdefault(e.rubric_id, set()).update(e.modules)
     reports = []
     for name in sorted(cards):
-        mine = [e for e in evidence if e.domain in (None, name)]
+        scoped = (scope_platform_evidence(e, name, usage.get(name, set()), known, features, every)
+                  for e in evidence)
+        mine = [e for e in scoped if e is not None]
         tests = [TestScore(t, [e for e in mine if e.rubric_id == t.id]) for t in RUBRIC]
         reports.append(DomainReport(name, repo, tests, problems))
     return reports
