@@ -58,7 +58,8 @@ def test_candidate_run_in_mlflow_holds_params_metrics_signature_and_statistics(
     mlc = client()
     run = mlc.get_run(candidate.run_id)
     assert {"model_auc", "baseline_auc", "model_brier", "approval_rate", "worst_slice_auc"} <= set(run.data.metrics)
-    assert run.data.params["num_leaves"] == "7"
+    search = good_run.output_for_node("hyperparameter_search")
+    assert run.data.params["num_leaves"] == str(search.best_params["num_leaves"])  # what the search chose
     artifacts = {a.path for a in mlc.list_artifacts(candidate.run_id)}
     assert {"training_statistics.json", "evaluation.json", "slices.csv"} <= artifacts
     version = mlc.get_model_version(MODEL_NAME, candidate.version)

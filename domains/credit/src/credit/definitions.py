@@ -14,8 +14,11 @@ from credit.defs.monitoring import monitoring_assets as live_path_assets
 from credit.defs.quality import data_quality_report
 from credit.defs.training import (
     champion_model,
+    feature_ablation,
     gate_checks,
+    hyperparameter_search,
     model_evaluation,
+    model_staleness_curve,
     risk_model_candidate,
     training_sets,
 )
@@ -27,11 +30,16 @@ monitoring_assets = [*live_path_assets, data_quality_report]
 #: The jobs are small: one process avoids re-importing the ML stack in a subprocess per step.
 EXECUTOR = dg.in_process_executor
 
-training_assets = [loan_applications, training_sets, risk_model_candidate, model_evaluation, champion_model]
+training_assets = [loan_applications, training_sets, hyperparameter_search, risk_model_candidate, model_evaluation,
+                   champion_model]
+#: Evidence about the champion (ablation, staleness curve), logged to its run; part of the jobs, not of
+#: every test that only needs a champion.
+evidence_assets = [feature_ablation, model_staleness_curve]
 
 train_credit_model = dg.define_asset_job(
-    "train_credit_model", executor_def=EXECUTOR, selection=dg.AssetSelection.assets(*training_assets),
-    description="Simulate the history, train a candidate, evaluate it beside the baseline, gate and promote it.",
+    "train_credit_model", executor_def=EXECUTOR, selection=dg.AssetSelection.assets(*training_assets, *evidence_assets),
+    description="Simulate the history, tune and train a candidate, evaluate it beside the baseline, gate and "
+                "promote it, then log its ablation report and staleness curve.",
 )
 monitor_live_batch = dg.define_asset_job(
     "monitor_live_batch", executor_def=EXECUTOR, selection=dg.AssetSelection.assets(*monitoring_assets),
@@ -39,13 +47,14 @@ monitor_live_batch = dg.define_asset_job(
 )
 
 first_run = dg.define_asset_job(
-    "first_run", executor_def=EXECUTOR, selection=dg.AssetSelection.assets(*training_assets, *monitoring_assets),
+    "first_run", executor_def=EXECUTOR, selection=dg.AssetSelection.assets(*training_assets, *evidence_assets,
+                                                                         *monitoring_assets),
     description="What `inloop up` runs once: train and promote a champion, then monitor a first live batch.",
 )
 
 defs = domain_definitions(
     "credit",
-    assets=[*training_assets, *monitoring_assets],
+    assets=[*training_assets, *evidence_assets, *monitoring_assets],
     asset_checks=[applications_match_schema, applications_without_erased_applicants, *gate_checks, *monitoring_checks],
     jobs=[train_credit_model, monitor_live_batch, first_run],
     sensors=[credit_inbox_sensor],

@@ -26,7 +26,6 @@ from credit.lib.live import (
 )
 from credit.lib.policy import PolicyError, default_policy_path, load_policy
 from credit.lib.registry import (
-    champion_age_days,
     champion_offline_auc,
     champion_training_statistics,
     load_decision_service,
@@ -168,7 +167,7 @@ decision_policy_valid = concern_check(
 
 
 # After the policy check (blocking) and, when both run together, after a new champion was promoted.
-@dg.asset(group_name="credit_monitoring", deps=[decision_policy, "champion_model"])
+@dg.asset(group_name="credit_monitoring", deps=[decision_policy, "champion_model", "model_staleness_curve"])
 def live_decisions(context: dg.AssetExecutionContext, live_applications: LiveBatch) -> LiveDecisions:
     """Every application of the batch decided by the champion under the policy, each one logged."""
     service = load_decision_service()
@@ -197,10 +196,21 @@ rejections_have_reasons = concern_check(credit_card(), "rejection-reasons", asse
 
 
 def _measure_staleness(batch: LiveDecisions) -> Measurement:
-    version, days = champion_age_days()
+    """The champion's age against the age limit its staleness curve implies (the card's value caps it)."""
+    from credit.lib.decision import MODEL_NAME
+    from inloop.staleness import champion_age_days, derived_threshold, logged_staleness_limit
+
+    version, days, run_id = champion_age_days(MODEL_NAME)
+    limit = logged_staleness_limit(run_id)
+    ceiling = credit_card().concern("model-staleness").threshold
+    assert ceiling is not None
+    threshold = derived_threshold(limit, ceiling)
     used = {d.model_version for d in batch.decisions}
-    return Measurement(round(days, 3), f"champion v{version} was registered {days:.1f} days ago",
-                       {"champion_version": version, "versions_used": sorted(used)})
+    basis = (f"limit {threshold.value:g} days (curve {limit:g}, card ceiling {ceiling.value:g})" if threshold
+             else f"no staleness curve logged for v{version}: the card's {ceiling.value:g} days")
+    return Measurement(round(days, 3), f"champion v{version} was registered {days:.1f} days ago; {basis}",
+                       {"champion_version": version, "versions_used": sorted(used),
+                        "curve_limit_days": limit, "card_ceiling_days": ceiling.value}, threshold=threshold)
 
 
 champion_not_stale = concern_check(credit_card(), "model-staleness", asset=live_decisions,
