@@ -105,6 +105,13 @@ def champion_recommender(collaborative_model: TrackedModel,
     required = card.concern("model-beats-popularity").threshold.value  # type: ignore[union-attr]
     decision = tracking.promote(MODEL_NAME, collaborative_model.registered_version,
                                 promotion_gates(recommender_evaluation, required))
+    if decision.promoted:  # the champion's model card (Mitchell et al.) goes with it into MLflow
+        from inloop.model_card import log_model_card
+
+        try:
+            log_model_card(DOMAIN, decision.version)
+        except Exception as exc:  # documentation never undoes a promotion; say so in the run's log
+            dg.get_dagster_logger().warning(f"model card not logged: {type(exc).__name__}: {exc}")
     return dg.Output(decision, metadata={"promoted": decision.promoted, "reason": decision.reason,
                                          "champion": str(tracking.champion_version(MODEL_NAME) or "none")})
 
