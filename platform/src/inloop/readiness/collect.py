@@ -225,7 +225,7 @@ def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None,
                 continue
             raw, what = _marked_ids(calls)
             nodeid = f"{rel}::{suffix}"
-            ids = _valid_ids(raw, f"{rel}:{node.lineno}", problems)  # type: ignore[attr-defined]
+            ids = list(dict.fromkeys(_valid_ids(raw, f"{rel}:{node.lineno}", problems)))  # type: ignore[attr-defined]
             outcome = result_of(results or {}, nodeid)
             for rubric_id in ids:
                 ev = Evidence(rubric_id, "test", nodeid, f"{rel}:{node.lineno}", domain,  # type: ignore[attr-defined]
@@ -236,7 +236,6 @@ def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None,
                     ev.problem = f"never run: run `pytest '{nodeid}'` (or the suite) so its result is recorded"
                 else:
                     ev.last_result, ev.last_run_at = outcome["outcome"], outcome["at"]
-                    ev.runs = outcome.get("count")
                     if outcome["outcome"] == "passed":
                         ev.verified = True
                     else:
@@ -609,6 +608,32 @@ def scope_platform_evidence(evidence: Evidence, domain: str, used: set[str], kno
                    problem=f"platform evidence about {names}, which {domain}'s code does not use")
 
 
+def _registered_elsewhere(found: list[Evidence], domains: Iterable[str], repo: Path,
+                          verify_imports: bool | None) -> list[Evidence]:
+    """``@rubric`` declarations the imported code registered that no source file shows (e.g. made by a
+    factory at import time) — only for the installed checkout, whose code is what was imported."""
+    from inloop.readiness import code_evidence
+
+    if not (verify_imports if verify_imports is not None else repo.resolve() == INSTALLED_REPO):
+        return []
+    seen = {e.ref.split(":", 1)[0] for e in found}
+    wanted = set(domains)
+    out = []
+    for decl in code_evidence():
+        module = decl.qualname.split(":", 1)[0]
+        if module in seen or (decl.domain is not None and decl.domain != "*" and decl.domain not in wanted):
+            continue
+        everywhere = decl.domain == "*"
+        platform = decl.domain is None and module.split(".")[0] == "inloop"
+        for rubric_id in decl.ids:
+            out.append(Evidence(rubric_id, "code", decl.qualname, module, None if everywhere else decl.domain,
+                                what=decl.what, how=decl.how, verified=True, last_result="exists",
+                                automation="declared automated (runs in a pipeline, schedule or CI)"
+                                if decl.how == "automated" else "by hand",
+                                modules=(module,) if platform or everywhere else (), everywhere=everywhere))
+    return out
+
+
 # --- all of it -----------------------------------------------------------------------------------
 
 def collect_evidence(
@@ -627,6 +652,7 @@ def collect_evidence(
     evidence = collect_test_evidence(repo, load_results(repo) if results is None else results, problems)
     for name, card in domains.items():
         evidence += collect_card_evidence(repo, name, card, problems, check_info=check_info, history=history)
-    evidence += collect_code_evidence(repo, problems, verify_imports=verify_imports, for_domains=domains)
+    code = collect_code_evidence(repo, problems, verify_imports=verify_imports, for_domains=domains)
+    evidence += code + _registered_elsewhere(code, domains, repo, verify_imports)
     evidence += collect_document_evidence(repo, problems)
     return evidence, problems
