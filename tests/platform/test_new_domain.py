@@ -133,6 +133,17 @@ def test_new_domain_registers_it_in_the_workspace_and_remove_domain_restores_it(
     assert {name: (workspace / name).read_text() for name in originals} == originals
 
 
+def test_without_uv_it_says_how_to_finish_or_undo(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import inloop.scaffold as scaffold
+
+    monkeypatch.setattr(scaffold.shutil, "which", lambda name: None)
+    with pytest.raises(scaffold.ScaffoldError) as failed:
+        new_domain("churn", repo_root=workspace, echo=lambda _: None)
+    assert "uv is not installed: run scripts/bootstrap.sh" in str(failed.value)
+    assert "inloop remove-domain churn --yes" in str(failed.value)
+    assert (workspace / "domains/churn/project.yaml").is_file()
+
+
 def test_remove_domain_refuses_what_is_not_a_domain_folder(workspace: Path) -> None:
     (workspace / "platform").mkdir()
     (workspace / "platform" / "pyproject.toml").write_text("[project]\nname = 'inloop'\n")

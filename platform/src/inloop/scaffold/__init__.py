@@ -223,7 +223,11 @@ def new_domain(name: str, *, repo_root: Path, title: str | None = None, dry_run:
     _add_to_workspace_yaml(repo_root, name)
     _sort_imports(repo_root, result.files, echo)
     if sync:
-        _sync(repo_root, echo)
+        try:
+            _sync(repo_root, echo)
+        except ScaffoldError as exc:
+            raise ScaffoldError(f"{exc}\nThe domain's files and workspace entries are written: fix the cause and run "
+                                f"`uv lock && uv sync`, or undo with `inloop remove-domain {name} --yes`.") from None
         result.synced = True
     return result
 
