@@ -12,7 +12,7 @@ from inloop import domains as domain_registry
 pytestmark = [pytest.mark.slow]
 
 SPEC = '''
-from inloop.canary import ServedModel
+from inloop.serving import ServedModel
 
 SERVED = ServedModel(domain="shop_test", model_name="shop_test_ranker", component="ranker", score_key="score",
                      decision_key="shown", slices_artifact="slices.csv")

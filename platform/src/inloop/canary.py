@@ -15,7 +15,7 @@ The life of a model version in the registry:
    (``inloop models promote DOMAIN``); :func:`rollback` points ``champion`` back
    (``inloop models rollback DOMAIN``). Both leave an audit alert and MLflow tags.
 
-Which model a domain serves comes from its ``served_model`` hook (a :class:`ServedModel`).
+Which model a domain serves comes from its ``served_model`` hook (a :class:`inloop.serving.ServedModel`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from inloop import db, tracking
 from inloop.db.models import Label, Prediction, utcnow
 from inloop.readiness import rubric
+from inloop.serving import ServedModel, served_model
 from inloop.settings import get_settings
 from inloop.tracking import CHAMPION, GateResult, PromotionDecision
 
@@ -45,40 +46,6 @@ __all__ = ["CHALLENGER", "CanaryReport", "ModelEvent", "ServedModel", "StageDeci
 log = logging.getLogger("inloop.canary")
 
 CHALLENGER = "challenger"
-
-
-@dataclass(frozen=True)
-class ServedModel:
-    """What a domain serves, for the platform's canary, rollback and model-card tooling.
-
-    ``score_key`` and ``decision_key`` name fields of the logged prediction output; ``label_name``
-    is the label (``labels`` table) that says how the subject really turned out, and
-    ``higher_score_means_label`` whether a high score predicts label 1 (for the live AUC).
-    """
-
-    domain: str
-    model_name: str
-    component: str | None = None
-    score_key: str | None = None
-    decision_key: str | None = None
-    label_name: str | None = None
-    higher_score_means_label: bool = True
-    flavor: str = "pyfunc"
-    #: the run artifact holding the per-slice evaluation (``.csv``, or ``.json`` with a ``slices`` list)
-    slices_artifact: str | None = None
-
-
-def served_model(domain: str) -> ServedModel:
-    """The domain's :class:`ServedModel` (its ``served_model`` hook); a clear error if it has none."""
-    from inloop.domains import get_domain
-
-    hook = get_domain(domain).hook("served_model")
-    if hook is None:
-        raise LookupError(f"domain {domain!r} declares no served model (extras['served_model'] in its Domain)")
-    spec = hook() if callable(hook) else hook
-    if not isinstance(spec, ServedModel):
-        raise TypeError(f"{domain}'s served_model hook gives {type(spec).__name__}, not inloop.canary.ServedModel")
-    return spec
 
 
 # Aliases ---------------------------------------------------------------------------------------

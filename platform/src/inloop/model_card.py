@@ -62,8 +62,8 @@ def _load_artifact(run: Any, path: str) -> Any | None:
 
 def build_model_card(domain: str, version: str | None = None) -> ModelCard:
     """Gather the card's sources for ``version`` (default: the champion)."""
-    from inloop.canary import served_model
     from inloop.domains import get_domain
+    from inloop.serving import served_model
 
     spec = served_model(domain)
     project = get_domain(domain).card()

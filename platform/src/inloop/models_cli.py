@@ -22,8 +22,8 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _spec(domain: str):  # type: ignore[no-untyped-def]
-    from inloop.canary import served_model
     from inloop.domains import UnknownDomainError
+    from inloop.serving import served_model
 
     try:
         return served_model(domain)

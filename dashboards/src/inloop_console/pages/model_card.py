@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from inloop import domains as registry
-from inloop.canary import canary_gates, canary_report, served_model
+from inloop.canary import canary_gates, canary_report
 from inloop.model_card import build_model_card, render_model_card
+from inloop.serving import served_model
 from inloop_console.access import guard
 
 guard()  # a page opened around app.py still requires login

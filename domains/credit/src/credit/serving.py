@@ -7,7 +7,7 @@ from typing import Any
 
 from credit.lib.data import LABEL
 from credit.lib.decision import COMPONENT, MODEL_NAME
-from inloop.canary import ServedModel
+from inloop.serving import ServedModel
 
 __all__ = ["SERVED_MODEL", "source_schemas"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inloop.canary import ServedModel
+from inloop.serving import ServedModel
 from recommender.lib.recommendations import COMPONENT
 from recommender.lib.registry import MODEL_NAME
 

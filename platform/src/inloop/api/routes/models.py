@@ -33,8 +33,9 @@ class CanaryPublic(BaseModel):
             summary="The challenger's own metrics beside the champion's, and whether promotion would pass",
             responses={404: {"description": "Unknown domain, or the domain serves no model"}})
 def canary(domain: str, _: WriteAccess) -> CanaryPublic:
-    from inloop.canary import canary_gates, canary_report, served_model
+    from inloop.canary import canary_gates, canary_report
     from inloop.domains import UnknownDomainError
+    from inloop.serving import served_model
     from inloop.settings import get_settings
 
     try:

@@ -1,0 +1,47 @@
+"""What a domain serves: the ``served_model`` hook the platform's model tooling reads.
+
+The canary and rollback (:mod:`inloop.canary`), model cards (:mod:`inloop.model_card`) and the
+console find a domain's registered model, its prediction-log component and the keys of its
+logged outputs here, without importing the domain by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ServedModel", "served_model"]
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What a domain serves, for the platform's canary, rollback and model-card tooling.
+
+    ``score_key`` and ``decision_key`` name fields of the logged prediction output; ``label_name``
+    is the label (``labels`` table) that says how the subject really turned out, and
+    ``higher_score_means_label`` whether a high score predicts label 1 (for the live AUC).
+    """
+
+    domain: str
+    model_name: str
+    component: str | None = None
+    score_key: str | None = None
+    decision_key: str | None = None
+    label_name: str | None = None
+    higher_score_means_label: bool = True
+    flavor: str = "pyfunc"
+    #: the run artifact holding the per-slice evaluation (``.csv``, or ``.json`` with a ``slices`` list)
+    slices_artifact: str | None = None
+
+
+def served_model(domain: str) -> ServedModel:
+    """The domain's :class:`ServedModel` (its ``served_model`` hook); a clear error if it has none."""
+    from inloop.domains import get_domain
+
+    hook = get_domain(domain).hook("served_model")
+    if hook is None:
+        raise LookupError(f"domain {domain!r} declares no served model (extras['served_model'] in its Domain)")
+    spec = hook() if callable(hook) else hook
+    if not isinstance(spec, ServedModel):
+        raise TypeError(f"{domain}'s served_model hook gives {type(spec).__name__}, not inloop.serving.ServedModel")
+    return spec
+
