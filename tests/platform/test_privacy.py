@@ -184,3 +184,29 @@ def test_erasure_api_needs_the_token_and_returns_the_receipt(credit_world: dict)
     assert {s["store"] for s in receipt["stores"]} >= {"prediction log", "labels", "bug reports",
                                                         "credit: parquet files", "credit: pipeline outputs"}
     assert credit_world["a"] not in _db_text()
+
+
+@pytest.mark.rubric("data-5")
+def test_concurrent_requests_for_one_person_share_one_register_entry(credit_world: dict) -> None:
+    import threading
+
+    receipts, errors = [], []
+
+    def ask() -> None:
+        try:
+            receipts.append(forget("credit", credit_world["a"], reason="request #4", requested_by="dpo"))
+        except Exception as exc:  # pragma: no cover - the assertion below shows it
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r.runs for r in receipts) == [1, 2, 3] and {r.erasure_id for r in receipts} == {receipts[0].erasure_id}
+    assert sum(r.removed for r in receipts if r.stores) >= 2 and all(r.status == "done" for r in receipts)
+    with db.read_session() as sess:
+        assert sess.scalar(sa.select(sa.func.count()).select_from(SubjectErasure)) == 1
+        assert sess.scalar(sa.select(sa.func.count()).select_from(Prediction)
+                           .where(Prediction.subject_id == credit_world["a"])) == 0

@@ -391,6 +391,26 @@ def _merge(done: list[StoreReceipt], found: list[StoreReceipt]) -> list[StoreRec
     return done + [StoreReceipt(store, "found", 0, remaining=n) for store, n in remaining.items() if n]
 
 
+def _register(domain: str, key: str, reason: str, requested_by: str,
+              db_url: str | None) -> tuple[int, dt.datetime, int]:
+    """The register row for the subject (created if new): (id, first requested at, runs so far)."""
+    for attempt in (1, 2):
+        try:
+            with db.session(db_url) as sess:
+                row = sess.scalars(sa.select(SubjectErasure).where(SubjectErasure.domain == domain,
+                                                                   SubjectErasure.subject_key == key)).one_or_none()
+                if row is None:
+                    row = SubjectErasure(domain=domain, subject_key=key, reason=reason, requested_by=requested_by,
+                                         status="pending", runs=0, receipt={})
+                    sess.add(row)
+                    sess.flush()
+                return row.id, row.requested_at, row.runs
+        except sa.exc.IntegrityError:
+            if attempt == 2:  # a concurrent request created it: the second pass reads it
+                raise
+    raise AssertionError("unreachable")
+
+
 @rubric("data-5", what="forget(): deletes or anonymises a person in every store, records it in the deletion "
         "register and proves, by scanning again, that nothing is left", how="manual")
 def forget(domain: str, subject_id: str, *, reason: str, requested_by: str, db_url: str | None = None) -> ErasureReceipt:
@@ -409,15 +429,7 @@ def forget(domain: str, subject_id: str, *, reason: str, requested_by: str, db_u
     key = subject_key(domain, subject_id)
 
     # 1. the register first: from now on training runs leave the subject out
-    with db.session(db_url) as sess:
-        row = sess.scalars(sa.select(SubjectErasure).where(SubjectErasure.domain == domain,
-                                                           SubjectErasure.subject_key == key)).one_or_none()
-        if row is None:
-            row = SubjectErasure(domain=domain, subject_key=key, reason=reason, requested_by=requested_by,
-                                 status="pending", runs=0, receipt={})
-            sess.add(row)
-            sess.flush()
-        erasure_id, requested_at, previous_runs = row.id, row.requested_at, row.runs
+    erasure_id, requested_at, previous_runs = _register(domain, key, reason, requested_by, db_url)
 
     # 2. remove, 3. scan again
     log_ids, patterns = eraser.log_subject_ids(subject_id), eraser.mentions(subject_id)
@@ -435,9 +447,10 @@ def forget(domain: str, subject_id: str, *, reason: str, requested_by: str, db_u
         history.append({"at": completed_at.isoformat(), "requested_by": requested_by, "reason": reason,
                         "status": status, "stores": [asdict(r) for r in receipts]})
         row.receipt = {"runs": history[-20:]}
-        row.status, row.completed_at, row.runs = status, completed_at, previous_runs + 1
+        row.status, row.completed_at, row.runs = status, completed_at, row.runs + 1
+        runs = row.runs
     return ErasureReceipt(domain, subject_id, erasure_id, status, requested_at, completed_at,
-                          previous_runs + 1, previous_runs > 0, receipts)
+                          runs, previous_runs > 0, receipts)
 
 
 # What training pipelines call ------------------------------------------------------------------
