@@ -117,6 +117,7 @@ def test_forget_removes_one_person_from_every_store_and_keeps_the_others(credit_
     receipt = forget("credit", a, reason="GDPR art. 17 request #1", requested_by="dpo@example.com")
 
     assert receipt.status == "done" and receipt.remaining == 0 and not receipt.already_erased
+    assert any("event log" in note for note in receipt.not_covered)  # said, not silently skipped
     removed = {s.store: s.removed for s in receipt.stores}
     assert removed["prediction log"] == 2 and removed["labels"] == 1 and removed["bug reports"] == 1
     assert removed["alerts"] == 1 and removed["check results"] == 1 and removed["prediction log spill files"] == 1 and removed["reports"] >= 1
@@ -181,6 +182,7 @@ def test_erasure_api_needs_the_token_and_returns_the_receipt(credit_world: dict)
     assert response.status_code == 200
     receipt = response.json()
     assert receipt["status"] == "done" and receipt["remaining"] == 0 and receipt["removed"] >= 8
+    assert receipt["not_covered"]
     assert {s["store"] for s in receipt["stores"]} >= {"prediction log", "labels", "bug reports",
                                                         "credit: parquet files", "credit: pipeline outputs"}
     assert credit_world["a"] not in _db_text()

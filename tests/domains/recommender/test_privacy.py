@@ -34,6 +34,7 @@ def test_a_forgotten_account_leaves_every_store_and_the_next_run_proves_it() -> 
     receipt = forget("recommender", f"{gone:04d}", reason="account closed, delete my data", requested_by="support")
     stores = {s.store: s for s in receipt.stores}
     assert receipt.subject_id == str(gone) and receipt.status == "done"
+    assert any("POST /models/reload" in note for note in receipt.not_covered)
     assert stores["prediction log"].removed == 1
     # its shopper row(s) and every one of its events, in the stored shop
     assert stores["recommender: pipeline outputs"].removed >= counts[gone] + 1

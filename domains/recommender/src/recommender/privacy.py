@@ -33,5 +33,8 @@ class ShopAccounts(SubjectEraser):
         return [re.compile(rf"\b(?:account|user|customer|shopper)(?:[ _-]?id)?\s*[:#=]?\s*{subject_id}\b",
                            re.IGNORECASE)]
 
+    def not_covered(self) -> list[str]:
+        return ["a running API's page service knows the account until POST /models/reload (a new one leaves it out)"]
+
 
 eraser = ShopAccounts("recommender")

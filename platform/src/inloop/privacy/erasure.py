@@ -53,6 +53,12 @@ __all__ = ["ErasureError", "ErasureReceipt", "StoreReceipt", "SubjectEraser", "d
            "find_erased", "forget", "subject_key"]
 
 HOOK = "subject_eraser"
+#: Said on every receipt (docs/privacy.md, "What is not covered").
+PLATFORM_NOT_COVERED = (
+    "Dagster's event log and compute logs (run metadata; pipelines keep subject ids out of it)",
+    "model versions already in MLflow (they hold no rows; the next training run is without the subject)",
+    "database backups and PostgreSQL dead rows until VACUUM (they age out with their retention)",
+)
 _DEFAULT_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 
 
@@ -87,6 +93,8 @@ class ErasureReceipt:
     runs: int
     already_erased: bool
     stores: list[StoreReceipt] = field(default_factory=list)
+    #: what this erasure does not reach, said to the requester rather than left out of the receipt
+    not_covered: list[str] = field(default_factory=list)
 
     @property
     def removed(self) -> int:
@@ -108,7 +116,8 @@ class ErasureReceipt:
         rows = [f"  {s.store:<34} {s.action:<11} removed {s.removed:>6}"
                 + (f" in {s.files} file(s)" if s.files else "") + f", remaining {s.remaining}"
                 + (f"  ({s.detail})" if s.detail else "") for s in self.stores]
-        return [head, *rows, f"  total removed {self.removed}, remaining {self.remaining}"]
+        notes = [f"  not covered: {note}" for note in self.not_covered]
+        return [head, *rows, f"  total removed {self.removed}, remaining {self.remaining}", *notes]
 
 
 def subject_key(domain: str, subject_id: str) -> str:
@@ -200,6 +209,10 @@ class SubjectEraser:
         return self._run(subject_id, erase=False)
 
     def erase_extra(self, subject_id: str) -> list[StoreReceipt]:
+        return []
+
+    def not_covered(self) -> list[str]:
+        """Stores this eraser knows it does not reach (shown on every receipt)."""
         return []
 
     def find_extra(self, subject_id: str) -> list[StoreReceipt]:
@@ -450,7 +463,7 @@ def forget(domain: str, subject_id: str, *, reason: str, requested_by: str, db_u
         row.status, row.completed_at, row.runs = status, completed_at, row.runs + 1
         runs = row.runs
     return ErasureReceipt(domain, subject_id, erasure_id, status, requested_at, completed_at,
-                          runs, previous_runs > 0, receipts)
+                          runs, previous_runs > 0, receipts, [*PLATFORM_NOT_COVERED, *eraser.not_covered()])
 
 
 # What training pipelines call ------------------------------------------------------------------

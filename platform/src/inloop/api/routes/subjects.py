@@ -42,6 +42,7 @@ class ErasurePublic(BaseModel):
     removed: int
     remaining: int
     stores: list[StorePublic]
+    not_covered: list[str] = Field(description="What this erasure does not reach (see docs/privacy.md).")
 
 
 @router.post(
