@@ -78,3 +78,28 @@ def test_a_file_that_is_not_a_bench_result_is_refused_clearly(tmp_path: Path) ->
     bad.write_text(json.dumps({"figures": "nope"}))
     result = CliRunner().invoke(app, ["bench", "compare", str(bad)])
     assert result.exit_code == 2 and "is not a bench result" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.rubric("monitor-6")
+def test_inloop_bench_compares_its_new_result_with_the_committed_ones(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real (quick, partial) bench run; the committed baseline claims an impossibly fast replay lookup."""
+    repo = tmp_path / "repo"
+    committed = repo / "bench" / "results"
+    figures = [Figure.of("prediction log", "replay lookup p99 at 10,000 rows", "ms", Sample((0.001,))),
+               Figure.of("prediction log", "write throughput at 10,000 rows", "rows/s", Sample((1.0,)))]
+    meta = {"started": "2026-01-01T00:00:00+00:00", "stamp": "20260101T000000Z-quick", "mode": "quick",
+            "machine": "2 cores", "measurements": ["prediction_log"], "seconds": 1.0}
+    old = write_report(figures, meta, committed)["json"]
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", str(old)], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "baseline"], cwd=repo, check=True)
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(app, ["bench", "--quick", "--only", "prediction_log", "--out", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    assert "bench compare:" in result.output
+    assert "REGRESSED prediction log: replay lookup p99 at 10,000 rows: 0.001 ->" in result.output
+    assert "ok        prediction log: write throughput at 10,000 rows: 1 ->" in result.output
+    assert any(a.source == "bench" and "replay lookup" in a.title for a in list_alerts(domain="platform"))

@@ -16,6 +16,10 @@ bench_app = typer.Typer(help="Measure the platform's costs (no sub-command), or 
                         invoke_without_command=True)
 
 
+#: Where the committed bench results live (relative to the repository root, where `make bench` runs).
+COMMITTED_RESULTS = Path("bench/results")
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
@@ -136,7 +140,8 @@ def bench(
         raise _fail(str(exc)) from None
     typer.echo("\n" + paths["md"].read_text())
     typer.echo("written: " + ", ".join(str(p) for p in paths.values()))
-    typer.echo(compare_results(paths["json"]).report())
+    # Against the committed results in the repository, wherever this run wrote its own.
+    typer.echo(compare_results(paths["json"], baseline_dir=COMMITTED_RESULTS).report())
 
 
 @bench_app.command("compare")
@@ -150,7 +155,7 @@ def bench_compare(
     from inloop.bench.compare import compare_results
 
     if new is None:
-        found = sorted(Path("bench/results").glob("*.json"))
+        found = sorted(COMMITTED_RESULTS.glob("*.json"))
         if not found:
             raise _fail("no bench results in bench/results; run `inloop bench` or name a file")
         new = found[-1]

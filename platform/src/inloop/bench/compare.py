@@ -136,8 +136,9 @@ def _worse_by(better: str, base: float, new: float) -> float | None:
 
 @rubric("monitor-6", what="a bench result compared with the last committed one; a slow-down beyond tolerance alerts")
 def compare_results(new: Path, baseline: Path | None = None, *, tolerance: float | None = None,
-                    alert: bool = True) -> Comparison:
-    """Compare ``new`` with ``baseline`` (default: the last committed result of the same mode, per figure)."""
+                    alert: bool = True, baseline_dir: Path | None = None) -> Comparison:
+    """Compare ``new`` with ``baseline`` (default: per figure, the last result of the same mode committed in
+    ``baseline_dir``, which defaults to ``new``'s folder)."""
     tolerance = get_settings().bench_regression_tolerance if tolerance is None else tolerance
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
@@ -146,7 +147,7 @@ def compare_results(new: Path, baseline: Path | None = None, *, tolerance: float
         base_data = load_result(baseline)
         base = {(f["group"], f["name"]): (f, Path(baseline)) for f in base_data["figures"]}
     else:
-        base = baseline_for(new)
+        base = baseline_for(new, baseline_dir)
     deltas, unmatched = [], []
     for f in new_data["figures"]:
         key = (f["group"], f["name"])
