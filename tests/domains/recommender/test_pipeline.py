@@ -92,7 +92,8 @@ def test_pipeline_materializes_and_every_concern_holds(pipeline):
 def test_every_evaluation_is_recorded_in_the_metric_history(pipeline):
     first_run = {r.concern_id for r in pipeline.check_rows if r.run_id == pipeline.result.run_id}
     assert first_run == {"catalog-gender-tagged", "model-beats-popularity", "shared-accounts-detected",
-                         "no-off-context-items", "new-users-get-useful-recommendations", "last-seen-is-recent"}
+                         "no-off-context-items", "new-users-get-useful-recommendations", "last-seen-is-recent",
+                         "model-staleness"}
 
 
 def test_training_and_evaluation_are_tracked_in_mlflow_and_the_model_is_champion(pipeline):
@@ -101,7 +102,8 @@ def test_training_and_evaluation_are_tracked_in_mlflow_and_the_model_is_champion
     assert metrics["model_recall_at_10"] > metrics["popularity_recall_at_10"]
     assert metrics["recall_lift_over_popularity"] >= 0.10
     assert "slice_new_users_model_recall_at_10" in metrics and "training_seconds" in metrics
-    assert pipeline.run_params["factors"] == "32"
+    search = pipeline.result.output_for_node("als_hyperparameter_search")
+    assert pipeline.run_params["factors"] == str(search.best_params["factors"])  # what the search chose
     assert "evaluation/slices.json" in pipeline.artifacts
     decision = pipeline.result.output_for_node("champion_recommender")
     assert decision.promoted and {g.name for g in decision.gates} >= {"recall_at_10_lift_over_popularity"}

@@ -21,6 +21,11 @@ new_user_recommendation_coverage = concern_check(
 last_seen_items_are_recent = concern_check(
     card, "last-seen-is-recent", asset="served_pages", measure=measures.stale_last_seen)
 
+_age_ceiling = card.concern("model-staleness").threshold
+recommender_champion_not_stale = concern_check(
+    card, "model-staleness", asset="served_pages",
+    measure=lambda _: measures.champion_staleness(ceiling=_age_ceiling))  # type: ignore[arg-type]
+
 CHECKS = [
     catalog_items_have_gender_target,
     model_beats_popularity_recall_at_10,
@@ -28,4 +33,5 @@ CHECKS = [
     off_context_rate_on_gendered_pages,
     new_user_recommendation_coverage,
     last_seen_items_are_recent,
+    recommender_champion_not_stale,
 ]

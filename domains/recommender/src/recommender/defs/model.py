@@ -9,12 +9,23 @@ import pandas as pd
 from pydantic import Field
 
 from inloop import tracking
+from inloop.ablation import AblationReport
+from inloop.readiness import rubric
+from inloop.staleness import StalenessCurve
+from inloop.tuning import SearchResult
 from recommender.lib.collaborative import CollaborativeModel, train_als
 from recommender.lib.evaluation import Evaluation, evaluate, promotion_gates
 from recommender.lib.history import TimeSplit, time_split
 from recommender.lib.popularity import PopularityModel, fit_popularity
 from recommender.lib.registry import MODEL_NAME, log_model
 from recommender.lib.shared_accounts import detect_shared_accounts, label_detection
+from recommender.lib.studies import (
+    SEARCH_BUDGET,
+    ablation_report,
+    events_fingerprint,
+    staleness_curve,
+    tune_als,
+)
 
 DOMAIN = "recommender"
 
@@ -33,10 +44,17 @@ class SplitConfig(dg.Config):
 
 
 class TrainingConfig(dg.Config):
-    factors: int = Field(default=32, description="ALS latent factors.")
+    """Unset ALS settings come from the hyperparameter search; set ones override it."""
+
+    factors: int | None = Field(default=None, description="ALS latent factors (default: the search's best).")
     iterations: int = Field(default=12, description="ALS sweeps.")
-    regularization: float = Field(default=0.05, description="L2 penalty on the factors.")
-    alpha: float = Field(default=10.0, description="Confidence per unit of event weight.")
+    regularization: float | None = Field(default=None, description="L2 penalty on the factors (default: searched).")
+    alpha: float | None = Field(default=None, description="Confidence per unit of event weight (default: searched).")
+    seed: int = 7
+
+
+class SearchConfig(dg.Config):
+    budget: int = Field(default=SEARCH_BUDGET, description="Trials, today's defaults included.")
     seed: int = 7
 
 
@@ -57,15 +75,34 @@ def popularity_baseline(interaction_split: TimeSplit, catalog: pd.DataFrame) -> 
 
 
 @dg.asset(group_name="model")
+def als_hyperparameter_search(config: SearchConfig, interaction_split: TimeSplit, catalog: pd.DataFrame,
+                              shoppers: pd.DataFrame) -> dg.Output[SearchResult]:
+    """A bounded search over ALS factors, regularization and alpha (fixed budget and seed), validated on the
+    training window's last week; each trial an MLflow child run."""
+    result = tune_als(interaction_split.train, catalog, int(shoppers["account_id"].max()) + 1,
+                      budget=config.budget, seed=config.seed)
+    return dg.Output(result, metadata={"best": result.summary(), "mlflow_run_id": result.run_id or "",
+                                       "best_params": dg.MetadataValue.json(result.best_params),
+                                       "trials": dg.MetadataValue.md(result.trials.to_markdown(index=False))})
+
+
+@dg.asset(group_name="model")
 def collaborative_model(config: TrainingConfig, interaction_split: TimeSplit, catalog: pd.DataFrame,
-                        shoppers: pd.DataFrame) -> dg.Output[TrackedModel]:
-    """Implicit ALS over views, carts and purchases, logged and registered in MLflow."""
+                        shoppers: pd.DataFrame, als_hyperparameter_search: SearchResult) -> dg.Output[TrackedModel]:
+    """Implicit ALS over views, carts and purchases (the search's best setting), logged and registered in MLflow."""
+    best = als_hyperparameter_search.best_params
     model = train_als(interaction_split.train, catalog, int(shoppers["account_id"].max()) + 1,
-                      factors=config.factors, iterations=config.iterations,
-                      regularization=config.regularization, alpha=config.alpha, seed=config.seed)
+                      factors=int(best["factors"] if config.factors is None else config.factors),
+                      iterations=config.iterations,
+                      regularization=float(best["regularization"] if config.regularization is None
+                                           else config.regularization),
+                      alpha=float(best["alpha"] if config.alpha is None else config.alpha), seed=config.seed)
     import mlflow
 
-    with tracking.start_run(DOMAIN, "train-als", tags={"model_version": model.version}) as run:
+    with tracking.start_run(DOMAIN, "train-als", tags={
+            "model_version": model.version, "inloop.tuning_run_id": als_hyperparameter_search.run_id or "",
+            "inloop.data_fingerprint": events_fingerprint(interaction_split.train),
+            "inloop.seed": str(config.seed)}) as run:
         mlflow.log_params(model.params)
         mlflow.log_metric("training_seconds", model.training_seconds)
         registered = log_model(model)
@@ -125,3 +162,39 @@ def shared_account_detection(interaction_split: TimeSplit, catalog: pd.DataFrame
     return dg.Output(labelled, metadata={"accounts": len(labelled),
                                          "flagged": int(labelled["shared_detected"].sum()),
                                          "labelled_households": int(labelled["shared"].sum())})
+
+
+@dg.asset(group_name="model_evidence")
+@rubric("data-2", "data-3", what="every trained ALS run holds the leave-one-event-source-out ablation report "
+        "(CSV, Markdown, PNG); sources below the minimum recall@10 gain are findings")
+def recommender_feature_ablation(collaborative_model: TrackedModel, champion_recommender: tracking.PromotionDecision,
+                                 interaction_split: TimeSplit, catalog: pd.DataFrame, shoppers: pd.DataFrame,
+                                 als_hyperparameter_search: SearchResult) -> dg.Output[AblationReport]:
+    """Each event source (views, carts, purchases, app) left out: the recall@10 it adds vs its costs."""
+    report = ablation_report(interaction_split, catalog, int(shoppers["account_id"].max()) + 1,
+                             als_hyperparameter_search.best_params)
+    report.log_to_run(collaborative_model.run_id)
+    for finding in report.findings:
+        dg.get_dagster_logger().warning(f"event source below the minimum gain: {finding}")
+    return dg.Output(report, metadata={"findings": len(report.findings), "seconds": report.seconds,
+                                       "mlflow_run_id": collaborative_model.run_id,
+                                       "report": dg.MetadataValue.md(report.markdown())})
+
+
+@dg.asset(group_name="model_evidence")
+@rubric("model-4", what="every trained ALS run holds its model-age vs recall@10 curve (CSV, PNG) and the age "
+        "limit the card's lift bar implies; the staleness check reads it")
+def recommender_staleness_curve(collaborative_model: TrackedModel, champion_recommender: tracking.PromotionDecision,
+                                shop_events: pd.DataFrame, catalog: pd.DataFrame, shoppers: pd.DataFrame,
+                                als_hyperparameter_search: SearchResult) -> dg.Output[StalenessCurve]:
+    """Recall@10 by model age (weekly windows after earlier cuts); the age limit stored with the model."""
+    from recommender.defs.checks import card
+
+    bar = card.concern("model-beats-popularity").threshold
+    assert bar is not None
+    curve = staleness_curve(shop_events, catalog, int(shoppers["account_id"].max()) + 1,
+                            als_hyperparameter_search.best_params, min_lift=bar)
+    curve.log_to_run(collaborative_model.run_id)
+    return dg.Output(curve, metadata={"age_limit_days": curve.limit_days, "censored": curve.censored,
+                                      "summary": curve.describe(), "mlflow_run_id": collaborative_model.run_id,
+                                      "by_age": dg.MetadataValue.md(curve.by_age().round(4).to_markdown(index=False))})

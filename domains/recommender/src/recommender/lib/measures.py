@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from inloop.cards import Threshold
 from inloop.checks import Measurement
 from recommender.lib.boxes import fits_page
 from recommender.lib.evaluation import Evaluation
@@ -19,8 +20,8 @@ from recommender.lib.page import PageView
 from recommender.lib.recommendations import COMPONENT as RECOMMENDATIONS
 from recommender.lib.shop import GENDER_TARGETS, SECTIONS
 
-__all__ = ["model_beats_popularity", "new_user_coverage", "off_context_rate", "shared_account_recall",
-           "stale_last_seen", "untagged_items"]
+__all__ = ["champion_staleness", "model_beats_popularity", "new_user_coverage", "off_context_rate",
+           "shared_account_recall", "stale_last_seen", "untagged_items"]
 
 
 def untagged_items(catalog: pd.DataFrame) -> Measurement:
@@ -127,3 +128,21 @@ def model_beats_popularity(evaluation: Evaluation) -> Measurement:
         details={"overall": evaluation.overall, "slices": evaluation.table(),
                  "catalog_coverage": evaluation.catalog_coverage},
     )
+
+
+def champion_staleness(_: object = None, *, ceiling: Threshold) -> Measurement:
+    """The serving champion's age against the age limit its staleness curve implies (``ceiling``: the card's)."""
+    from inloop.staleness import champion_age_days, derived_threshold, logged_staleness_limit
+    from recommender.lib.registry import MODEL_NAME
+
+    try:
+        version, days, run_id = champion_age_days(MODEL_NAME)
+    except LookupError as exc:
+        return Measurement(None, f"{exc}: no model serves, so none can be judged fresh")
+    limit = logged_staleness_limit(run_id)
+    threshold = derived_threshold(limit, ceiling)
+    basis = (f"limit {threshold.value:g} days (curve {limit:g}, card ceiling {ceiling.value:g})" if threshold
+             else f"no staleness curve logged for v{version} yet: the card's {ceiling.value:g} days")
+    return Measurement(round(days, 3), f"champion v{version} was registered {days:.1f} days ago; {basis}",
+                       {"champion_version": version, "curve_limit_days": limit, "card_ceiling_days": ceiling.value},
+                       threshold=threshold)
