@@ -212,3 +212,19 @@ def test_concurrent_requests_for_one_person_share_one_register_entry(credit_worl
         assert sess.scalar(sa.select(sa.func.count()).select_from(SubjectErasure)) == 1
         assert sess.scalar(sa.select(sa.func.count()).select_from(Prediction)
                            .where(Prediction.subject_id == credit_world["a"])) == 0
+
+
+@pytest.mark.rubric("data-5")
+def test_forget_command_prints_the_receipt_and_refuses_domains_without_subjects(credit_world: dict) -> None:
+    from typer.testing import CliRunner
+
+    from inloop.cli import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["forget", "credit", credit_world["a"], "--reason", "GDPR request #5",
+                               "--requested-by", "dpo"])
+    assert done.exit_code == 0, done.output
+    assert f"credit: subject {credit_world['a']} — DONE" in done.output and "prediction log" in done.output
+    refused = runner.invoke(app, ["forget", "invoice_ocr", "S-1", "--reason", "GDPR request #6"])
+    assert refused.exit_code == 2 and "no person-level subjects" in refused.output
+    assert credit_world["a"] not in _db_text()
