@@ -31,7 +31,7 @@ def run_doctor(echo: Callable[[str], None]) -> int:
     echo("Paths:")
     echo(f"  data directory         {settings.data_dir}")
     echo(f"  DAGSTER_HOME           {settings.dagster_home_dir}")
-    echo(f"  MLflow artifacts       {settings.mlflow_artifacts}")
+    echo(f"  MLflow artifacts       {settings.mlflow_artifacts or '(chosen by the tracking server)'}")
 
     from inloop import db
     from inloop.cli import _redact
