@@ -98,6 +98,8 @@ def credit_world(inloop_env: Path) -> dict[str, object]:
     reports = settings.reports_dir / "credit"
     reports.mkdir(parents=True)
     (reports / "failing_rows.csv").write_text(f"application_id,column\n{a},income\n{b},income\n")
+    (settings.reports_dir / "drift").mkdir()
+    (settings.reports_dir / "drift" / "live.html").write_text(f"<html><script>{{'ids': ['{a}', '{b}']}}</script></html>")
 
     storage = settings.dagster_home_dir / "storage"
     storage.mkdir(parents=True)
@@ -135,7 +137,7 @@ def test_forget_removes_one_person_from_every_store_and_keeps_the_others(credit_
     assert shot_b.exists()
     kept = {str(Path(h).parent) if "storage" not in h else h for h in _file_hits(data_dir, b)}
     assert {"domains/credit/inbox", "domains/credit/core_banking", "dagster/storage/live_applications",
-            "reports/credit", "spill"} <= kept
+            "reports/credit", "reports/drift", "spill"} <= kept
     with db.read_session() as sess:
         assert sess.scalar(sa.select(sa.func.count()).select_from(Prediction)) == 2
         report_b = sess.get(BugReport, credit_world["report_b"].id)

@@ -348,9 +348,9 @@ def _platform_stores(domain: str, log_ids: list[str], patterns: list[re.Pattern[
                 stores._atomic_write(path, lambda h, kept=kept: h.write("".join(kept)), mode="w")
     out.append(StoreReceipt("prediction log spill files", "deleted", spill_rows, spill_files))
 
-    # Generated reports (data-quality examples, exports) of this domain.
-    hits, files = stores.scrub_text_tree(settings.reports_dir / domain, text_patterns, erase=erase)
-    out.append(StoreReceipt("reports", "anonymised", hits, files, detail=f"{settings.reports_dir / domain}"))
+    # Generated reports: the domain's (data-quality examples, exports) and the shared ones (drift HTML).
+    hits, files = stores.scrub_text_tree(settings.reports_dir, text_patterns, erase=erase)
+    out.append(StoreReceipt("reports", "anonymised", hits, files, detail=f"text and HTML under {settings.reports_dir}"))
     return out
 
 
