@@ -133,3 +133,27 @@ def test_the_staleness_check_applies_the_limit_logged_with_the_champion(
     assert measured.threshold == Threshold(op="<=", value=30.0)
     assert measured.details["curve_limit_days"] == 30 and measured.details["card_ceiling_days"] == 90
     assert "curve 30" in measured.summary
+
+
+@pytest.mark.slow  # nine trainings at demo scale for the ablation, three more for the curve
+@pytest.mark.rubric("data-2", "data-3", "model-4")
+def test_the_evidence_assets_log_the_report_and_the_curve_to_the_champions_run(
+        credit_world: tuple[Path, dg.ExecuteInProcessResult], champion_env: Path) -> None:
+    from credit.defs.training import feature_ablation, model_staleness_curve
+
+    result = credit_world[1]
+    inputs = {name: result.output_for_node(name) for name in
+              ("training_sets", "hyperparameter_search", "champion_model", "risk_model_candidate")}
+    report = feature_ablation(dg.build_asset_context(), **inputs)
+    curve = model_staleness_curve(dg.build_asset_context(), loan_applications=result.output_for_node(
+        "loan_applications"), **{k: v for k, v in inputs.items() if k != "training_sets"})
+    run_id = inputs["risk_model_candidate"].run_id
+    assert champion_version(MODEL_NAME) == inputs["risk_model_candidate"].version
+    mlc = client()
+    logged = {a.path for folder in ("ablation", "staleness") for a in mlc.list_artifacts(run_id, folder)}
+    assert {"ablation/ablation.csv", "ablation/ablation.md", "ablation/ablation.png",
+            "staleness/staleness_curve.csv", "staleness/staleness_curve.png"} <= logged
+    metrics = mlc.get_run(run_id).data.metrics
+    assert metrics["ablation_findings"] == len(report.findings)
+    assert metrics["staleness_limit_days"] == curve.limit_days > 0
+    assert {r.group for r in report.rows} == {g.name for g in FEATURE_GROUPS}
