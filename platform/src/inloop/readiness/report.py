@@ -51,8 +51,11 @@ class TestScore:
     def last_result(self) -> str:
         best = self.best
         if best is None:
-            tried = [e for e in self.evidence if e.last_result not in ("not run", "missing")]
-            return tried[0].last_result if tried else ("not run" if self.evidence else "—")
+            results = {e.last_result for e in self.evidence}
+            for shown in ("failed", "skipped", "not run"):
+                if shown in results:
+                    return shown
+            return "not counted" if self.evidence else "—"
         if best.last_run_at is not None:
             return f"{best.last_result} {best.last_run_at:%Y-%m-%d %H:%M}"
         return best.last_result
