@@ -230,3 +230,21 @@ def test_forget_command_prints_the_receipt_and_refuses_domains_without_subjects(
     refused = runner.invoke(app, ["forget", "invoice_ocr", "S-1", "--reason", "GDPR request #6"])
     assert refused.exit_code == 2 and "no person-level subjects" in refused.output
     assert credit_world["a"] not in _db_text()
+
+
+@pytest.mark.rubric("data-5")
+def test_a_store_that_cannot_be_read_makes_the_erasure_incomplete_not_silent(credit_world: dict) -> None:
+    from typer.testing import CliRunner
+
+    from inloop.cli import app
+
+    storage = get_settings().dagster_home_dir / "storage"
+    (storage / "loan_applications").write_bytes(b"not a pickle")  # e.g. an output whose class was renamed
+    receipt = forget("credit", credit_world["a"], reason="request #7", requested_by="dpo")
+    outputs = next(s for s in receipt.stores if s.store == "credit: pipeline outputs")
+    assert receipt.status == "incomplete" and outputs.remaining == 1 and "unreadable" in outputs.detail
+    assert credit_world["a"] not in _db_text()  # everything readable was still erased
+    again = CliRunner().invoke(app, ["forget", "credit", credit_world["a"], "--reason", "request #7"])
+    assert again.exit_code == 1 and "INCOMPLETE" in again.output
+    with db.read_session() as sess:
+        assert sess.scalars(sa.select(SubjectErasure.status)).one() == "incomplete"

@@ -187,18 +187,21 @@ class SubjectEraser:
         return sorted(out)
 
     def _run(self, subject_id: str, *, erase: bool) -> list[StoreReceipt]:
+        """Each store: in a scan (``erase=False``) a file that cannot be read counts as still holding them."""
         match = partial(self.matches, subject_id)
         root = self.data_dir()
-        rows, files = stores.scrub_parquet_tree(root, self.key_columns, match, erase=erase)
-        out = [StoreReceipt(f"{self.domain}: parquet files", "deleted", rows, files,
-                            detail=f"rows keyed by {', '.join(self.key_columns)} under {root}")]
+        bad: list[Path] = []
+        rows, files = stores.scrub_parquet_tree(root, self.key_columns, match, erase=erase, unreadable=bad)
+        out = [StoreReceipt(f"{self.domain}: parquet files", "deleted", rows + (0 if erase else len(bad)), files,
+                            detail=f"rows keyed by {', '.join(self.key_columns)} under {root}" + _unreadable(bad))]
         mentions, files = stores.scrub_text_tree(root, self.mentions(subject_id), erase=erase)
         out.append(StoreReceipt(f"{self.domain}: text/CSV files", "anonymised", mentions, files,
                                 detail="CSV/JSONL lines deleted, mentions in other text replaced"))
-        outputs = self.stored_output_files()
-        rows, files = stores.scrub_pickle_files(outputs, self.key_columns, match, erase=erase)
-        out.append(StoreReceipt(f"{self.domain}: pipeline outputs", "deleted", rows, files,
-                                detail=f"Dagster-stored asset values ({len(outputs)} files scanned)"))
+        outputs, bad = self.stored_output_files(), []
+        rows, files = stores.scrub_pickle_files(outputs, self.key_columns, match, erase=erase, unreadable=bad)
+        out.append(StoreReceipt(f"{self.domain}: pipeline outputs", "deleted", rows + (0 if erase else len(bad)),
+                                files, detail=f"Dagster-stored asset values ({len(outputs)} files scanned)"
+                                + _unreadable(bad)))
         return out + (self.erase_extra(subject_id) if erase else self.find_extra(subject_id))
 
     def erase(self, subject_id: str) -> list[StoreReceipt]:
@@ -217,6 +220,22 @@ class SubjectEraser:
 
     def find_extra(self, subject_id: str) -> list[StoreReceipt]:
         return []
+
+
+def _unreadable(paths: list[Path]) -> str:
+    if not paths:
+        return ""
+    names = ", ".join(p.name for p in paths[:3]) + (f" (+{len(paths) - 3})" if len(paths) > 3 else "")
+    return f"; {len(paths)} unreadable file(s), not vouched for: {names}"
+
+
+def _domain_stores(eraser: SubjectEraser, subject_id: str, *, erase: bool) -> list[StoreReceipt]:
+    """The domain's stores; an eraser that fails is a store that still holds the subject, not a crash."""
+    try:
+        return eraser.erase(subject_id) if erase else eraser.find(subject_id)
+    except Exception as exc:
+        return [StoreReceipt(f"{eraser.domain}: domain stores", "failed", remaining=1,
+                             detail=f"{type(exc).__name__}: {exc}"[:500])]
 
 
 # The platform's own stores ----------------------------------------------------------------------
@@ -398,9 +417,9 @@ def _validate_text(name: str, value: str | None, *, minimum: int, maximum: int) 
 
 
 def _merge(done: list[StoreReceipt], found: list[StoreReceipt]) -> list[StoreReceipt]:
-    remaining = {s.store: s.removed for s in found}
+    remaining = {s.store: s.removed + s.remaining for s in found}
     for receipt in done:
-        receipt.remaining = remaining.pop(receipt.store, 0)
+        receipt.remaining = max(receipt.remaining, remaining.pop(receipt.store, 0))
     return done + [StoreReceipt(store, "found", 0, remaining=n) for store, n in remaining.items() if n]
 
 
@@ -446,8 +465,10 @@ def forget(domain: str, subject_id: str, *, reason: str, requested_by: str, db_u
 
     # 2. remove, 3. scan again
     log_ids, patterns = eraser.log_subject_ids(subject_id), eraser.mentions(subject_id)
-    done = _platform_stores(domain, log_ids, patterns, erase=True, db_url=db_url) + eraser.erase(subject_id)
-    found = _platform_stores(domain, log_ids, patterns, erase=False, db_url=db_url) + eraser.find(subject_id)
+    done = (_platform_stores(domain, log_ids, patterns, erase=True, db_url=db_url)
+            + _domain_stores(eraser, subject_id, erase=True))
+    found = (_platform_stores(domain, log_ids, patterns, erase=False, db_url=db_url)
+             + _domain_stores(eraser, subject_id, erase=False))
     receipts = _merge(done, found)
     status = "done" if not sum(r.remaining for r in receipts) else "incomplete"
     completed_at = utcnow()

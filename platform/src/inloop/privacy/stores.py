@@ -59,11 +59,20 @@ def _files(root: Path, suffixes: Iterable[str]) -> list[Path]:
                   and not p.name.startswith(".erasing-"))
 
 
-def scrub_parquet_tree(root: Path, columns: Sequence[str], match: Match, *, erase: bool) -> tuple[int, int]:
-    """Rows whose key ``columns`` match, in every parquet file under ``root``: (rows, files)."""
+def scrub_parquet_tree(root: Path, columns: Sequence[str], match: Match, *, erase: bool,
+                       unreadable: list[Path] | None = None) -> tuple[int, int]:
+    """Rows whose key ``columns`` match, in every parquet file under ``root``: (rows, files).
+
+    Files that cannot be read are appended to ``unreadable`` (they cannot be vouched for).
+    """
     rows = files = 0
     for path in _files(root, (".parquet",)):
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except Exception:
+            if unreadable is not None:
+                unreadable.append(path)
+            continue
         mask = _frame_mask(frame, columns, match)
         hits = int(mask.sum())
         if not hits:
@@ -172,14 +181,22 @@ def scrub_object(obj: Any, attributes: Sequence[str], match: Match, *, erase: bo
 
 
 def scrub_pickle_files(paths: Iterable[Path], attributes: Sequence[str], match: Match,
-                       *, erase: bool) -> tuple[int, int]:
-    """Pickled pipeline outputs (Dagster's filesystem IO manager): (rows/records, files)."""
+                       *, erase: bool, unreadable: list[Path] | None = None) -> tuple[int, int]:
+    """Pickled pipeline outputs (Dagster's filesystem IO manager): (rows/records, files).
+
+    Outputs that no longer unpickle (their class changed) are appended to ``unreadable``.
+    """
     rows = files = 0
     for path in paths:
         if not path.is_file():
             continue
-        with path.open("rb") as handle:
-            obj = pickle.load(handle)  # noqa: S301 - our own pipeline outputs, in our data directory
+        try:
+            with path.open("rb") as handle:
+                obj = pickle.load(handle)  # noqa: S301 - our own pipeline outputs, in our data directory
+        except Exception:
+            if unreadable is not None:
+                unreadable.append(path)
+            continue
         new, hits = scrub_object(obj, attributes, match, erase=erase)
         if not hits:
             continue
