@@ -1,0 +1,102 @@
+"""The canary's figures and gates from the prediction log and labels, on a real MLflow registry."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from inloop import tracking
+from inloop.canary import (
+    canary_gates,
+    canary_report,
+    challenger_version,
+    routes_to_challenger,
+    stage_candidate,
+)
+from inloop.predictions import PredictionEntry, log_predictions
+from inloop.serving import ServedModel
+
+
+def _spec(name: str) -> ServedModel:
+    return ServedModel(domain=f"shop_{name}", model_name=name, component="box", score_key="score",
+                       decision_key="decision", label_name="bought")
+
+
+def _register_two_versions(name: str) -> None:
+    import mlflow
+
+    mlc = tracking.client()
+    mlc.create_registered_model(name)
+    gates = [tracking.GateResult("beats_baseline", True, "ok")]
+    for expected in ("champion", "challenger"):
+        with tracking.start_run(f"shop_{name}", "train") as run:
+            mlflow.log_metric("auc", 0.7)
+        version = mlc.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id).version
+        assert stage_candidate(f"shop_{name}", name, version, gates).stage == expected
+
+
+def _traffic(name: str, n: int, *, challenger_is_good: bool) -> None:
+    from inloop.db import session
+    from inloop.db.models import Label
+
+    rng = random.Random(3)
+    entries, labels = [], []
+    for i in range(n):
+        subject = f"s{i}"
+        bought = float((i // 4) % 2)
+        champion_score = 0.8 if bought else 0.2  # the champion ranks perfectly
+        on_canary = i % 4 == 0
+        score = (champion_score if challenger_is_good else rng.random()) if on_canary else champion_score
+        output = {"score": score, "decision": "show" if score > 0.5 else "hide",
+                  "canary": {"role": "challenger" if on_canary else "champion", "champion_version": "1"}}
+        if on_canary:
+            output["canary"].update(champion_decision="show" if champion_score > 0.5 else "hide",
+                                    champion_score=champion_score)
+        entries.append(PredictionEntry(domain=f"shop_{name}", component="box", features={"i": i}, output=output,
+                                       model_name=name, model_version="2" if on_canary else "1",
+                                       subject_id=subject, latency_ms=2.0 if on_canary else 1.5))
+        labels.append(Label(domain=f"shop_{name}", subject_id=subject, name="bought", value=bought))
+    log_predictions(entries)
+    with session() as sess:
+        sess.add_all(labels)
+
+
+def test_routing_is_sticky_and_follows_the_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [f"applicant-{i}" for i in range(20_000)]
+    share = sum(routes_to_challenger(i, 0.05) for i in ids) / len(ids)
+    assert 0.04 < share < 0.06
+    assert [routes_to_challenger(i, 0.05) for i in ids[:500]] == [routes_to_challenger(i, 0.05) for i in ids[:500]]
+    assert not any(routes_to_challenger(i, 0.0) for i in ids[:500])
+    monkeypatch.setenv("INLOOP_CANARY_SHARE", "0")
+    from inloop.settings import reset_settings
+
+    reset_settings()
+    assert not any(routes_to_challenger(i) for i in ids[:500])
+
+
+@pytest.mark.rubric("infra-6")
+def test_the_canary_holds_back_a_challenger_that_ranks_worse_on_live_labels_and_passes_an_equal_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INLOOP_CANARY_MIN_AGREEMENT", "0.3")
+    from inloop.settings import reset_settings
+
+    reset_settings()
+    _register_two_versions("worse")
+    _traffic("worse", 400, challenger_is_good=False)
+    report = canary_report("shop_worse", _spec("worse"))
+    mine, theirs = report.of("challenger"), report.of("champion")
+    assert (mine.requests, theirs.requests) == (100, 300)
+    assert (mine.latency_p95_ms, theirs.latency_p95_ms) == (2.0, 1.5)
+    assert theirs.live_auc == 1.0 and mine.live_auc is not None and mine.live_auc < 0.8
+    assert report.compared == 100 and 0.3 < report.agreement < 0.8
+    gates = {g.name: g for g in canary_gates(report)}
+    assert gates["canary_traffic"].passed and gates["canary_latency"].passed and gates["canary_agreement"].passed
+    assert not gates["canary_live_quality"].passed and "live AUC" in gates["canary_live_quality"].detail
+    assert challenger_version("worse") == "2"
+
+    _register_two_versions("equal")
+    _traffic("equal", 200, challenger_is_good=True)
+    report = canary_report("shop_equal", _spec("equal"))
+    assert report.agreement == 1.0 and report.mean_abs_score_diff == 0.0 and report.of("challenger").live_auc == 1.0
+    assert all(g.passed for g in canary_gates(report)), canary_gates(report)
