@@ -44,7 +44,7 @@ def test_definitions_with_a_concern_check_load() -> None:
     defs = domain_definitions("parcels", assets=_pipeline([0])[:2], asset_checks=[_pipeline([0])[2]])
     dg.Definitions.validate_loadable(defs)
     sensors = {s.name for s in defs.sensors}
-    assert sensors == {"parcels_alert_router", "parcels_run_failure_alerts"}
+    assert sensors == {"parcels_alert_router", "parcels_run_failure_alerts", "parcels_dependency_watch"}
 
 
 def test_a_passing_check_records_history_and_raises_nothing() -> None:
