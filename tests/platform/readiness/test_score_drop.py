@@ -51,7 +51,8 @@ def test_deleting_evidence_in_a_copy_drops_the_test_its_section_and_the_final_sc
     if not (INSTALLED_REPO / ".git").exists() or shutil.which("git") is None:
         pytest.skip("needs the git checkout (git ls-files) to copy the repository")
     repo = _copy_repo(tmp_path / "copy")
-    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", FEATURE_TESTS], cwd=repo, capture_output=True, text=True, timeout=300, check=False,
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", FEATURE_TESTS],
+                         cwd=repo, capture_output=True, text=True, timeout=300, check=False,
                          env={**os.environ, "PYTEST_ADDOPTS": "", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert ran.returncode == 0, ran.stdout[-2000:]
 
