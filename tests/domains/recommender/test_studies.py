@@ -42,10 +42,10 @@ def test_retraining_als_from_the_same_events_and_seed_gives_the_same_factors(sho
 
 @pytest.mark.rubric("model-3")
 def test_als_search_is_bounded_seeded_and_never_worse_than_the_defaults(shop, split) -> None:
-    result = tune_als(split.train, shop.catalog, shop.spec.n_accounts, budget=3, track=False)
-    assert len(result.trials) == 3 and result.trials.loc[0, "factors"] == 32  # the incumbent first
+    result = tune_als(split.train, shop.catalog, shop.spec.n_accounts, budget=2, track=False)
+    assert len(result.trials) == 2 and result.trials.loc[0, "factors"] == 32  # the incumbent first
     assert result.best_score >= result.incumbent_score
-    again = tune_als(split.train, shop.catalog, shop.spec.n_accounts, budget=3, track=False)
+    again = tune_als(split.train, shop.catalog, shop.spec.n_accounts, budget=2, track=False)
     assert again.best_params == result.best_params
     assert list(again.trials["validation_recall_at_10"]) == list(result.trials["validation_recall_at_10"])
 
@@ -97,3 +97,31 @@ def test_the_champion_staleness_check_applies_the_curve_limit_under_the_card_cei
     assert client().get_run(run.info.run_id).data.metrics["staleness_limit_days"] == curve.limit_days
     outcome = evaluate_concern("recommender", concern, measured)
     assert outcome.passed  # a model registered seconds ago is within any limit above 0
+
+
+@pytest.mark.rubric("data-2", "data-3", "model-4")
+def test_the_evidence_assets_log_the_report_and_the_curve_to_the_models_run(shop, split) -> None:
+    from recommender.defs.model import (
+        TrackedModel,
+        recommender_feature_ablation,
+        recommender_staleness_curve,
+    )
+
+    n = shop.spec.n_accounts
+    search = tune_als(split.train, shop.catalog, n, budget=1, track=False)
+    model = train_als(split.train, shop.catalog, n, factors=search.best_params["factors"])
+    with start_run("recommender", "train-als") as run:
+        version = log_model(model)
+    decision = promote(MODEL_NAME, version, [GateResult("test", True, "")])
+    tracked = TrackedModel(model, run.info.run_id, version)
+    common = {"collaborative_model": tracked, "champion_recommender": decision, "catalog": shop.catalog,
+              "shoppers": shop.shoppers, "als_hyperparameter_search": search}
+    report = recommender_feature_ablation(interaction_split=split, **common).value
+    curve = recommender_staleness_curve(shop_events=shop.events, **common).value
+    mlc = client()
+    logged = {a.path for folder in ("ablation", "staleness") for a in mlc.list_artifacts(run.info.run_id, folder)}
+    assert {"ablation/ablation.csv", "ablation/ablation.md", "ablation/ablation.png",
+            "staleness/staleness_curve.csv", "staleness/staleness_curve.png"} <= logged
+    metrics = mlc.get_run(run.info.run_id).data.metrics
+    assert metrics["ablation_findings"] == len(report.findings)
+    assert metrics["staleness_limit_days"] == curve.limit_days
