@@ -302,6 +302,12 @@ def promote_challenger(domain: str, spec: ServedModel | None = None) -> tuple[Pr
     gates = canary_gates(report)
     if report.challenger is None:
         return PromotionDecision(spec.model_name, "", False, tuple(gates), report.champion), report
+    mlc = tracking.client()
+    tags = mlc.get_model_version(spec.model_name, report.challenger).tags
+    if "inloop.promotion_gates" in tags and "inloop.training_gates" not in tags:
+        # promote() records the canary's gates; keep the training gates the version passed first.
+        mlc.set_model_version_tag(spec.model_name, report.challenger, "inloop.training_gates",
+                                  tags["inloop.promotion_gates"])
     decision = tracking.promote(spec.model_name, report.challenger, gates)
     if decision.promoted:
         clear_challenger(spec.model_name)
@@ -311,7 +317,7 @@ def promote_challenger(domain: str, spec: ServedModel | None = None) -> tuple[Pr
                {"version": report.challenger, "previous_champion": report.champion, "report": report.to_dict()})
     else:
         # promote() tagged the refusal; the version stays the challenger and keeps serving its share.
-        tracking.client().set_model_version_tag(spec.model_name, report.challenger, "inloop.promotion", CHALLENGER)
+        mlc.set_model_version_tag(spec.model_name, report.challenger, "inloop.promotion", CHALLENGER)
     return decision, report
 
 

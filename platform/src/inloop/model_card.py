@@ -176,11 +176,14 @@ def render_model_card(card: ModelCard) -> str:
         lines += ["Per slice (unitary results):", "",
                   *_table([tuple(_fmt(v) for v in row) for row in card.slices.itertuples(index=False)],
                           tuple(str(c) for c in card.slices.columns)), ""]
-    gates = card.version_tags.get("inloop.promotion_gates")
-    if gates:
-        lines += ["Promotion gates:", "",
-                  *_table([(g["name"], "passed" if g["passed"] else "FAILED", g["detail"]) for g in json.loads(gates)],
-                          ("gate", "result", "detail")), ""]
+    for tag, title in (("inloop.training_gates", "Promotion gates at training"),
+                       ("inloop.promotion_gates", "Promotion gates" if "inloop.training_gates" not in card.version_tags
+                        else "Canary gates at promotion")):
+        gates = card.version_tags.get(tag)
+        if gates:
+            lines += [f"{title}:", "",
+                      *_table([(g["name"], "passed" if g["passed"] else "FAILED", g["detail"])
+                               for g in json.loads(gates)], ("gate", "result", "detail")), ""]
 
     lines += ["## Ethical considerations", "", "What the stakeholders said must not happen (their worst cases):", ""]
     lines += [f"- **{c.id}** — worst case: {c.worst_case}" for c in p.concerns] + [""]

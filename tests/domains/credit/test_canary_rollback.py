@@ -155,6 +155,8 @@ def test_challenger_serves_a_sticky_share_and_is_promoted_only_when_its_canary_h
 
     card = mlflow.artifacts.load_text(f"{tracking.client().get_run(mv.run_id).info.artifact_uri}/model_card.md")
     assert "## Quantitative analyses" in card and "residence_permit" in card
+    assert "Promotion gates at training:" in card and "| beats_baseline | passed |" in card
+    assert "Canary gates at promotion:" in card and "| canary_agreement | passed |" in card
 
 
 @pytest.mark.slow
