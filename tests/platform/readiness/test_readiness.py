@@ -62,6 +62,11 @@ def test_every_card_lints():
 @pytest.mark.rubric("infra-3")
 def test_pipeline(n):
     pass
+
+
+@pytest.mark.parametrize("story", ["quiet", pytest.param("drift", marks=[pytest.mark.slow, pytest.mark.rubric("monitor-3")])])
+def test_story(story):
+    pass
 '''
 
 CODE = '''\
@@ -147,6 +152,12 @@ def test_platform_tests_count_for_every_domain_and_parametrized_cases_combine(tm
     report = _report(repo, results)
     assert report.score_of("model-1") == 1.0
     assert report.score_of("infra-3") == 0.0  # one case failed: the test failed
+    # a mark on one case of a parametrized test is evidence of that case only
+    (story,) = next(t for t in report.tests if t.test.id == "monitor-3").evidence
+    assert story.ref == base + "test_story[drift]" and "never run" in story.problem
+    results[base + "test_story[drift]"] = {"outcome": "passed", "at": NOW}
+    results[base + "test_story[quiet]"] = {"outcome": "failed", "at": NOW}  # not the marked case
+    assert _report(repo, results).score_of("monitor-3") == 1.0
 
 
 def test_code_and_documents_count_as_declared_and_the_card_check_must_exist_and_have_run(tmp_path: Path) -> None:

@@ -184,6 +184,26 @@ def _first_doc_line(node: ast.AST) -> str:
     return (doc or "").strip().splitlines()[0] if doc else ""
 
 
+def _is_parametrize(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "parametrize"
+
+
+def _marked_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[tuple[str, list[ast.Call]]]:
+    """``pytest.param("case", marks=pytest.mark.rubric(...))`` cases of a parametrized test: (case id, marks)."""
+    for deco in func.decorator_list:
+        if not _is_parametrize(deco) or len(deco.args) < 2 or not isinstance(deco.args[1], ast.List | ast.Tuple):
+            continue
+        for item in deco.args[1].elts:
+            if not (isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute) and item.func.attr == "param"):
+                continue
+            marks = [c for kw in item.keywords if kw.arg == "marks" for c in _mark_calls(kw.value)]
+            case = _kwarg(item, "id")
+            if case is None and len(item.args) == 1 and isinstance(item.args[0], ast.Constant):
+                case = str(item.args[0].value)
+            if marks and case is not None:
+                yield case, marks
+
+
 def _tests_in(tree: ast.Module) -> Iterator[tuple[str, ast.AST, list[ast.Call]]]:
     """(node id suffix, node, rubric mark calls that apply) for every test function of a module."""
     module_marks: list[ast.Call] = []
@@ -192,7 +212,10 @@ def _tests_in(tree: ast.Module) -> Iterator[tuple[str, ast.AST, list[ast.Call]]]
             module_marks.extend(_mark_calls(stmt.value))
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name.startswith("test"):
-            yield stmt.name, stmt, module_marks + [c for d in stmt.decorator_list for c in _mark_calls(d)]
+            own = module_marks + [c for d in stmt.decorator_list if not _is_parametrize(d) for c in _mark_calls(d)]
+            yield stmt.name, stmt, own
+            for case, marks in _marked_params(stmt):
+                yield f"{stmt.name}[{case}]", stmt, own + marks
         elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
             class_marks = module_marks + [c for d in stmt.decorator_list for c in _mark_calls(d)]
             for body in stmt.body:
