@@ -305,3 +305,19 @@ def test_platform_evidence_counts_only_for_domains_whose_code_uses_it_unless_dec
     assert problems == {"platform evidence about inloop.tuning, which boxes's code does not use"}
     # declared for every domain: the code and the test of it count for both
     assert parcels.score_of("data-6") == other.score_of("data-6") == 1.0
+
+
+def test_a_check_counts_once_the_platform_database_holds_its_result(tmp_path: Path) -> None:
+    from inloop.cards import load_card
+    from inloop.checks import Measurement, evaluate_concern
+
+    repo = _repo(tmp_path)
+    exists = lambda d: CheckInfo(frozenset({"no_unsorted_parcels"}))  # noqa: E731
+    (report,) = domain_reports("parcels", repo=repo, results={}, check_info=exists)  # the real history
+    assert report.score_of("monitor-2") == 0.0
+    concern = load_card(repo / "domains" / "parcels" / "project.yaml").concern("no-parcel-left-behind")
+    for value in (0, 2):
+        evaluate_concern("parcels", concern, Measurement(value, "counted at 22:00"))
+    (report,) = domain_reports("parcels", repo=repo, results={}, check_info=exists)
+    (check,) = next(t for t in report.tests if t.test.id == "monitor-2").evidence
+    assert (check.verified, check.last_result, check.runs, check.score) == (True, "failed", 2, 0.5)
