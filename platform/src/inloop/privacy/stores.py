@@ -135,7 +135,13 @@ def scrub_object(obj: Any, attributes: Sequence[str], match: Match, *, erase: bo
     if isinstance(obj, pd.DataFrame):
         mask = _frame_mask(obj, attributes, match)
         hits = int(mask.sum())
-        return (obj.loc[~mask] if erase and hits else obj), hits
+        if not (erase and hits):
+            return obj, hits
+        kept = obj.loc[~mask]
+        # A frame that had a plain 0..n-1 index keeps one (code downstream may rely on positions).
+        if isinstance(obj.index, pd.RangeIndex) and obj.index.start == 0 and obj.index.step == 1:
+            kept = kept.reset_index(drop=True)
+        return kept, hits
     if isinstance(obj, list | tuple):
         hits, out = 0, []
         for item in obj:
