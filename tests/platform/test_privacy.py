@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -226,6 +227,12 @@ def test_forget_command_prints_the_receipt_and_refuses_domains_without_subjects(
     from inloop.cli import app
 
     runner = CliRunner()
+    before = _db_text()
+    dry = runner.invoke(app, ["forget", "credit", credit_world["a"], "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "DRY RUN" in dry.output and re.search(r"prediction log\s+2\b", dry.output)
+    assert _db_text() == before  # nothing changed, not even the register
+    assert runner.invoke(app, ["forget", "credit", credit_world["a"]]).exit_code == 2  # a real one needs a reason
     done = runner.invoke(app, ["forget", "credit", credit_world["a"], "--reason", "GDPR request #5",
                                "--requested-by", "dpo"])
     assert done.exit_code == 0, done.output

@@ -16,8 +16,9 @@ from inloop.privacy.erasure import (
     erased_count,
     find_erased,
     forget,
+    locate,
     subject_key,
 )
 
 __all__ = ["ErasureError", "ErasureReceipt", "StoreReceipt", "SubjectEraser", "drop_erased", "erased_count",
-           "find_erased", "forget", "subject_key"]
+           "find_erased", "forget", "locate", "subject_key"]

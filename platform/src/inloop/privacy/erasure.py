@@ -50,7 +50,7 @@ from inloop.readiness import rubric
 from inloop.settings import get_settings
 
 __all__ = ["ErasureError", "ErasureReceipt", "StoreReceipt", "SubjectEraser", "drop_erased", "erased_count",
-           "find_erased", "forget", "subject_key"]
+           "find_erased", "forget", "locate", "subject_key"]
 
 HOOK = "subject_eraser"
 #: Said on every receipt (docs/privacy.md, "What is not covered").
@@ -485,6 +485,22 @@ def forget(domain: str, subject_id: str, *, reason: str, requested_by: str, db_u
         runs = row.runs
     return ErasureReceipt(domain, subject_id, erasure_id, status, requested_at, completed_at,
                           runs, previous_runs > 0, receipts, [*PLATFORM_NOT_COVERED, *eraser.not_covered()])
+
+
+def locate(domain: str, subject_id: str, db_url: str | None = None) -> list[StoreReceipt]:
+    """Where ``subject_id`` is, per store, without changing anything (``inloop forget --dry-run``).
+
+    Each receipt's ``remaining`` is what an erasure would remove now. Nothing is written, not
+    even to the register.
+    """
+    eraser = _eraser(domain)
+    try:
+        subject_id = eraser.normalise(subject_id)
+    except ValueError as exc:
+        raise ErasureError(str(exc)) from None
+    found = (_platform_stores(domain, eraser.log_subject_ids(subject_id), eraser.mentions(subject_id), erase=False,
+                              db_url=db_url) + _domain_stores(eraser, subject_id, erase=False))
+    return [StoreReceipt(s.store, s.action, 0, s.files, s.removed + s.remaining, s.detail) for s in found]
 
 
 # What training pipelines call ------------------------------------------------------------------
