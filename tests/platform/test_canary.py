@@ -100,3 +100,14 @@ def test_the_canary_holds_back_a_challenger_that_ranks_worse_on_live_labels_and_
     report = canary_report("shop_equal", _spec("equal"))
     assert report.agreement == 1.0 and report.mean_abs_score_diff == 0.0 and report.of("challenger").live_auc == 1.0
     assert all(g.passed for g in canary_gates(report)), canary_gates(report)
+
+    # A newer gated candidate takes over the canary; the one it replaces says so.
+    import mlflow
+
+    mlc = tracking.client()
+    with tracking.start_run("shop_equal", "train") as run:
+        mlflow.log_metric("auc", 0.72)
+    v3 = mlc.create_model_version("equal", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id).version
+    assert stage_candidate("shop_equal", "equal", v3, [tracking.GateResult("g", True, "ok")]).stage == "challenger"
+    assert challenger_version("equal") == "3" and tracking.champion_version("equal") == "1"
+    assert mlc.get_model_version("equal", "2").tags["inloop.promotion"] == "superseded by v3"

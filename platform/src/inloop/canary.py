@@ -103,6 +103,9 @@ def stage_candidate(domain: str, model_name: str, version: str | int, gates: lis
             _log_card_quietly(domain, model_name, version)
         return StageDecision("champion" if decision.promoted else "refused", decision)
     mlc = tracking.client()
+    earlier = challenger_version(model_name)
+    if earlier is not None and earlier != version:  # a newer gated candidate takes over the canary
+        mlc.set_model_version_tag(model_name, earlier, "inloop.promotion", f"superseded by v{version}")
     mlc.set_model_version_tag(model_name, version, "inloop.promotion_gates", json.dumps([asdict(g) for g in gates]))
     mlc.set_model_version_tag(model_name, version, "inloop.promotion", CHALLENGER)
     mlc.set_model_version_tag(model_name, version, "inloop.challenger_since", utcnow().isoformat())
@@ -172,8 +175,9 @@ def _auc(scores: list[float], labels: list[float]) -> float | None:
 
 
 @rubric("infra-6", what="the challenger's own latency, score distribution, agreement with the champion, live AUC")
-def canary_report(domain: str, spec: ServedModel | None = None) -> CanaryReport:
-    """The challenger beside the champion, from the prediction log since the challenger was set."""
+def canary_report(domain: str, spec: ServedModel | None = None, *, max_rows: int = 50_000) -> CanaryReport:
+    """The challenger beside the champion, from the prediction log since the challenger was set
+    (the most recent ``max_rows`` entries of the two versions)."""
     spec = spec or served_model(domain)
     champion = tracking.champion_version(spec.model_name)
     challenger = challenger_version(spec.model_name)
@@ -190,6 +194,7 @@ def canary_report(domain: str, spec: ServedModel | None = None) -> CanaryReport:
             query = query.where(Prediction.component == spec.component)
         if since is not None:
             query = query.where(Prediction.created_at >= since)
+        query = query.order_by(Prediction.id.desc()).limit(max_rows)
         with db.read_session() as sess:
             rows = list(sess.scalars(query))
             labels = _labels_for(sess, domain, spec, rows)
