@@ -67,9 +67,11 @@ def models_promote(
     """Promote the challenger to champion, only if its canary metrics hold; exit 1 when refused."""
     from inloop.canary import promote_challenger, reload_running_api
 
-    decision, _ = promote_challenger(domain, _spec(domain))
+    decision, report = promote_challenger(domain, _spec(domain))
     for g in decision.gates:
         typer.echo(f"  {'ok    ' if g.passed else 'FAILED'} {g.name}: {g.detail}")
+    if report.challenger is None:
+        raise _fail(f"{report.model_name} has no challenger to promote (champion v{report.champion or '-'})", 1)
     typer.echo(decision.reason)
     if not decision.promoted:
         raise typer.Exit(1)
