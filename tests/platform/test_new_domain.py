@@ -139,6 +139,19 @@ def test_new_domain_registers_it_in_the_workspace_and_remove_domain_restores_it(
     assert {name: (workspace / name).read_text() for name in originals} == originals
 
 
+def test_a_workspace_that_lists_its_members_gets_the_domain_as_a_member(workspace: Path) -> None:
+    pyproject = workspace / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('members = ["platform", "domains/*", "dashboards"]',
+                                                       'members = ["platform", "domains/credit", "dashboards"]'))
+    original = pyproject.read_text()
+    assert 'members = ["platform", "domains/credit", "dashboards"]' in original
+    new_domain("web_shop", repo_root=workspace, sync=False, echo=lambda _: None)
+    members = tomlkit.parse(pyproject.read_text())["tool"]["uv"]["workspace"]["members"]
+    assert list(members) == ["platform", "domains/credit", "dashboards", "domains/web_shop"]
+    remove_domain("web_shop", repo_root=workspace, sync=False, echo=lambda _: None)
+    assert pyproject.read_text() == original
+
+
 def test_without_uv_it_says_how_to_finish_or_undo(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import inloop.scaffold as scaffold
 

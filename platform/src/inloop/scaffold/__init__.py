@@ -14,6 +14,7 @@ nothing into the repository, and ``--dry-run`` shows exactly the files a real ru
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -108,6 +109,9 @@ def _add_to_pyproject(root: Path, name: str) -> None:
     first_party = doc.get("tool", {}).get("ruff", {}).get("lint", {}).get("isort", {}).get("known-first-party")
     if first_party is not None and name not in first_party:
         first_party.append(name)
+    members = doc["tool"]["uv"]["workspace"].setdefault("members", [])
+    if not any(fnmatch.fnmatch(f"domains/{name}", pattern) for pattern in members):  # a fork that lists members
+        members.append(f"domains/{name}")
     path.write_text(tomlkit.dumps(doc))
 
 
@@ -127,6 +131,10 @@ def _remove_from_pyproject(root: Path, name: str) -> bool:
     first_party = doc.get("tool", {}).get("ruff", {}).get("lint", {}).get("isort", {}).get("known-first-party")
     if first_party is not None and name in first_party:
         first_party.remove(name)
+        changed = True
+    members = doc["tool"]["uv"].get("workspace", {}).get("members", [])
+    if f"domains/{name}" in members:
+        members.remove(f"domains/{name}")
         changed = True
     if changed:
         path.write_text(tomlkit.dumps(doc))
