@@ -188,8 +188,10 @@ def _copy_repository(to: Path) -> None:
 def _env(copy: Path, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH") and not k.startswith("PYTEST_")}
+    bootstrapped_uv = REPO / ".tools" / "uv" / "bin"  # where scripts/bootstrap.sh puts uv when none is on PATH
+    path = f"{bootstrapped_uv}{os.pathsep}{env.get('PATH', '')}" if (bootstrapped_uv / "uv").is_file() else env["PATH"]
     return env | {"INLOOP_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster"),
-                  "INLOOP_ENVIRONMENT": "test"}
+                  "INLOOP_ENVIRONMENT": "test", "PATH": path}
 
 
 def _run(command: list[str | Path], cwd: Path, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
@@ -200,6 +202,8 @@ def _run(command: list[str | Path], cwd: Path, env: dict[str, str], timeout: flo
 @pytest.mark.slow
 @pytest.mark.rubric("data-6")
 @pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(), reason="needs a git checkout")
+@pytest.mark.skipif(shutil.which("uv") is None and not (REPO / ".tools/uv/bin/uv").is_file(),
+                    reason="needs uv (scripts/bootstrap.sh installs one)")
 @pytest.mark.timeout(900)
 def test_a_new_domain_works_at_once_everywhere_then_is_removed(tmp_path: Path) -> None:
     copy = tmp_path / "repo"
