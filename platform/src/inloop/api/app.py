@@ -143,8 +143,11 @@ class MlflowProbe:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop and wait for an in-flight probe: it must not outlive the app (it opens MLflow's store)."""
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
 
     def _run(self) -> None:
         while not self._stop.is_set():
