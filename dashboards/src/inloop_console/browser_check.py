@@ -28,8 +28,10 @@ from pathlib import Path
 __all__ = ["PAGES", "PageResult", "check_pages", "main", "seed_sample_data"]
 
 APP = Path(__file__).with_name("app.py")
-#: URL path of every page (Streamlit derives it from the file name; the default page is "/").
-PAGES = ["", "alerts", "project_card", "demos", "bug_reports", "postmortems", "review_queue", "monitoring", "models"]
+#: URL path of every page file (Streamlit derives it from the file name; the default page, overview, is "/").
+#: Read from pages/, so a new page is opened in the browser without editing this list.
+PAGES = ["", *sorted(p.stem for p in (APP.parent / "pages").glob("*.py")
+                     if not p.stem.startswith("_") and p.stem != "overview")]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
