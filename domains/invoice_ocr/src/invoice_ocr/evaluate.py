@@ -27,8 +27,10 @@ from invoice_ocr.lib.intake import take_inbox
 from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.monitoring import double_bookings, field_accuracy, ground_truth_index, reconcile
 from invoice_ocr.lib.ocr import OcrEngine, UnreadableFile, decode_pages
-from invoice_ocr.lib.pipeline import InvoiceProcessor
+from invoice_ocr.lib.pipeline import InvoiceProcessor, load_suppliers
+from invoice_ocr.lib.rule_ablation import rule_ablation
 from invoice_ocr.lib.suppliers import generate_suppliers
+from invoice_ocr.lib.validate import batch_frame
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["evaluate", "main"]
@@ -145,10 +147,22 @@ def evaluate(root: Path, clean: int = 270, bad: int = 30, seed: int = 42, throug
                 unexpected.append({"file": sub["original_name"], "kind": kind, "ended": ended, "reason": entry.reason})
         clean_states = {}
         truth = {g.sha256 for g in generated}
+        rule_items, should_book = [], []
         for entry in ledger.entries():
             if entry.sha256 in truth:
                 key = "booked (no person)" if entry.state == "booked" else f"review: {entry.reason_kind}"
                 clean_states[key] = clean_states.get(key, 0) + 1
+            kind = bad_files.get(entry.original_name)
+            if (entry.fields or {}).get("extracted") and kind != "duplicate":  # it reached the booking rules
+                rule_items.append({"invoice_id": entry.id, "fields": entry.fields["extracted"]})
+                should_book.append(kind is None or "booked" in EXPECTED_OUTCOMES[kind])
+    rules = None
+    if rule_items:
+        ablation = rule_ablation(batch_frame(rule_items, load_suppliers(workspace),
+                                           processor.today or dt.date.today()), should_book)
+        rules = {"invoices": len(rule_items), "should_book": int(sum(should_book)),
+                 "share_routed_right": ablation.full.quality, "min_gain": ablation.min_gain,
+                 "rules": ablation.table().to_dict(orient="records"), "findings": ablation.findings}
     report = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "batch": {"files_dropped": clean + bad, "clean": clean, "bad": bad,
@@ -163,6 +177,7 @@ def evaluate(root: Path, clean: int = 270, bad: int = 30, seed: int = 42, throug
         "double_bookings": double_bookings(workspace),
         "run": {k: v for k, v in summary.to_dict().items() if k != "gx"},
         "throughput": throughput,
+        "rule_ablation": rules,
     }
     return report
 
