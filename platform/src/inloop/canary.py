@@ -147,6 +147,7 @@ class CanaryReport:
     compared: int  # canary requests that also carry the champion's answer
     agreement: float | None  # share of those where the champion would have decided alike
     mean_abs_score_diff: float | None
+    min_agreement: float | None = None  # the domain's own bar, when it sets one
 
     def of(self, role: str) -> VersionStats | None:
         return next((s for s in self.stats if s.role == role), None)
@@ -186,10 +187,11 @@ def canary_report(domain: str, spec: ServedModel | None = None, *, max_rows: int
         raw = tracking.client().get_model_version(spec.model_name, challenger).tags.get("inloop.challenger_since")
         since = dt.datetime.fromisoformat(raw) if raw else None
     versions = {v: role for v, role in ((champion, "champion"), (challenger, "challenger")) if v is not None}
+    logged = {f"{spec.version_prefix}{v}": v for v in versions}
     rows: list[Prediction] = []
     if versions:
         query = sa.select(Prediction).where(Prediction.domain == domain, Prediction.model_name == spec.model_name,
-                                            Prediction.model_version.in_(list(versions)))
+                                            Prediction.model_version.in_(list(logged)))
         if spec.component:
             query = query.where(Prediction.component == spec.component)
         if since is not None:
@@ -203,8 +205,9 @@ def canary_report(domain: str, spec: ServedModel | None = None, *, max_rows: int
     stats = []
     compared = agreed = 0
     diffs: list[float] = []
+    overlaps: list[float] = []
     for version, role in versions.items():
-        mine = [r for r in rows if r.model_version == version]
+        mine = [r for r in rows if logged.get(r.model_version or "") == version]
         latencies = [r.latency_ms for r in mine if r.latency_ms is not None]
         scores: list[float] = []
         non_finite = 0
@@ -230,6 +233,10 @@ def canary_report(domain: str, spec: ServedModel | None = None, *, max_rows: int
                 compared += 1
                 if spec.decision_key:
                     agreed += canary.get("champion_decision") == r.output.get(spec.decision_key)
+                elif spec.items_key:
+                    theirs = set(canary.get("champion_items") or [])
+                    shown = {i.get("item_id") if isinstance(i, dict) else i for i in r.output.get(spec.items_key) or []}
+                    overlaps.append(len(theirs & shown) / len(theirs) if theirs else float(not shown))
                 other = canary.get("champion_score")
                 if isinstance(other, int | float) and isinstance(score, int | float) and math.isfinite(score):
                     diffs.append(abs(float(score) - float(other)))
@@ -242,10 +249,12 @@ def canary_report(domain: str, spec: ServedModel | None = None, *, max_rows: int
     agreement = None
     if compared and spec.decision_key:
         agreement = round(agreed / compared, 4)
+    elif overlaps:
+        agreement = round(sum(overlaps) / len(overlaps), 4)
     elif compared and diffs:
         agreement = round(sum(d <= 0.05 for d in diffs) / len(diffs), 4)
     return CanaryReport(domain, spec.model_name, champion, challenger, since, tuple(stats), compared, agreement,
-                        round(sum(diffs) / len(diffs), 6) if diffs else None)
+                        round(sum(diffs) / len(diffs), 6) if diffs else None, spec.min_agreement)
 
 
 def _labels_for(sess: Any, domain: str, spec: ServedModel, rows: list[Prediction]) -> dict[str, float]:
@@ -282,10 +291,10 @@ def canary_gates(report: CanaryReport) -> list[GateResult]:
         gates.append(GateResult("canary_latency", mine.latency_p95_ms is not None,
                                 "no champion latency to compare" if mine.latency_p95_ms is not None
                                 else "the challenger logged no latencies"))
-    gates.append(GateResult("canary_agreement", report.agreement is not None
-                            and report.agreement >= s.canary_min_agreement,
+    bar = s.canary_min_agreement if report.min_agreement is None else report.min_agreement
+    gates.append(GateResult("canary_agreement", report.agreement is not None and report.agreement >= bar,
                             f"the champion would have answered alike on {report.agreement:.1%} of "
-                            f"{report.compared} canary requests (needs {s.canary_min_agreement:.0%})"
+                            f"{report.compared} canary requests (needs {bar:.0%})"
                             if report.agreement is not None else "no canary request carries the champion's answer"))
     gates.append(GateResult("canary_finite_scores", mine.non_finite_scores == 0,
                             f"{mine.non_finite_scores} canary answers had no finite score"))

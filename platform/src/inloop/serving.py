@@ -31,6 +31,13 @@ class ServedModel:
     flavor: str = "pyfunc"
     #: the run artifact holding the per-slice evaluation (``.csv``, or ``.json`` with a ``slices`` list)
     slices_artifact: str | None = None
+    #: how the log writes a registry version (e.g. ``"recommender-als/"`` + ``"3"``)
+    version_prefix: str = ""
+    #: for ranked lists: the output field holding the items (dicts with ``item_id``, or ids); the
+    #: canary's agreement is then the share of the champion's items the challenger also showed
+    items_key: str | None = None
+    #: the domain's own least agreement with the champion (default: ``settings.canary_min_agreement``)
+    min_agreement: float | None = None
 
 
 def served_model(domain: str) -> ServedModel:
