@@ -16,7 +16,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from inloop.api.deps import PredictionLog, RequestId, WriteAccess
+from inloop.canary import routes_to_challenger
+from inloop.settings import get_settings
 from inloop.stability import NonFiniteError
+from recommender.lib.recommendations import COMPONENT as RECOMMENDATIONS
 
 __all__ = ["load_models", "reload_models", "router"]
 
@@ -50,6 +53,22 @@ def _build_service() -> tuple[Any, Any, str]:
     return service, shop, f"{MODEL_NAME} v{version}"
 
 
+def _build_challenger(champion: Any) -> Any | None:
+    """The same page service on the ``challenger`` model (the canary), or None when there is none."""
+    import mlflow
+
+    from inloop.canary import challenger_version
+    from recommender.lib.page import PageService
+    from recommender.lib.registry import MODEL_NAME
+
+    version = challenger_version(MODEL_NAME)
+    if version is None or f"{MODEL_NAME}/{version}" == champion.model_version:
+        return None
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}").unwrap_python_model().model
+    return PageService(champion.assortment, champion.history, model, champion.popularity, champion.config,
+                       model_version=f"{MODEL_NAME}/{version}")
+
+
 def load_models() -> str:
     """At start-up: forget any earlier service, then build one on the champion (raises if none)."""
     with _lock:
@@ -60,10 +79,13 @@ def load_models() -> str:
 def reload_models() -> str:
     """Build a new page service; only a successful build replaces the one serving now."""
     service, shop, label = _build_service()
+    challenger = _build_challenger(service)
     with _lock:
-        _state.update(service=service, shop=shop, label=label,
+        _state.update(service=service, shop=shop, label=label, challenger=challenger,
                       accounts=frozenset(int(a) for a in shop.shoppers["account_id"].unique()))
-    return f"{label}, page config {service.config.version}"
+    canary = (f"; challenger {challenger.model_version} serves {get_settings().canary_share:.0%} (canary)"
+              if challenger is not None else "")
+    return f"{label}, page config {service.config.version}{canary}"
 
 
 
@@ -121,10 +143,24 @@ def read_page(
     if at is not None and at.tzinfo is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "at needs a time zone, e.g. 2026-11-01T12:00:00Z")
     when = at or shop.spec.end
+    # The canary: a challenger renders the page for a small, stable share of accounts; for those, the
+    # champion's recommendations are computed beside it (not shown) so their agreement can be measured.
+    challenger = _state.get("challenger")
+    canary = challenger is not None and routes_to_challenger(f"account:{user_id}")
     try:
-        view, entries = service.render(user_id, page, device, when, log=False)
+        view, entries = (challenger if canary else service).render(user_id, page, device, when, log=False)
+        shadow = service.render(user_id, page, device, when, log=False)[1] if canary else []
     except NonFiniteError as exc:  # never serve a ranking by NaN; the guard has raised an alert
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"page not served: {exc}") from None
+    if challenger is not None:
+        champion_items = {e.component: [i["item_id"] for i in e.output["items"]] for e in shadow}
+        for entry in entries:
+            if entry.component == RECOMMENDATIONS:
+                entry.output["canary"] = {"role": "challenger" if canary else "champion",
+                                          "champion_version": service.model_version.rpartition("/")[2],
+                                          "challenger_version": challenger.model_version.rpartition("/")[2]}
+                if canary:
+                    entry.output["canary"]["champion_items"] = champion_items.get(RECOMMENDATIONS, [])
     for entry in entries:
         entry.request_id = f"{request_id}-{entry.component}"
         prediction_log.record(entry)

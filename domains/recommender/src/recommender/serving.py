@@ -11,8 +11,11 @@ from recommender.lib.registry import MODEL_NAME
 
 __all__ = ["SERVED_MODEL", "source_schemas"]
 
+#: The canary compares ranked lists: agreement is the share of the champion's "recommended for you" items
+#: the challenger also showed; half of them is the product owner's bar for a model that ranks differently.
 SERVED_MODEL = ServedModel(domain="recommender", model_name=MODEL_NAME, component=COMPONENT,
-                           slices_artifact="evaluation/slices.json")
+                           slices_artifact="evaluation/slices.json", version_prefix=f"{MODEL_NAME}/",
+                           items_key="items", min_agreement=0.5)
 
 
 def source_schemas() -> dict[str, Any]:

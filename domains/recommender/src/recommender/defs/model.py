@@ -10,6 +10,7 @@ from pydantic import Field
 
 from inloop import tracking
 from inloop.ablation import AblationReport
+from inloop.canary import stage_candidate
 from inloop.readiness import rubric
 from inloop.staleness import StalenessCurve
 from inloop.tuning import SearchResult
@@ -140,16 +141,12 @@ def champion_recommender(collaborative_model: TrackedModel,
     from recommender.defs.checks import card
 
     required = card.concern("model-beats-popularity").threshold.value  # type: ignore[union-attr]
-    decision = tracking.promote(MODEL_NAME, collaborative_model.registered_version,
-                                promotion_gates(recommender_evaluation, required))
-    if decision.promoted:  # the champion's model card (Mitchell et al.) goes with it into MLflow
-        from inloop.model_card import log_model_card
-
-        try:
-            log_model_card(DOMAIN, decision.version)
-        except Exception as exc:  # documentation never undoes a promotion; say so in the run's log
-            dg.get_dagster_logger().warning(f"model card not logged: {type(exc).__name__}: {exc}")
-    return dg.Output(decision, metadata={"promoted": decision.promoted, "reason": decision.reason,
+    # The first model becomes champion (with its model card); a later one that passes is the challenger the
+    # API canaries until `inloop models promote recommender`; a refused one is recorded on its version.
+    staged = stage_candidate(DOMAIN, MODEL_NAME, collaborative_model.registered_version,
+                             promotion_gates(recommender_evaluation, required))
+    decision = staged.decision
+    return dg.Output(decision, metadata={"promoted": decision.promoted, "stage": staged.stage, "reason": staged.reason,
                                          "champion": str(tracking.champion_version(MODEL_NAME) or "none")})
 
 
