@@ -67,6 +67,7 @@ def _log_run(context: dg.AssetExecutionContext, run: dict[str, Any], accuracy: d
     with start_run("invoice_ocr", "process-invoices", tags={"dagster.run_id": context.run.run_id}) as mlrun:
         import mlflow
 
-        mlflow.log_params({"extractor_version": run["extractor_version"], "ocr_engine": OcrEngine.version})
+        mlflow.log_params({"extractor_version": run["extractor_version"], "ocr_engine": OcrEngine.version,
+                           "review_min_confidence": run["min_confidence"], "fingerprint": run["fingerprint"]})
         mlflow.log_metrics(metrics)
         context.log.info(f"logged run metrics to MLflow run {mlrun.info.run_id}")

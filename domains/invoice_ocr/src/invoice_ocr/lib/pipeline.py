@@ -25,6 +25,7 @@ from invoice_ocr.lib.erp import Booking, ErpClient, ErpUnavailable, SqliteErp, i
 from invoice_ocr.lib.extract import EXTRACTOR_VERSION, Extracted, extract_fields
 from invoice_ocr.lib.ledger import Ledger, LedgerEntry
 from invoice_ocr.lib.ocr import OcrEngine, OcrLine, UnreadableFile, decode_pages, is_blank
+from invoice_ocr.lib.policy import ReviewPolicy, load_policy
 from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.validate import validate_batch
 from invoice_ocr.lib.workspace import Workspace
@@ -55,6 +56,9 @@ class RunSummary:
     ocr_seconds: float = 0.0
     pages: int = 0
     extractor_version: str = EXTRACTOR_VERSION
+    #: The review policy served (its cut-off) and the fingerprint of policy + extractor + OCR engine.
+    min_confidence: float | None = None
+    fingerprint: str = ""
     gx: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -94,12 +98,15 @@ class InvoiceProcessor:
         self.config = config or ProcessingConfig()
         self.today = today
         self.store = ContentStore(workspace.store)
+        self.policy = ReviewPolicy()
 
     def run(self, limit: int | None = None, on_step: Callable[[str, LedgerEntry], None] | None = None) -> RunSummary:
         """Process until nothing is pending (or ``limit`` invoices); returns what happened."""
         start = time.perf_counter()
         summary = RunSummary()
         suppliers = load_suppliers(self.workspace)
+        self.policy = load_policy(self.workspace)
+        summary.min_confidence, summary.fingerprint = self.policy.min_confidence, self.policy.fingerprint()
         with Ledger(self.workspace.ledger_path) as ledger:
             summary.requeued = len(ledger.requeue_transient())
             while limit is None or summary.processed < limit:
@@ -131,11 +138,11 @@ class InvoiceProcessor:
             except UnreadableFile as exc:
                 self._to_review(ledger, work.entry, exc.kind, exc.message, summary, on_step)
         items = [{"invoice_id": w.entry.id, "fields": w.extracted.to_dict()} for w in readable if w.extracted]
-        problems, gx_summary = validate_batch(items, suppliers, self.today)
+        problems, gx_summary = validate_batch(items, suppliers, self.today, min_confidence=self.policy.min_confidence)
         summary.gx.append(gx_summary)
         for work in readable:
             assert work.extracted is not None
-            fields = {"extracted": work.extracted.to_dict(), "notes": work.notes}
+            fields = {"extracted": work.extracted.to_dict(), "notes": work.notes, "fingerprint": self.policy.fingerprint()}
             values = work.extracted.values()
             if work.entry.id in problems:
                 reasons = problems[work.entry.id]

@@ -6,17 +6,21 @@ decides which rows break the suite, and each failing row's reason is read from i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from inloop.readiness import rubric
 from invoice_ocr.lib.extract import FIELDS
 from invoice_ocr.lib.iban import is_valid_iban
 from invoice_ocr.lib.invoices import cents
 
-__all__ = ["MIN_CONFIDENCE", "MAX_TOTAL", "batch_frame", "expectations", "row_problems", "validate_batch"]
+__all__ = ["MIN_CONFIDENCE", "MAX_TOTAL", "batch_frame", "expectations", "non_finite_rows", "row_problems",
+           "validate_batch"]
 
 #: Below this confidence a field goes to a person: guessing is what the business asked us not to do.
 MIN_CONFIDENCE = 0.80
@@ -62,13 +66,13 @@ def batch_frame(items: list[dict[str, Any]], suppliers: list[dict[str, Any]], to
     return pd.DataFrame(rows)
 
 
-def expectations() -> list[Any]:
+def expectations(min_confidence: float = MIN_CONFIDENCE) -> list[Any]:
     import great_expectations as gx
 
     e = gx.expectations
     return [
         e.ExpectColumnValuesToBeBetween(column="missing_fields", min_value=0, max_value=0),
-        e.ExpectColumnValuesToBeBetween(column="min_confidence", min_value=MIN_CONFIDENCE),
+        e.ExpectColumnValuesToBeBetween(column="min_confidence", min_value=min_confidence),
         e.ExpectColumnValuesToBeBetween(column="sum_gap", min_value=-0.005, max_value=0.005),
         e.ExpectColumnValuesToBeBetween(column="vat_rate_gap", min_value=0, max_value=0.011),
         e.ExpectColumnValuesToBeInSet(column="iban_checksum_ok", value_set=[True]),
@@ -80,13 +84,13 @@ def expectations() -> list[Any]:
     ]
 
 
-def row_problems(row: pd.Series) -> list[str]:
+def row_problems(row: pd.Series, min_confidence: float = MIN_CONFIDENCE) -> list[str]:
     """What a clerk reads for one failing invoice (the same rules the suite states)."""
     out = []
     if row["missing_fields"]:
         out.append(f"{int(row['missing_fields'])} field(s) could not be read")
-    if row["min_confidence"] < MIN_CONFIDENCE:
-        out.append(f"low confidence ({row['min_confidence']:.2f} < {MIN_CONFIDENCE})")
+    if row["min_confidence"] < min_confidence:
+        out.append(f"low confidence ({row['min_confidence']:.2f} < {min_confidence})")
     if abs(row["sum_gap"]) > 0.005:
         out.append("total != net + VAT" if row["sum_gap"] < 1e8 else "amounts incomplete")
     elif row["vat_rate_gap"] > 0.011:
@@ -106,19 +110,49 @@ def row_problems(row: pd.Series) -> list[str]:
     return out
 
 
+@rubric("monitor-5", how="automated", what="every serving batch: a NaN/inf confidence or amount (an engine "
+        "fault, a 'NaN' amount) sends that invoice to review with the reason and raises an alert; GX would "
+        "skip NaN as missing and book it")
+def non_finite_rows(frame: pd.DataFrame) -> dict[int, list[str]]:
+    """Invoices of the batch whose numbers are not finite: the reason per invoice (the alert is raised)."""
+    from inloop.stability import NonFiniteError, require_finite
+
+    numbers = frame.drop(columns=["invoice_id"]).select_dtypes(include="number")
+    bad = ~np.isfinite(numbers.to_numpy(dtype=float))
+    if not bad.any():
+        return {}
+    out: dict[int, list[str]] = {}
+    for i in np.flatnonzero(bad.any(axis=1)):
+        row = frame.iloc[i]
+        out[int(row["invoice_id"])] = [f"non-finite {c} ({row[c]})" for c in numbers.columns[bad[i]]]
+    rows = frame.iloc[np.flatnonzero(bad.any(axis=1))]
+    # require_finite alerts, then raises: here the invoices go to review instead of the whole batch stopping.
+    with contextlib.suppress(NonFiniteError):
+        require_finite("invoice_ocr", "serving", {"extracted_batch": rows.drop(columns=["invoice_id"])},
+                       evidence={"invoice_ids": sorted(out)})
+    return out
+
+
+@rubric("monitor-2", how="automated", what="every serving batch of extracted invoices is validated by the GX "
+        "suite (fields present, confidence, arithmetic, IBAN, supplier master, dates, ranges) before booking")
 def validate_batch(items: list[dict[str, Any]], suppliers: list[dict[str, Any]],
-                   today: dt.date | None = None) -> tuple[dict[int, list[str]], dict[str, Any]]:
-    """Run the suite on a batch; returns the problems of each failing invoice and the GX summary."""
+                   today: dt.date | None = None, *, min_confidence: float = MIN_CONFIDENCE,
+                   ) -> tuple[dict[int, list[str]], dict[str, Any]]:
+    """Run the suite on a batch; returns the problems of each failing invoice and the GX summary.
+
+    ``min_confidence`` is the review policy's cut-off (:mod:`invoice_ocr.lib.policy`).
+    """
     from inloop.validation import validate
 
     if not items:
         return {}, {"rows": 0, "success": True}
     frame = batch_frame(items, suppliers, today or dt.date.today())
-    summary = validate(frame, expectations(), "invoice_ocr_extracted_batch")
-    problems: dict[int, list[str]] = {}
+    summary = validate(frame, expectations(min_confidence), "invoice_ocr_extracted_batch")
+    problems: dict[int, list[str]] = non_finite_rows(frame)
     for index in summary.failing_row_indices:
         row = frame.loc[index]
-        problems[int(row["invoice_id"])] = row_problems(row) or ["failed a booking rule"]
+        problems.setdefault(int(row["invoice_id"]), []).extend(
+            row_problems(row, min_confidence) or ["failed a booking rule"])
     return problems, {"rows": summary.rows, "success": summary.success,
                       "failed_expectations": [o.description for o in summary.failed],
                       "failing_row_share": summary.failing_row_share}
