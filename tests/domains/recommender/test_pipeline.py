@@ -93,7 +93,7 @@ def test_every_evaluation_is_recorded_in_the_metric_history(pipeline):
     first_run = {r.concern_id for r in pipeline.check_rows if r.run_id == pipeline.result.run_id}
     assert first_run == {"catalog-gender-tagged", "model-beats-popularity", "shared-accounts-detected",
                          "no-off-context-items", "new-users-get-useful-recommendations", "last-seen-is-recent",
-                         "model-staleness"}
+                         "model-staleness", "serving-inputs-valid", "live-box-ctr", "named-groups-included"}
 
 
 def test_training_and_evaluation_are_tracked_in_mlflow_and_the_model_is_champion(pipeline):

@@ -17,11 +17,11 @@ from recommender.defs.model import (
     recommender_staleness_curve,
     shared_account_detection,
 )
-from recommender.defs.pages import served_pages
+from recommender.defs.pages import box_engagement, served_pages
 from recommender.defs.shop import shop_events_without_erased_accounts, synthetic_shop
 
 ASSETS = [synthetic_shop, interaction_split, popularity_baseline, als_hyperparameter_search, collaborative_model,
-          recommender_evaluation, champion_recommender, shared_account_detection, served_pages]
+          recommender_evaluation, champion_recommender, shared_account_detection, served_pages, box_engagement]
 #: Evidence about each trained model (ablation by event source, staleness curve), logged to its run: part of
 #: the nightly pipeline, not of the first start nor of every test that only needs a pipeline.
 EVIDENCE_ASSETS = [recommender_feature_ablation, recommender_staleness_curve]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inloop.checks import concern_check
 from recommender.domain import domain
-from recommender.lib import measures
+from recommender.lib import measures, online
 
 card = domain.card()
 
@@ -21,6 +21,13 @@ new_user_recommendation_coverage = concern_check(
 last_seen_items_are_recent = concern_check(
     card, "last-seen-is-recent", asset="served_pages", measure=measures.stale_last_seen)
 
+serving_inputs_hold_invariants = concern_check(
+    card, "serving-inputs-valid", asset="served_pages", measure=online.invalid_serving_inputs)
+live_box_ctr_above_target = concern_check(
+    card, "live-box-ctr", asset="box_engagement", measure=online.live_box_ctr)
+named_groups_not_left_behind = concern_check(
+    card, "named-groups-included", asset="recommender_evaluation", measure=online.inclusion)
+
 _age_ceiling = card.concern("model-staleness").threshold
 recommender_champion_not_stale = concern_check(
     card, "model-staleness", asset="served_pages",
@@ -34,4 +41,7 @@ CHECKS = [
     new_user_recommendation_coverage,
     last_seen_items_are_recent,
     recommender_champion_not_stale,
+    serving_inputs_hold_invariants,
+    live_box_ctr_above_target,
+    named_groups_not_left_behind,
 ]

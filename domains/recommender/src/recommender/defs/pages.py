@@ -13,6 +13,7 @@ from inloop import tracking
 from recommender.defs.model import TrackedModel
 from recommender.lib.boxes import Assortment
 from recommender.lib.history import HistoryStore, TimeSplit
+from recommender.lib.online import box_click_through, box_clicks
 from recommender.lib.page import PageConfig, PageService, PageView
 from recommender.lib.popularity import PopularityModel
 from recommender.lib.registry import MODEL_NAME
@@ -58,4 +59,16 @@ def served_pages(config: ServedPagesConfig, collaborative_model: TrackedModel,
         "config": dg.MetadataValue.json(config.page_config().model_dump()),
         "config_version": config.page_config().version,
         "median_latency_ms": round(statistics.median(latencies), 3) if latencies else 0.0,
+    })
+
+
+@dg.asset(group_name="serving")
+def box_engagement(served_pages: list[PageView], interaction_split: TimeSplit) -> dg.Output[pd.DataFrame]:
+    """Per served page view and box: impressions and the shown items the shopper then engaged with."""
+    clicks = box_clicks(served_pages, interaction_split.test)
+    table = box_click_through(clicks) if not clicks.empty else pd.DataFrame()
+    return dg.Output(clicks, metadata={
+        "page_views": int(clicks["page_view_id"].nunique()) if not clicks.empty else 0,
+        "unlinked_page_views": int(clicks.attrs.get("unlinked_views", 0)),
+        "ctr_by_box": dg.MetadataValue.json({str(r.component): round(float(r.ctr), 5) for r in table.itertuples()}),
     })
