@@ -97,6 +97,43 @@ def test_processing_again_books_nothing_twice(processed, engine: OcrEngine) -> N
     assert len(SqliteErp(workspace.erp_path).bookings()) == len(scans)
 
 
+@pytest.mark.rubric("infra-1", "infra-5")
+def test_replaying_an_invoice_shows_each_step_and_reproduces_what_was_recorded(processed) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from invoice_ocr.commands import app
+    from invoice_ocr.lib.ledger import Ledger
+    from invoice_ocr.lib.policy import load_policy
+
+    workspace, scans, summary = processed
+    with Ledger(workspace.ledger_path) as ledger:
+        entry = ledger.by_sha(scans[0].sha256)
+    assert entry is not None and entry.state == "booked"
+    served = load_policy(workspace)
+    assert summary.fingerprint == served.fingerprint() == entry.fields["fingerprint"]  # recorded with the invoice
+
+    result = CliRunner().invoke(app, ["explain", str(entry.id), "--root", str(workspace.root), "--boxes"])
+    assert result.exit_code == 0, result.output
+    replay = json.loads(result.output)
+    # The same stored file through OCR + extraction again: every field, confidence and source as recorded.
+    assert replay["replay_matches_record"] and replay["differences"] == {}
+    assert replay["fields"] == entry.fields["extracted"]
+    assert {f: replay["fields"][f]["value"] for f in FIELDS} == {f: str(scans[0].truth[f]).upper()
+                                                                if f == "invoice_number" else str(scans[0].truth[f])
+                                                                for f in FIELDS}
+    assert all(0 < replay["fields"][f]["confidence"] <= 1 and replay["fields"][f]["source"] for f in FIELDS)
+    texts = {box["text"] for box in replay["ocr"]["boxes"]}
+    assert all(replay["fields"][f]["source"] in texts for f in ("invoice_number", "total"))  # traceable to a box
+    assert len(replay["rules"]) == 10 and all(r["passed"] for r in replay["rules"])
+    assert replay["route"] == "book" and replay["policy"]["fingerprint"] == served.fingerprint()
+    assert [e["to_state"] for e in replay["history"]][-1] == "booked"
+
+    missing = CliRunner().invoke(app, ["explain", "999", "--root", str(workspace.root)])
+    assert missing.exit_code == 1 and "no such invoice" in missing.output
+
+
 def test_the_inbox_sensor_takes_files_and_requests_one_run_per_new_batch(inloop_env: Path) -> None:
     from invoice_ocr.definitions import defs
     from invoice_ocr.defs.sensors import invoice_inbox_sensor

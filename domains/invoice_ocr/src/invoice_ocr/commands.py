@@ -59,6 +59,54 @@ def status(root: RootOption = None) -> None:
     raise typer.Exit(1 if recon.gap else 0)
 
 
+@app.command()
+def explain(invoice_id: int, root: RootOption = None,
+            boxes: Annotated[bool, typer.Option(help="Print every OCR text box too.")] = False) -> None:
+    """Replay one invoice: OCR boxes, fields with confidence, each booking rule, the route, the diff to the ledger."""
+    from invoice_ocr.lib.explain import explain as replay
+
+    try:
+        result = replay(_workspace(root), invoice_id)
+    except KeyError as exc:
+        typer.echo(f"no such invoice: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not boxes:
+        result["ocr"]["boxes"] = f"{len(result['ocr']['boxes'])} boxes (--boxes to print them)"
+    typer.echo(json.dumps(result, indent=2, default=str))
+    raise typer.Exit(0 if result["replay_matches_record"] or not result["recorded"]["has_fields"] else 2)
+
+
+@app.command("tune-policy")
+def tune_policy(root: RootOption = None, invoices: int = 40, seed: int = 42, budget: int = 6,
+                adopt: Annotated[bool, typer.Option(help="Serve the best policy if it passes every gate.")] = True,
+                ) -> None:
+    """Tune the review cut-off on a synthetic evaluation set (trials to MLflow), gate it, and serve it if it passes."""
+    from invoice_ocr.lib import policy as P
+    from invoice_ocr.lib.dataset import write_invoices
+    from invoice_ocr.lib.invoices import AS_OF
+    from invoice_ocr.lib.suppliers import generate_suppliers
+
+    if invoices < 1 or budget < 1:
+        typer.echo("--invoices and --budget must be at least 1", err=True)
+        raise typer.Exit(2)
+    workspace = _workspace(root).prepare()
+    suppliers = generate_suppliers(40, seed=7)
+    scans = write_invoices(invoices, suppliers, workspace.root / "evaluation" / f"seed-{seed}", seed=seed)
+    cases = P.read_cases([g.path for g in scans])
+    master = [s.to_dict() for s in suppliers]
+    result = P.tune(cases, master, AS_OF, budget=budget, seed=seed, incumbent=P.load_policy(workspace))
+    typer.echo(result.summary())
+    if not adopt:
+        return
+    try:
+        record = P.adopt(workspace, P.ReviewPolicy(**result.best_params), cases, master, AS_OF,
+                         search_run_id=result.run_id)
+    except P.PolicyRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"serving min_confidence={record['policy']['min_confidence']} (fingerprint {record['fingerprint']})")
+
+
 @review_app.command("list")
 def review_list(root: RootOption = None) -> None:
     """Invoices waiting for a person, oldest first."""
