@@ -30,7 +30,9 @@ __all__ = [
     "CardError",
     "Concern",
     "DataSource",
+    "FeaturePolicy",
     "Finding",
+    "PolicyFeature",
     "Kpi",
     "Metric",
     "OutageImpact",
@@ -216,6 +218,47 @@ class DataSource(_Strict):
     contact: Answer = Field(description="Where the report goes (e-mail, channel, ticket queue).")
 
 
+class PolicyFeature(_Strict):
+    """One feature the stakeholders allow the model to use, where it may come from, and why."""
+
+    name: str = Field(min_length=1, max_length=100, description="The feature's name as the model sees it.")
+    sources: list[Identifier] = Field(min_length=1, description="data_sources ids it may be read or derived from.")
+    protected: bool = Field(default=False, description="A protected attribute, or a close proxy of one.")
+    why: str = Field(min_length=3, description="Why it is allowed; for a protected one, who agreed and on what terms.")
+
+
+class FeaturePolicy(_Strict):
+    """Meta-level requirements on features: what may be used, from which sources, and what never.
+
+    :func:`inloop.feature_policy.check_features` holds a model's feature list against it.
+    """
+
+    approved_by: Answer = Field(description="Who agreed the policy (legal, compliance, the product owner).")
+    forbidden: list[str] = Field(default_factory=list, description=(
+        "Attributes no feature may be or be named after (case-insensitive; e.g. sex, nationality)."))
+    features: list[PolicyFeature] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FeaturePolicy:
+        names = [f.name for f in self.features]
+        if len(set(names)) != len(names):
+            raise ValueError("feature_policy lists a feature twice")
+        forbidden = {f.lower().replace("-", "_").replace(" ", "_") for f in self.forbidden}
+        clash = [n for n in names if n.lower() in forbidden]
+        if clash:
+            raise ValueError(f"feature_policy allows {clash}, which its own forbidden list names")
+        # a feature named after a forbidden attribute (age_band after age) is a proxy: allowed only as protected
+        proxies = [f.name for f in self.features if not f.protected
+                   and any(f"_{a}_" in f"_{f.name.lower()}_" for a in forbidden)]
+        if proxies:
+            raise ValueError(f"feature_policy: {proxies} are named after a forbidden attribute; mark them "
+                             "protected: true with the reason they are allowed, or remove them")
+        return self
+
+    def feature(self, name: str) -> PolicyFeature | None:
+        return next((f for f in self.features if f.name == name), None)
+
+
 class ProjectCard(_Strict):
     domain: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -226,6 +269,8 @@ class ProjectCard(_Strict):
     bug_reports: BugReportPolicy = Field(default_factory=BugReportPolicy)
     data_sources: list[DataSource] = Field(default_factory=list,
                                            description="Upstream datasets and their owners (data-quality reports).")
+    feature_policy: FeaturePolicy | None = Field(
+        default=None, description="Allowed features and sources, and forbidden attributes (ML Test Score data-4).")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ProjectCard:
@@ -241,6 +286,10 @@ class ProjectCard(_Strict):
         sources = [s.id for s in self.data_sources]
         if len(set(sources)) != len(sources):
             raise ValueError("two data_sources share an id; each must be unique")
+        if self.feature_policy is not None:
+            unknown = sorted({src for f in self.feature_policy.features for src in f.sources} - set(sources))
+            if unknown:
+                raise ValueError(f"feature_policy names source(s) {unknown} that are not in data_sources")
         return self
 
     def concern(self, concern_id: str) -> Concern:
