@@ -20,6 +20,7 @@ from credit.lib.studies import ablation_report, data_fingerprint, staleness_curv
 from inloop.ablation import AblationReport
 from inloop.canary import stage_candidate
 from inloop.checks import Measurement, concern_check
+from inloop.feature_policy import require_allowed_features
 from inloop.readiness import rubric
 from inloop.staleness import StalenessCurve
 from inloop.tracking import PromotionDecision
@@ -90,6 +91,8 @@ def risk_model_candidate(context: dg.AssetExecutionContext, training_sets: Train
     X, y = training_sets.X("train"), training_sets.y("train")
     params = dict(hyperparameter_search.best_params)
     model = train_risk_model(X, y, params, num_rounds=int(params.pop("num_rounds", NUM_ROUNDS)))
+    # data-4: the trained model's features, read from the loan book, against the card's feature_policy
+    require_allowed_features(credit_card(), {feature: ("loan_history",) for feature in model.features})
     # The baseline always sees every application input: it is the bar, not an ablation.
     baseline = train_baseline(training_sets.X("train", FEATURES), y)
     run = log_candidate(model, X, y, tags={"dagster.run_id": context.run.run_id,
