@@ -56,3 +56,12 @@ def test_rule_ablation_refuses_mismatched_outcomes() -> None:
     frame = batch_frame([_item(1, generate_invoice(1, suppliers, 42))], [s.to_dict() for s in suppliers], AS_OF)
     with pytest.raises(ValueError, match="one should_book per invoice"):
         rule_ablation(frame, [True, False])
+
+
+def test_the_confidence_rule_uses_the_review_policys_cut_off() -> None:
+    suppliers = generate_suppliers(5, seed=7)
+    invoices = [generate_invoice(i, suppliers, 42) for i in range(1, 6)]
+    frame = batch_frame([_item(i, inv) for i, inv in enumerate(invoices)], [s.to_dict() for s in suppliers], AS_OF)
+    strict = rule_ablation(frame, [True] * 5, min_confidence=0.99)  # readings at 0.98 all go to a person
+    assert strict.full.quality == 0.0
+    assert {r.group: r.gain for r in strict.rows}["confidence"] == -1.0  # the rule costs every booking

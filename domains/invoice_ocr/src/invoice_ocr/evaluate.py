@@ -159,7 +159,8 @@ def evaluate(root: Path, clean: int = 270, bad: int = 30, seed: int = 42, throug
     rules = None
     if rule_items:
         ablation = rule_ablation(batch_frame(rule_items, load_suppliers(workspace),
-                                           processor.today or dt.date.today()), should_book)
+                                           processor.today or dt.date.today()), should_book,
+                                 min_confidence=processor.policy.min_confidence)
         rules = {"invoices": len(rule_items), "should_book": int(sum(should_book)),
                  "share_routed_right": ablation.full.quality, "min_gain": ablation.min_gain,
                  "rules": ablation.table().to_dict(orient="records"), "findings": ablation.findings}

@@ -42,14 +42,15 @@ RULES: tuple[FeatureGroup, ...] = (
 MIN_RULE_GAIN = 1e-9
 
 
-def rule_breaks(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per invoice and rule column: True where the invoice breaks the rule (the suite's bounds)."""
+def rule_breaks(frame: pd.DataFrame, min_confidence: float = MIN_CONFIDENCE) -> pd.DataFrame:
+    """Per invoice and rule column: True where the invoice breaks the rule (the suite's bounds; the
+    confidence cut-off is the review policy's in force)."""
     missing = [g.features[0] for g in RULES if g.features[0] not in frame.columns]
     if missing:
         raise ValueError(f"the batch frame lacks rule column(s) {missing}: build it with validate.batch_frame")
     return pd.DataFrame({
         "missing_fields": frame["missing_fields"] != 0,
-        "min_confidence": frame["min_confidence"] < MIN_CONFIDENCE,
+        "min_confidence": frame["min_confidence"] < min_confidence,
         "sum_gap": frame["sum_gap"].abs() > 0.005,
         "vat_rate_gap": frame["vat_rate_gap"] > 0.011,
         "iban_checksum_ok": ~frame["iban_checksum_ok"].astype(bool),
@@ -65,13 +66,13 @@ def rule_breaks(frame: pd.DataFrame) -> pd.DataFrame:
         "(python -m invoice_ocr.evaluate): the share of invoices routed right each rule adds, and the source it "
         "depends on; rules with no gain are findings")
 def rule_ablation(frame: pd.DataFrame, should_book: Sequence[bool], *, rules: tuple[FeatureGroup, ...] = RULES,
-                  min_gain: float = MIN_RULE_GAIN) -> AblationReport:
+                  min_gain: float = MIN_RULE_GAIN, min_confidence: float = MIN_CONFIDENCE) -> AblationReport:
     """Leave each rule out: the share of invoices routed right (booked iff ``should_book``) it adds."""
     expected = np.asarray(should_book, dtype=bool)
     if len(expected) != len(frame) or frame.empty:
         raise ValueError(f"need one should_book per invoice of a non-empty batch ({len(frame)} rows, "
                          f"{len(expected)} outcomes)")
-    breaks = rule_breaks(frame)
+    breaks = rule_breaks(frame, min_confidence)
 
     def score(dropped: tuple[str, ...]) -> Score:
         started = time.perf_counter()
