@@ -107,6 +107,19 @@ def tune_policy(root: RootOption = None, invoices: int = 40, seed: int = 42, bud
     typer.echo(f"serving min_confidence={record['policy']['min_confidence']} (fingerprint {record['fingerprint']})")
 
 
+@app.command()
+def staleness(root: RootOption = None) -> None:
+    """Measure what an aging supplier master costs in STP (curve to MLflow), then check the served master's age."""
+    from invoice_ocr.lib.master_staleness import check_master_age, log_curve, staleness_curve
+
+    workspace = _workspace(root)
+    record = log_curve(workspace, staleness_curve())
+    typer.echo(f"{record['describe']} (MLflow run {record['run_id']})")
+    age = check_master_age(workspace)
+    typer.echo(json.dumps(age))
+    raise typer.Exit(0 if age["passed"] else 1)
+
+
 @review_app.command("list")
 def review_list(root: RootOption = None) -> None:
     """Invoices waiting for a person, oldest first."""

@@ -9,6 +9,7 @@ import dagster as dg
 
 from invoice_ocr.defs.assets import GROUP
 from invoice_ocr.lib.intake import take_inbox
+from invoice_ocr.lib.master_staleness import check_master_age
 from invoice_ocr.lib.monitoring import field_accuracy, reconcile
 from invoice_ocr.lib.ocr import OcrEngine
 from invoice_ocr.lib.pipeline import InvoiceProcessor, ProcessingConfig
@@ -42,7 +43,9 @@ def processed_invoices(context: dg.AssetExecutionContext, config: ProcessingRunC
     summary = processor.run(limit=config.limit or None)
     recon = reconcile(workspace)
     accuracy = field_accuracy(workspace)
-    result = {"run": summary.to_dict(), "reconciliation": recon.to_dict(), "accuracy": accuracy}
+    master_age = check_master_age(workspace)  # alerts when the supplier master is older than its limit
+    result = {"run": summary.to_dict(), "reconciliation": recon.to_dict(), "accuracy": accuracy,
+              "supplier_master_age": master_age}
     if config.log_to_mlflow:
         _log_run(context, summary.to_dict(), accuracy)
     context.add_output_metadata({
@@ -53,6 +56,8 @@ def processed_invoices(context: dg.AssetExecutionContext, config: ProcessingRunC
         "reconciliation_gap": recon.gap,
         "field_accuracy": dg.MetadataValue.json(accuracy["per_field"]),
         "extractor_version": summary.extractor_version,
+        "review_policy_fingerprint": summary.fingerprint,
+        "supplier_master_age": dg.MetadataValue.json(master_age),
     })
     return result
 
