@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PAGES", "Assortment", "Box", "ShownItem", "age_text", "fits_page"]
+__all__ = ["ASSORTMENT_INPUTS", "PAGES", "Assortment", "Box", "ShownItem", "age_text", "fits_page"]
 
 #: The pages with boxes: the home page and the two gendered section pages.
 PAGES = ("home", "men", "women")
+#: The catalog columns the page service reads (the assortment keeps only these; see the card's feature_policy).
+ASSORTMENT_INPUTS = ("item_id", "name", "category", "gender_target", "new_in", "added_at")
 
 
 def fits_page(gender_target: object, page: str) -> bool:
@@ -73,7 +75,7 @@ class Assortment:
     """The catalog, indexed for the page components (article id -> attributes, section pools)."""
 
     def __init__(self, catalog: pd.DataFrame) -> None:
-        ordered = catalog.sort_values("item_id").reset_index(drop=True)
+        ordered = catalog[list(ASSORTMENT_INPUTS)].sort_values("item_id").reset_index(drop=True)
         if not np.array_equal(ordered["item_id"].to_numpy(), np.arange(len(ordered))):
             raise ValueError("catalog item ids must be 0..n-1 without gaps")
         self.size = len(ordered)

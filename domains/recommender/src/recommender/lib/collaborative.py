@@ -19,7 +19,14 @@ import pandas as pd
 from inloop.stability import require_finite
 from recommender.lib.history import interaction_matrix
 
-__all__ = ["CollaborativeModel", "train_als"]
+__all__ = ["MODEL_INPUTS", "CollaborativeModel", "train_als"]
+
+#: Every column the model is trained on, by data source; :func:`train_als` reads only these, and the card's
+#: feature_policy must allow each (``recommender.lib.feature_inputs``, data-4).
+MODEL_INPUTS: dict[str, tuple[str, ...]] = {
+    "shop_events": ("account_id", "item_id", "event_type", "ts"),
+    "catalog": ("item_id", "category", "style", "gender_target"),
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ def train_als(train: pd.DataFrame, catalog: pd.DataFrame, n_accounts: int, *, fa
     cold-start factors: the mean factors of trained articles with the same category, style and
     gender target (or, failing that, the same style and gender target), so the model can rank them.
     """
+    train, catalog = train[list(MODEL_INPUTS["shop_events"])], catalog[list(MODEL_INPUTS["catalog"])]
     n_items = len(catalog)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from implicit.cpu.als import AlternatingLeastSquares

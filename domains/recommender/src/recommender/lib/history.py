@@ -16,10 +16,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["EVENT_WEIGHTS", "AccountHistory", "HistoryStore", "TimeSplit", "interaction_matrix", "time_split"]
+__all__ = ["EVENT_WEIGHTS", "HISTORY_INPUTS", "AccountHistory", "HistoryStore", "TimeSplit", "interaction_matrix", "time_split"]
 
 #: How much an event says about interest: a purchase more than a cart, a cart more than a view.
 EVENT_WEIGHTS = {"view": 1.0, "add_to_cart": 3.0, "purchase": 5.0}
+#: The clickstream columns the page service reads (and nothing else: the store keeps only these). Held
+#: against the card's feature_policy (``recommender.lib.feature_inputs``); ``person_id`` is not among them.
+HISTORY_INPUTS = ("account_id", "ts", "item_id", "device", "event_type", "size")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ class HistoryStore:
     """Every account's clickstream, indexed for "history as of time t" look-ups."""
 
     def __init__(self, events: pd.DataFrame) -> None:
-        ordered = events.sort_values(["account_id", "ts"], kind="stable")
+        ordered = events[list(HISTORY_INPUTS)].sort_values(["account_id", "ts"], kind="stable")
         self._ts = ordered["ts"].astype("int64").to_numpy() // 10**9
         self._item = ordered["item_id"].to_numpy(dtype=np.int64)
         self._device = ordered["device"].to_numpy(dtype=object)
