@@ -13,6 +13,6 @@ domain = Domain(
     demos_module="recommender.demos",
     api_module="recommender.api",
     extras={"replay_runner": "recommender.replay:rerun", "subject_eraser": "recommender.privacy:eraser",
-            "data_quality_sources": "recommender.quality:sources",
+            "data_quality_sources": "recommender.quality:sources", "bench": "recommender.bench:measure",
             "served_model": "recommender.serving:SERVED_MODEL", "data_sources": "recommender.serving:source_schemas"},
 )
