@@ -74,7 +74,9 @@ def test_tuning_logs_every_trial_to_mlflow_and_the_chosen_cutoff_is_served(cases
                      search_run_id=result.run_id)
     served = P.load_policy(workspace)
     assert served == P.ReviewPolicy(0.8) and record["fingerprint"] == served.fingerprint()
-    assert json.loads((workspace.root / P.POLICY_FILE).read_text())["search_run_id"] == result.run_id
+    stored = json.loads((workspace.root / P.POLICY_FILE).read_text())
+    assert stored["search_run_id"] == result.run_id
+    assert len(stored["reference_profile"]["min_confidence"]) == len(cases)  # what live scans are compared with
 
 
 @pytest.mark.rubric("model-5", "infra-4")

@@ -13,6 +13,7 @@ from invoice_ocr.lib.master_staleness import check_master_age
 from invoice_ocr.lib.monitoring import field_accuracy, reconcile
 from invoice_ocr.lib.ocr import OcrEngine
 from invoice_ocr.lib.pipeline import InvoiceProcessor, ProcessingConfig
+from invoice_ocr.lib.skew import check_serving_skew
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["ProcessingRunConfig", "processed_invoices"]
@@ -44,8 +45,9 @@ def processed_invoices(context: dg.AssetExecutionContext, config: ProcessingRunC
     recon = reconcile(workspace)
     accuracy = field_accuracy(workspace)
     master_age = check_master_age(workspace)  # alerts when the supplier master is older than its limit
+    skew = check_serving_skew(workspace)  # alerts when live scans read unlike the policy's evaluation set
     result = {"run": summary.to_dict(), "reconciliation": recon.to_dict(), "accuracy": accuracy,
-              "supplier_master_age": master_age}
+              "supplier_master_age": master_age, "serving_skew": skew}
     if config.log_to_mlflow:
         _log_run(context, summary.to_dict(), accuracy)
     context.add_output_metadata({
@@ -58,6 +60,7 @@ def processed_invoices(context: dg.AssetExecutionContext, config: ProcessingRunC
         "extractor_version": summary.extractor_version,
         "review_policy_fingerprint": summary.fingerprint,
         "supplier_master_age": dg.MetadataValue.json(master_age),
+        "serving_skew": dg.MetadataValue.json(skew),
     })
     return result
 

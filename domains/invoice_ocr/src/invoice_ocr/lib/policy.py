@@ -357,6 +357,8 @@ def adopt(workspace: Workspace, policy: ReviewPolicy, cases: Sequence[EvalCase],
 
     Raises :class:`PolicyRefused` (the served policy file is left as it was) when a gate fails.
     """
+    from invoice_ocr.lib.skew import profile
+
     candidate = evaluate(cases, suppliers, policy, today)
     baseline = evaluate_baseline(cases, suppliers)
     gates = gate(candidate, baseline, min_slice=min_slice)
@@ -365,7 +367,10 @@ def adopt(workspace: Workspace, policy: ReviewPolicy, cases: Sequence[EvalCase],
     record = {"policy": policy.to_dict(), "fingerprint": policy.fingerprint(), "extractor": EXTRACTOR_VERSION,
               "ocr_engine": OcrEngine.version, "adopted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "evaluation": {"invoices": len(cases), "candidate": candidate.to_dict(), "baseline": baseline.to_dict()},
-              "gates": [asdict(g) for g in gates], "search_run_id": search_run_id}
+              "gates": [asdict(g) for g in gates], "search_run_id": search_run_id,
+              # What live scans are compared with (invoice_ocr.lib.skew): the set's OCR-quality profile.
+              "reference_profile": profile(extract_fields(list(c.lines), suppliers).to_dict()
+                                           for c in cases).to_dict(orient="list")}
     path = workspace.prepare().root / POLICY_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
