@@ -1,0 +1,53 @@
+"""The page service's committed latency is guarded: the bench hook measures it, a slower result is a finding."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from inloop.alerts import list_alerts
+from inloop.bench.compare import compare_results, direction
+from recommender.bench import GROUP, measure
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _newest_committed_recommender_result() -> Path:
+    listed = subprocess.run(["git", "ls-files", "bench/results/*.json"], cwd=REPO, capture_output=True, text=True,
+                            check=True).stdout.split()
+    ours = [REPO / p for p in listed if "recommender" in json.loads((REPO / p).read_text())["meta"]["measurements"]]
+    if not ours:
+        pytest.skip("no committed bench result measures the recommender")
+    return max(ours, key=lambda p: json.loads(p.read_text())["meta"]["started"])
+
+
+@pytest.mark.rubric("monitor-6")
+def test_a_slower_page_service_than_committed_is_a_regression_and_the_hook_measures_what_is_compared(
+        tmp_path: Path) -> None:
+    committed = _newest_committed_recommender_result()
+    data = json.loads(committed.read_text())
+    latencies = [f for f in data["figures"] if f["group"] == GROUP and f["unit"] == "ms"]
+    assert len(latencies) == 4 and all(direction(f["unit"]) == "lower" for f in latencies)
+    assert not compare_results(committed, committed).regressions
+
+    # the hook (quick sizes) produces the very figures the committed result holds, so a new run is compared
+    fresh = measure(True, lambda _: None)
+    assert {(f.group, f.name) for f in fresh} == {(f["group"], f["name"]) for f in data["figures"]}
+    assert all(f.median > 0 for f in fresh if f.unit == "ms")
+
+    slower = json.loads(committed.read_text())
+    slower["meta"]["started"] = "2099-01-01T00:00:00+00:00"
+    for figure in slower["figures"]:
+        if figure["name"] == "page render (3 boxes): p50":
+            figure["median"] *= 1.5
+        if figure["name"] == "bare ranking (recommendations only): p50":
+            figure["median"] *= 1.1  # within the tolerance
+    new = tmp_path / "recommender-slower.json"
+    new.write_text(json.dumps(slower))
+    comparison = compare_results(new, committed, tolerance=0.3)
+    assert [(d.name, d.worse_by) for d in comparison.regressions] == [("page render (3 boxes): p50", 0.5)]
+    (alert,) = list_alerts(domain="platform")
+    assert "page render (3 boxes): p50" in alert.title and committed.name in alert.message
