@@ -24,6 +24,7 @@ from credit.lib.live import (
     record_outcomes,
     simulate_frontend_batch,
 )
+from credit.lib.offline_online import AucRelation, relation_from_log
 from credit.lib.policy import PolicyError, default_policy_path, load_policy
 from credit.lib.registry import (
     champion_offline_auc,
@@ -225,6 +226,23 @@ def loan_outcomes(context: dg.AssetExecutionContext, live_decisions: LiveDecisio
     return recorded
 
 
+def _log_offline_online_relation(context: dg.AssetExecutionContext, champion: str) -> AucRelation | None:
+    """Offline vs live-test-set AUC of every version that served, logged with the champion's MLflow run."""
+    from credit.lib.decision import MODEL_NAME
+    from inloop import tracking
+
+    threshold = credit_card().concern("live-performance").threshold
+    assert threshold is not None
+    found = relation_from_log(threshold.value, min_each=MIN_LIVE_TEST_OUTCOMES)
+    if found is None:
+        return None
+    client = tracking.client()
+    client.log_dict(client.get_model_version(MODEL_NAME, champion).run_id, found.to_dict(),
+                    "evaluation/offline_online_auc.json")
+    context.log.info(f"offline vs live-test-set AUC per model version: {found.describe()}")
+    return found
+
+
 @dg.asset(group_name="credit_monitoring", deps=[loan_outcomes], output_required=False)
 def live_test_set_performance(context: dg.AssetExecutionContext):  # type: ignore[no-untyped-def]
     """The champion's AUC on the live test set's outcomes beside its offline AUC (once there are enough)."""
@@ -232,6 +250,7 @@ def live_test_set_performance(context: dg.AssetExecutionContext):  # type: ignor
     from inloop.tracking import champion_version
 
     version = str(champion_version(MODEL_NAME))
+    found = _log_offline_online_relation(context, version)
     outcomes = live_test_set_outcomes(version, last=LIVE_TEST_WINDOW)
     defaults = int(outcomes["defaulted"].sum())
     if min(defaults, len(outcomes) - defaults) < MIN_LIVE_TEST_OUTCOMES:
@@ -240,6 +259,9 @@ def live_test_set_performance(context: dg.AssetExecutionContext):  # type: ignor
         return
     live_auc = float(roc_auc_score(outcomes["defaulted"], outcomes["probability_of_default"]))
     perf = LivePerformance(version, len(outcomes), defaults, round(live_auc, 4), champion_offline_auc())
+    if found is not None:
+        context.add_output_metadata({"offline_vs_live_auc": found.describe(),
+                                     "offline_vs_live_auc_pairs": dg.MetadataValue.json(found.to_dict())})
     context.add_output_metadata({"live_auc": perf.live_auc, "offline_auc": perf.offline_auc,
                                  "outcomes": perf.outcomes, "defaults": perf.defaults})
     yield dg.Output(perf)

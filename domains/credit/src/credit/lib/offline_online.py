@@ -1,0 +1,135 @@
+"""How far the offline AUC predicts the AUC on the live test set: per model version or time window.
+
+Offline, every model version is judged on its holdout months (the AUC the promotion gate reads).
+Online, the 2 % live test set (applicants whose model rejection is not applied, so their outcomes are
+observed whatever the model said) gives the same model's AUC on real applicants. :func:`relation`
+pairs the two per version (or per training window), reports the gaps and their correlation, and says
+which pairs stay within the tolerance the card's live-performance concern allows.
+:func:`relation_from_log` builds it from the prediction log, the label table and MLflow, for every
+model version that served; the live-test-set monitor logs it with the champion's run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from credit.lib.data import LABEL
+from credit.lib.decision import DecisionService, in_live_test_set
+from inloop.readiness import rubric
+
+__all__ = ["AucPair", "AucRelation", "live_test_set_auc", "relation", "relation_from_log"]
+
+
+@dataclass(frozen=True)
+class AucPair:
+    label: str  # the model version, or the training window
+    offline_auc: float
+    live_auc: float | None  # None: too few live-test-set outcomes to judge
+    outcomes: int
+    defaults: int
+
+    @property
+    def gap(self) -> float | None:
+        return None if self.live_auc is None else self.offline_auc - self.live_auc
+
+
+@dataclass(frozen=True)
+class AucRelation:
+    pairs: tuple[AucPair, ...]
+    tolerance: float  # the largest offline - live gap accepted (the card's live-performance threshold)
+
+    @property
+    def judged(self) -> list[AucPair]:
+        return [p for p in self.pairs if p.live_auc is not None]
+
+    @property
+    def beyond_tolerance(self) -> list[str]:
+        return [p.label for p in self.judged if p.gap is not None and p.gap > self.tolerance]
+
+    @property
+    def pearson(self) -> float | None:
+        judged = self.judged
+        if len(judged) < 3:
+            return None
+        return float(np.corrcoef([p.offline_auc for p in judged], [p.live_auc for p in judged])[0, 1])
+
+    @property
+    def mean_abs_gap(self) -> float | None:
+        gaps = [abs(p.gap) for p in self.judged if p.gap is not None]
+        return float(np.mean(gaps)) if gaps else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pairs": [{**asdict(p), "gap": p.gap} for p in self.pairs], "tolerance": self.tolerance,
+                "pearson": self.pearson, "mean_abs_gap": self.mean_abs_gap,
+                "beyond_tolerance": self.beyond_tolerance}
+
+    def describe(self) -> str:
+        if not self.judged:
+            return "no model version has enough live-test-set outcomes yet"
+        corr = "n/a (fewer than 3 judged)" if self.pearson is None else f"{self.pearson:.2f}"
+        return (f"{len(self.judged)} judged: mean |offline - live| AUC {self.mean_abs_gap:.3f}, Pearson {corr}; "
+                f"beyond the {self.tolerance:g} tolerance: {', '.join(self.beyond_tolerance) or 'none'}")
+
+
+def relation(pairs: Sequence[AucPair], tolerance: float) -> AucRelation:
+    if not pairs:
+        raise ValueError("no (offline, live) AUC pairs to relate")
+    if tolerance < 0:
+        raise ValueError("the tolerance is an AUC gap and must be >= 0")
+    return AucRelation(tuple(pairs), tolerance)
+
+
+def _auc_or_none(defaulted: np.ndarray, probability: np.ndarray, min_each: int) -> float | None:
+    defaults = int(defaulted.sum())
+    if min(defaults, len(defaulted) - defaults) < min_each:
+        return None
+    return float(roc_auc_score(defaulted, probability))
+
+
+def live_test_set_auc(service: DecisionService, applications: pd.DataFrame, *, label: str, offline_auc: float,
+                      min_each: int = 30) -> AucPair:
+    """The live test set of ``applications`` decided by ``service`` (not logged), judged on their outcomes.
+
+    ``applications`` carries the observed outcome (``default_12m``), as core banking reports it later; only
+    approved applicants have one (inside the live test set, only the hard rules reject).
+    """
+    if LABEL not in applications:
+        raise ValueError(f"the applications need their observed outcome {LABEL!r}")
+    chosen = applications[[in_live_test_set(a, service.policy) for a in applications["application_id"]]]
+    chosen = chosen.reset_index(drop=True)
+    decisions = service.decide_batch(chosen.drop(columns=[LABEL]), log=False)
+    approved = np.array([d.live_test_set and d.decision == "approve" for d in decisions], dtype=bool)
+    probability = np.array([d.probability_of_default for d in decisions])[approved]
+    defaulted = chosen[LABEL].to_numpy().astype(int)[approved]
+    return AucPair(label, round(offline_auc, 4), _auc_or_none(defaulted, probability, min_each),
+                   int(approved.sum()), int(defaulted.sum()))
+
+
+@rubric("model-2", what="offline holdout AUC vs live-test-set AUC of every model version that served, with gaps, "
+        "correlation and the card's tolerance; logged to the champion's MLflow run by the live-test-set monitor")
+def relation_from_log(tolerance: float, *, min_each: int = 30, model_name: str | None = None) -> AucRelation | None:
+    """Every model version with live-test-set outcomes in the log: its offline (MLflow) and live AUC."""
+    from credit.lib.decision import MODEL_NAME
+    from credit.lib.live import live_test_set_outcomes
+    from inloop import tracking
+
+    outcomes = live_test_set_outcomes()
+    if outcomes.empty:
+        return None
+    client = tracking.client()
+    pairs = []
+    for version, rows in outcomes.groupby("model_version", sort=True):
+        run = client.get_run(client.get_model_version(model_name or MODEL_NAME, str(version)).run_id)
+        offline = run.data.metrics.get("model_auc")
+        if offline is None:
+            continue
+        live = _auc_or_none(rows["defaulted"].to_numpy(), rows["probability_of_default"].to_numpy(), min_each)
+        pairs.append(AucPair(f"v{version}", round(float(offline), 4), None if live is None else round(live, 4),
+                             len(rows), int(rows["defaulted"].sum())))
+    return relation(pairs, tolerance) if pairs else None
