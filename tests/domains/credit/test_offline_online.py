@@ -51,3 +51,25 @@ def test_too_few_live_outcomes_are_not_judged_and_bad_input_is_refused() -> None
         relation([], 0.05)
     with pytest.raises(ValueError, match=">= 0"):
         relation([thin], -0.1)
+
+
+@pytest.mark.rubric("model-2")
+def test_the_logged_live_test_set_is_related_to_the_champions_offline_auc(champion_env) -> None:  # type: ignore[no-untyped-def]
+    from credit.lib.live import _ledger_dir, inbox_dir, read_batch, record_outcomes, simulate_frontend_batch
+    from credit.lib.offline_online import relation_from_log
+    from credit.lib.registry import champion_offline_auc, load_decision_service
+
+    batch_id = simulate_frontend_batch(17, 4_000, seed=4_242)
+    try:
+        service = load_decision_service()
+        decisions = service.decide_batch(read_batch(batch_id))  # logged, as the live path does
+        record_outcomes(batch_id, decisions)
+    finally:  # the shared world's inbox stays as the other tests expect it (they read its newest batch)
+        for folder in (inbox_dir(), _ledger_dir()):
+            (folder / f"{batch_id}.parquet").unlink(missing_ok=True)
+    found = relation_from_log(0.05, min_each=3)
+    assert found is not None
+    (pair,) = [p for p in found.pairs if p.label == f"v{service.model_version}"]
+    assert pair.offline_auc == round(champion_offline_auc(), 4)
+    assert pair.outcomes == sum(d.live_test_set and d.decision == "approve" for d in decisions)
+    assert pair.live_auc is not None and 0.5 < pair.live_auc <= 1.0
