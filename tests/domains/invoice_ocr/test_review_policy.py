@@ -122,3 +122,30 @@ def test_the_gate_names_the_supplier_group_a_policy_books_wrong_or_leaves_behind
     assert country in strict.slices["country"]
     # Groups below the minimum size are reported, not judged.
     assert all(g.passed for g in P.gate(strict, baseline, min_slice=50) if g.name.startswith("slices_by_"))
+
+
+@pytest.mark.rubric("infra-7")
+def test_the_served_policy_rolls_back_to_the_one_before_in_one_command(cases, inloop_env: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from invoice_ocr.commands import app
+
+    workspace = Workspace(inloop_env / "ws").prepare()
+    first = P.adopt(workspace, P.ReviewPolicy(0.75), cases, MASTER, AS_OF, min_slice=3)
+    P.adopt(workspace, P.ReviewPolicy(0.85), cases, MASTER, AS_OF, min_slice=3)
+    assert P.load_policy(workspace) == P.ReviewPolicy(0.85)
+
+    root = ["--root", str(workspace.root)]
+    back = CliRunner().invoke(app, ["rollback-policy", "--by", "anna", *root])
+    assert back.exit_code == 0, back.output
+    assert P.load_policy(workspace) == P.ReviewPolicy(0.75)
+    assert first["fingerprint"] in back.output
+    history = [json.loads(line) for line in (workspace.root / P.HISTORY_FILE).read_text().splitlines()]
+    assert [(h["kind"], h["policy"]["min_confidence"]) for h in history] == [
+        ("adopted", 0.75), ("adopted", 0.85), ("rollback", 0.75)]
+    assert history[-1]["by"] == "anna"
+
+    assert CliRunner().invoke(app, ["rollback-policy", "--by", "anna", *root]).exit_code == 0
+    assert P.load_policy(workspace) == P.ReviewPolicy()  # nothing adopted before 0.75: the defaults
+    nothing = CliRunner().invoke(app, ["rollback-policy", "--by", "anna", *root])
+    assert nothing.exit_code == 1 and "no adopted review policy" in nothing.output

@@ -107,6 +107,20 @@ def tune_policy(root: RootOption = None, invoices: int = 40, seed: int = 42, bud
     typer.echo(f"serving min_confidence={record['policy']['min_confidence']} (fingerprint {record['fingerprint']})")
 
 
+@app.command("rollback-policy")
+def rollback_policy(by: Annotated[str, typer.Option(help="Who rolls back.")], root: RootOption = None) -> None:
+    """Serve the previously adopted review policy again (or the defaults); the next run uses it."""
+    from invoice_ocr.lib.policy import rollback
+
+    try:
+        record = rollback(_workspace(root), by=by)
+    except (LookupError, ValueError) as exc:
+        typer.echo(f"not rolled back: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"serving min_confidence={record['policy']['min_confidence']} (fingerprint {record['fingerprint']}), "
+               f"rolled back from {record['rolled_back_from']} by {by}")
+
+
 @app.command()
 def staleness(root: RootOption = None) -> None:
     """Measure what an aging supplier master costs in STP (curve to MLflow), then check the served master's age."""

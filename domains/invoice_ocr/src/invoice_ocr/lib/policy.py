@@ -51,9 +51,11 @@ from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["POLICY_FILE", "SEARCH_SPACE", "WRONG_BOOKING_COST", "EvalCase", "GateResult", "PolicyMetrics",
            "PolicyRefused", "ReviewPolicy", "adopt", "baseline_fields", "evaluate", "evaluate_baseline", "gate",
-           "load_policy", "read_cases", "read_lines", "tune"]
+           "load_policy", "read_cases", "read_lines", "rollback", "tune"]
 
 POLICY_FILE = "review_policy.json"
+#: Every adoption and rollback, one JSON record a line (what was served when, and who rolled back).
+HISTORY_FILE = "review_policy.history.jsonl"
 #: A wrong booking (a misread amount or IBAN paid) costs about ten reviews: the clerk's minute on a
 #: review against a payment to recover, a supplier to call and the correction to book.
 WRONG_BOOKING_COST = 10.0
@@ -364,15 +366,56 @@ def adopt(workspace: Workspace, policy: ReviewPolicy, cases: Sequence[EvalCase],
     gates = gate(candidate, baseline, min_slice=min_slice)
     if not all(g.passed for g in gates):
         raise PolicyRefused(gates)
-    record = {"policy": policy.to_dict(), "fingerprint": policy.fingerprint(), "extractor": EXTRACTOR_VERSION,
+    record = {"kind": "adopted", "policy": policy.to_dict(), "fingerprint": policy.fingerprint(), "extractor": EXTRACTOR_VERSION,
               "ocr_engine": OcrEngine.version, "adopted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "evaluation": {"invoices": len(cases), "candidate": candidate.to_dict(), "baseline": baseline.to_dict()},
               "gates": [asdict(g) for g in gates], "search_run_id": search_run_id,
               # What live scans are compared with (invoice_ocr.lib.skew): the set's OCR-quality profile.
               "reference_profile": profile(extract_fields(list(c.lines), suppliers).to_dict()
                                            for c in cases).to_dict(orient="list")}
-    path = workspace.prepare().root / POLICY_FILE
+    _serve(workspace, record)
+    return record
+
+
+def _serve(workspace: Workspace, record: dict[str, Any]) -> None:
+    """Make ``record`` the served policy (atomically) and append it to the adoption history."""
+    root = workspace.prepare().root
+    path = root / POLICY_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
     tmp.replace(path)
+    with (root / HISTORY_FILE).open("a", encoding="utf-8") as history:
+        history.write(json.dumps(record) + "\n")
+
+
+@rubric("infra-7", how="manual", what="`python -m invoice_ocr rollback-policy`: the served review policy back to "
+        "the previously adopted one (or the defaults), recorded in the adoption history")
+def rollback(workspace: Workspace, *, by: str) -> dict[str, Any]:
+    """Serve the policy adopted before the current one again; with none before it, the defaults."""
+    if not by.strip():
+        raise ValueError("say who rolls back (by=...)")
+    root = workspace.root
+    lines = (root / HISTORY_FILE).read_text(encoding="utf-8").splitlines() if (root / HISTORY_FILE).exists() else []
+    served: list[dict[str, Any]] = []  # the stack of served adoptions: a rollback pops the top one
+    for line in filter(str.strip, lines):
+        record = json.loads(line)
+        if record.get("kind") == "rollback":
+            if served:
+                served.pop()
+        else:
+            served.append(record)
+    if not served or not (root / POLICY_FILE).exists():
+        raise LookupError("no adopted review policy to roll back: the defaults are already served")
+    served_fp = served.pop().get("fingerprint")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    if not served:
+        (root / POLICY_FILE).unlink()
+        record = {"kind": "rollback", "policy": ReviewPolicy().to_dict(), "fingerprint": ReviewPolicy().fingerprint(),
+                  "rolled_back_from": served_fp, "by": by, "at": now, "to": "defaults"}
+        with (root / HISTORY_FILE).open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+        return record
+    earlier = served[-1]
+    record = {**earlier, "kind": "rollback", "rolled_back_from": served_fp, "by": by, "at": now}
+    _serve(workspace, record)
     return record
