@@ -199,3 +199,26 @@ def test_clerks_corrections_lower_live_field_accuracy_below_the_card_and_the_che
     assert evaluation.metadata["value"].value == pytest.approx(2 / 3)  # total right on 2 of 3 reviewed invoices
     [alert] = list_alerts("invoice_ocr")
     assert alert.concern_id == "field-accuracy"
+
+
+# What decides the route is held against the card's feature_policy (data-4) ---------------------------
+
+
+@pytest.mark.rubric("data-4")
+def test_the_batch_columns_adhere_to_the_cards_feature_policy_and_a_country_column_is_refused() -> None:
+    from inloop.cards import load_card
+    from inloop.feature_policy import FeaturePolicyError, check_features
+    from invoice_ocr.domain import domain
+    from invoice_ocr.lib.validate import RULE_INPUTS, require_allowed_inputs
+
+    card = load_card(domain.card_path)
+    frame = batch_frame(_items({}), SUPPLIERS, TODAY)
+    assert set(frame.columns) - {"invoice_id"} == set(RULE_INPUTS)  # every column the rules judge is declared
+    assert check_features(card, RULE_INPUTS) == []
+    require_allowed_inputs(frame)  # the batch as validate_batch builds it passes
+
+    frame["supplier_country"] = [SUPPLIERS[0]["country"]]
+    with pytest.raises(FeaturePolicyError, match="supplier_country: is .* the forbidden attribute"):
+        require_allowed_inputs(frame)
+    with pytest.raises(FeaturePolicyError, match="not in the card's feature_policy"):
+        require_allowed_inputs(frame.drop(columns=["supplier_country"]).assign(discount_days=[10]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +20,8 @@ from invoice_ocr.lib.extract import FIELDS
 from invoice_ocr.lib.iban import is_valid_iban
 from invoice_ocr.lib.invoices import cents
 
-__all__ = ["MIN_CONFIDENCE", "MAX_TOTAL", "batch_frame", "expectations", "non_finite_rows", "row_problems",
-           "validate_batch"]
+__all__ = ["MAX_TOTAL", "MIN_CONFIDENCE", "RULE_INPUTS", "batch_frame", "expectations", "non_finite_rows",
+           "require_allowed_inputs", "row_problems", "validate_batch"]
 
 #: Below this confidence a field goes to a person: guessing is what the business asked us not to do.
 MIN_CONFIDENCE = 0.80
@@ -64,6 +65,41 @@ def batch_frame(items: list[dict[str, Any]], suppliers: list[dict[str, Any]], to
             "total": float(total) if total is not None else -1.0,
         })
     return pd.DataFrame(rows)
+
+
+#: Each column of the batch frame (what the booking rules decide on) and the sources it is derived from;
+#: held against the card's feature_policy before every batch (:func:`require_allowed_inputs`).
+RULE_INPUTS: dict[str, tuple[str, ...]] = {
+    "missing_fields": ("ocr_engine",),
+    "min_confidence": ("ocr_engine",),
+    "sum_gap": ("invoice_scans", "ocr_engine"),
+    "vat_rate_gap": ("invoice_scans", "ocr_engine", "supplier_master"),
+    "iban_checksum_ok": ("invoice_scans", "ocr_engine"),
+    "iban_matches_master": ("invoice_scans", "ocr_engine", "supplier_master"),
+    "supplier_known": ("supplier_master",),
+    "currency_matches_master": ("invoice_scans", "ocr_engine", "supplier_master"),
+    "date_age_days": ("invoice_scans", "ocr_engine"),
+    "total": ("invoice_scans", "ocr_engine"),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _card():  # type: ignore[no-untyped-def]
+    from inloop.cards import load_card
+    from invoice_ocr.domain import domain
+
+    return load_card(domain.card_path)
+
+
+@rubric("data-4", how="automated", what="before every batch's booking rules run: the batch's columns and their "
+        "sources are held against the card's feature_policy (listed, approved sources, nothing about a "
+        "supplier's country or language); a violation stops the batch")
+def require_allowed_inputs(frame: pd.DataFrame, card: Any = None) -> None:
+    """Raise :class:`inloop.feature_policy.FeaturePolicyError` if a column is not allowed by the card."""
+    from inloop.feature_policy import require_allowed_features
+
+    used = {c: RULE_INPUTS.get(c, ("unlisted",)) for c in frame.columns if c != "invoice_id"}
+    require_allowed_features(card or _card(), used)
 
 
 def expectations(min_confidence: float = MIN_CONFIDENCE) -> list[Any]:
@@ -147,6 +183,7 @@ def validate_batch(items: list[dict[str, Any]], suppliers: list[dict[str, Any]],
     if not items:
         return {}, {"rows": 0, "success": True}
     frame = batch_frame(items, suppliers, today or dt.date.today())
+    require_allowed_inputs(frame)
     summary = validate(frame, expectations(min_confidence), "invoice_ocr_extracted_batch")
     problems: dict[int, list[str]] = non_finite_rows(frame)
     for index in summary.failing_row_indices:
