@@ -129,7 +129,11 @@ def staleness(root: RootOption = None) -> None:
     workspace = _workspace(root)
     record = log_curve(workspace, staleness_curve())
     typer.echo(f"{record['describe']} (MLflow run {record['run_id']})")
-    age = check_master_age(workspace)
+    try:
+        age = check_master_age(workspace)
+    except FileNotFoundError as exc:
+        typer.echo(f"no age check: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(json.dumps(age))
     raise typer.Exit(0 if age["passed"] else 1)
 
