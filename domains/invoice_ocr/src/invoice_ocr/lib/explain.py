@@ -51,7 +51,7 @@ def rule_results(row: pd.Series, min_confidence: float) -> list[dict[str, Any]]:
     ]
 
 
-@rubric("infra-5", how="automated", what="replay of one processed invoice: OCR boxes, fields with confidence and "
+@rubric("infra-5", how="manual", what="`python -m invoice_ocr explain ID`: replay of one processed invoice: OCR boxes, fields with confidence and "
         "source, every booking rule's measurement and result, the route, and the diff against the ledger's record")
 def explain(workspace: Workspace, invoice_id: int, *, engine: OcrEngine | None = None,
             today: dt.date | None = None) -> dict[str, Any]:

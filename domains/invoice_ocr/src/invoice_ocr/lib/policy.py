@@ -215,7 +215,7 @@ def decide(extracted: Extracted, suppliers: list[dict[str, Any]], policy: Review
     return not reasons, reasons
 
 
-@rubric("model-6", "model-7", how="automated", what="per-slice STP and wrong bookings (layout, language, supplier "
+@rubric("model-6", "model-7", how="manual", what="`tune-policy`: per-slice STP and wrong bookings (layout, language, supplier "
         "country) of every evaluated policy; the gate refuses a policy that books a slice wrong or leaves a "
         "supplier group far behind the others' STP")
 def evaluate(cases: Sequence[EvalCase], suppliers: list[dict[str, Any]], policy: ReviewPolicy, today: dt.date,
@@ -305,7 +305,7 @@ MAX_SLICE_STP_GAP = 0.25
 MIN_SLICE = 5
 
 
-@rubric("infra-4", "model-5", how="automated", what="before a review policy serves: booked-field accuracy and STP "
+@rubric("infra-4", "model-5", how="manual", what="`tune-policy`, before a review policy serves: booked-field accuracy and STP "
         "against the card's thresholds, strictly better value than the regex baseline, no slice booked wrong or "
         "far behind; a policy that fails any gate is refused and the served one stays")
 def gate(candidate: PolicyMetrics, baseline: PolicyMetrics, *, min_slice: int = MIN_SLICE) -> list[GateResult]:
@@ -333,7 +333,7 @@ def gate(candidate: PolicyMetrics, baseline: PolicyMetrics, *, min_slice: int = 
     return gates
 
 
-@rubric("model-3", how="automated", what="the review cut-off tuned by the platform's bounded search on the "
+@rubric("model-3", how="manual", what="`tune-policy`: the review cut-off tuned by the platform's bounded search on the "
         "evaluation set (value = booked right less the cost of wrong bookings), each trial an MLflow child run")
 def tune(cases: Sequence[EvalCase], suppliers: list[dict[str, Any]], today: dt.date, *, budget: int = 6,
          seed: int = 0, incumbent: ReviewPolicy | None = None, domain: str | None = "invoice_ocr"):  # type: ignore[no-untyped-def]
