@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from credit.lib.features import FEATURES
+from credit.lib.features import DERIVED, FEATURES
 from credit.lib.model import RiskModel
 from credit.lib.policy import DecisionPolicy
 from inloop.stability import require_finite
@@ -126,9 +126,9 @@ def _read_applications(applications: Sequence[Mapping[str, Any]]) -> tuple[list[
             raise ValueError(f"application {application.get('application_id', row_index)} lacks input(s) {missing}")
         record: dict[str, Any] = {}
         for col, name in enumerate(FEATURES):
-            if name == "burden":
+            if name in DERIVED:  # its inputs come before it in FEATURES, so the record holds them
                 try:
-                    value = record["loan_amount_eur"] / record["loan_duration_months"] / record["income_monthly_eur"]
+                    value = DERIVED[name].compute(*(record[c] for c in DERIVED[name].inputs))
                 except (TypeError, ZeroDivisionError):
                     value = math.nan
                 matrix[row_index, col] = value
@@ -253,9 +253,10 @@ class DecisionService:
     def log_entries(self, decisions: Sequence[Decision], applications: Sequence[Mapping[str, Any]],
                     latency_ms: float) -> list[Any]:
         """The prediction-log entries for decided applications (the API hands them to its batched writer)."""
+        from credit.lib.features import DERIVED
         from inloop.predictions import PredictionEntry
 
-        logged = ("application_id", "applied_at", *(f for f in FEATURES if f != "burden"))
+        logged = ("application_id", "applied_at", *(f for f in FEATURES if f not in DERIVED))
         return [PredictionEntry(domain=self.domain, component=COMPONENT,
                                 features={k: app[k] for k in logged if k in app}, output=d.output(),
                                 model_name=d.model_name, model_version=d.model_version,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from credit.lib.data import AGE_BANDS, CHANNELS, RESIDENCE_PERMITS
+from credit.lib.features import DERIVED
 
 __all__ = ["APPLICATION_SCHEMA", "ColumnRule", "application_expectations", "check_schema", "rows_breaking",
            "training_expectations"]
@@ -82,7 +83,7 @@ def training_expectations(statistics: dict[str, Any]) -> list[Any]:
 
     out = []
     for name, stats in statistics.get("features", {}).items():
-        if stats.get("kind") != "number" or name == "burden":
+        if stats.get("kind") != "number" or name in DERIVED:
             continue
         quantiles = stats["quantiles"]
         out.append(gx.expectations.ExpectColumnMedianToBeBetween(
