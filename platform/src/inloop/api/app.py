@@ -222,7 +222,12 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "request_id": getattr(request.state, "request_id", None)},
+        detail = exc.detail
+        if exc.status_code == 422 and isinstance(detail, str):
+            # One 422 shape for the whole API (the documented validation-error list): a route's own
+            # "this input cannot be used" reads like a field error, located in the body.
+            detail = [{"loc": ["body"], "msg": detail, "type": "value_error"}]
+        return JSONResponse({"detail": detail, "request_id": getattr(request.state, "request_id", None)},
                             exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
