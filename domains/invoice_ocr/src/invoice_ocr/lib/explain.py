@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from inloop.readiness import rubric
@@ -21,8 +22,9 @@ from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.ocr import OcrEngine
 from invoice_ocr.lib.pipeline import load_suppliers
 from invoice_ocr.lib.policy import load_policy, read_lines
+from invoice_ocr.lib.rules import RULES
 from invoice_ocr.lib.storage import ContentStore
-from invoice_ocr.lib.validate import FUTURE_DAYS, MAX_TOTAL, PAST_DAYS, batch_frame
+from invoice_ocr.lib.validate import batch_frame
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["explain", "rule_results"]
@@ -30,25 +32,15 @@ __all__ = ["explain", "rule_results"]
 
 def rule_results(row: pd.Series, min_confidence: float) -> list[dict[str, Any]]:
     """Each booking rule of the suite on one invoice: what was measured, the bound, passed or not."""
-    def rule(name: str, measured: Any, bound: str, passed: bool) -> dict[str, Any]:
-        return {"rule": name, "measured": measured, "bound": bound, "passed": bool(passed)}
+    def measured(value: Any) -> Any:
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        if isinstance(value, int | np.integer):
+            return int(value)
+        return round(float(value), 4)
 
-    return [
-        rule("all_fields_read", int(row["missing_fields"]), "== 0 fields missing", row["missing_fields"] == 0),
-        rule("confidence", round(float(row["min_confidence"]), 4), f">= {min_confidence} (review policy)",
-             row["min_confidence"] >= min_confidence),
-        rule("amounts_add_up", round(float(row["sum_gap"]), 4), "|total - (net + VAT)| <= 0.005",
-             abs(row["sum_gap"]) <= 0.005),
-        rule("vat_rate_matches_supplier", round(float(row["vat_rate_gap"]), 4), "<= 0.011",
-             0 <= row["vat_rate_gap"] <= 0.011),
-        rule("iban_checksum", bool(row["iban_checksum_ok"]), "True", row["iban_checksum_ok"]),
-        rule("iban_matches_master", bool(row["iban_matches_master"]), "True", row["iban_matches_master"]),
-        rule("supplier_known", bool(row["supplier_known"]), "True", row["supplier_known"]),
-        rule("currency_matches_master", bool(row["currency_matches_master"]), "True", row["currency_matches_master"]),
-        rule("date_plausible", float(row["date_age_days"]), f"{-FUTURE_DAYS} .. {PAST_DAYS} days old",
-             -FUTURE_DAYS <= row["date_age_days"] <= PAST_DAYS),
-        rule("total_in_range", float(row["total"]), f"0.01 .. {MAX_TOTAL:g}", 0.01 <= row["total"] <= MAX_TOTAL),
-    ]
+    return [{"rule": rule.name, "measured": measured(row[rule.column]), "bound": rule.bound(min_confidence),
+             "passed": not bool(rule.breaks(row[rule.column], min_confidence))} for rule in RULES]
 
 
 @rubric("infra-5", how="manual", what="`python -m invoice_ocr explain ID`: replay of one processed invoice: OCR boxes, fields with confidence and "

@@ -20,24 +20,14 @@ import pandas as pd
 
 from inloop.ablation import AblationReport, FeatureGroup, Score, run_ablation
 from inloop.readiness import rubric
-from invoice_ocr.lib.validate import FUTURE_DAYS, MAX_TOTAL, MIN_CONFIDENCE, PAST_DAYS
+from invoice_ocr.lib.rules import RULES as BOOKING_RULES
+from invoice_ocr.lib.validate import MIN_CONFIDENCE
 
 __all__ = ["MIN_RULE_GAIN", "RULES", "rule_ablation", "rule_breaks"]
 
 #: Each booking rule (the column of :func:`~invoice_ocr.lib.validate.batch_frame` it judges) and the
-#: source it depends on.
-RULES: tuple[FeatureGroup, ...] = (
-    FeatureGroup("all_fields_read", ("missing_fields",), "OCR + field extraction"),
-    FeatureGroup("confidence", ("min_confidence",), "OCR engine confidence scores"),
-    FeatureGroup("amounts_add_up", ("sum_gap",), "the invoice itself"),
-    FeatureGroup("vat_rate_matches_supplier", ("vat_rate_gap",), "supplier master (VAT rate)"),
-    FeatureGroup("iban_checksum", ("iban_checksum_ok",), "IBAN checksum (ISO 13616), no source"),
-    FeatureGroup("iban_matches_master", ("iban_matches_master",), "supplier master (bank details)"),
-    FeatureGroup("supplier_known", ("supplier_known",), "supplier master"),
-    FeatureGroup("currency_matches_master", ("currency_matches_master",), "supplier master (currency)"),
-    FeatureGroup("date_plausible", ("date_age_days",), "the invoice itself"),
-    FeatureGroup("total_in_range", ("total",), "the invoice itself"),
-)
+#: source it depends on, from the rule registry (:mod:`invoice_ocr.lib.rules`).
+RULES: tuple[FeatureGroup, ...] = tuple(FeatureGroup(r.name, (r.column,), r.source_label) for r in BOOKING_RULES)
 #: A rule must route at least one invoice of the evaluation batch right that no other rule would.
 MIN_RULE_GAIN = 1e-9
 
@@ -45,21 +35,11 @@ MIN_RULE_GAIN = 1e-9
 def rule_breaks(frame: pd.DataFrame, min_confidence: float = MIN_CONFIDENCE) -> pd.DataFrame:
     """Per invoice and rule column: True where the invoice breaks the rule (the suite's bounds; the
     confidence cut-off is the review policy's in force)."""
-    missing = [g.features[0] for g in RULES if g.features[0] not in frame.columns]
+    missing = [r.column for r in BOOKING_RULES if r.column not in frame.columns]
     if missing:
         raise ValueError(f"the batch frame lacks rule column(s) {missing}: build it with validate.batch_frame")
-    return pd.DataFrame({
-        "missing_fields": frame["missing_fields"] != 0,
-        "min_confidence": frame["min_confidence"] < min_confidence,
-        "sum_gap": frame["sum_gap"].abs() > 0.005,
-        "vat_rate_gap": frame["vat_rate_gap"] > 0.011,
-        "iban_checksum_ok": ~frame["iban_checksum_ok"].astype(bool),
-        "iban_matches_master": ~frame["iban_matches_master"].astype(bool),
-        "supplier_known": ~frame["supplier_known"].astype(bool),
-        "currency_matches_master": ~frame["currency_matches_master"].astype(bool),
-        "date_age_days": ~frame["date_age_days"].between(-FUTURE_DAYS, PAST_DAYS),
-        "total": ~frame["total"].between(0.01, MAX_TOTAL),
-    }, index=frame.index)
+    return pd.DataFrame({r.column: np.asarray(r.breaks(frame[r.column], min_confidence), dtype=bool)
+                         for r in BOOKING_RULES}, index=frame.index)
 
 
 @rubric("data-2", "data-3", how="manual", what="leave-one-booking-rule-out on the evaluation batch "
