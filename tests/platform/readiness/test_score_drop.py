@@ -39,7 +39,10 @@ def _copy_repo(dest: Path) -> Path:
 def _readiness(repo: Path) -> dict:
     result = CliRunner().invoke(app, ["readiness", "credit", "--repo", str(repo), "--json"])
     assert result.exit_code == 0, result.output
-    (report,) = json.loads(result.output)
+    # The JSON report is on stdout; libraries may log (e.g. MLflow creating its database) around it.
+    text = result.stdout
+    start = next(i for i, line in enumerate(text.splitlines(keepends=True)) if line.startswith("["))
+    (report,), _ = json.JSONDecoder().raw_decode("".join(text.splitlines(keepends=True)[start:]))
     return report
 
 
