@@ -118,6 +118,8 @@ def test_challenger_serves_a_sticky_share_and_is_promoted_only_when_its_canary_h
     assert all((v == "2") == routes_to_challenger(a) for a, v in served.items())
     share = sum(v == "2" for v in served.values()) / len(served)
     assert 0.15 <= share <= 0.45, share
+    # The prediction log is written in the background: wait until every decision above is in it.
+    assert client.app.state.prediction_writer.flush(timeout_s=30)
     canary = client.get("/models/credit/canary").json()
     status = CliRunner().invoke(__import__("inloop.cli", fromlist=["app"]).app, ["models", "status", "credit"])
     assert status.exit_code == 0 and "challenger v2" in status.output and "canary_agreement" in status.output
