@@ -28,7 +28,7 @@ import numpy as np
 from invoice_ocr.lib.iban import is_valid_iban
 from invoice_ocr.lib.invoices import cents
 
-__all__ = ["FUTURE_DAYS", "MAX_TOTAL", "PAST_DAYS", "RULES", "BookingRule", "Facts", "rule_named"]
+__all__ = ["FUTURE_DAYS", "MAX_TOTAL", "PAST_DAYS", "RULES", "BookingRule", "Facts"]
 
 MAX_TOTAL = 1_000_000.0
 #: Invoice dates: at most this far in the future, and no older than this many days.
@@ -181,9 +181,3 @@ RULES: tuple[BookingRule, ...] = (
         reason=lambda row, _: "total out of range"),
 )
 
-
-def rule_named(name: str, rules: tuple[BookingRule, ...] | None = None) -> BookingRule:
-    for rule in rules if rules is not None else RULES:
-        if rule.name == name:
-            return rule
-    raise KeyError(f"no booking rule named {name!r}")
