@@ -6,8 +6,9 @@ import importlib.metadata
 import platform as stdlib_platform
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
-from inloop.settings import get_settings
+from inloop.settings import Settings, get_settings
 
 __all__ = ["run_doctor"]
 
@@ -17,8 +18,14 @@ _PACKAGES = ["inloop", "dagster", "dagster-webserver", "dagster-postgres", "mlfl
 
 
 def run_doctor(echo: Callable[[str], None]) -> int:
-    """Print a report; returns 0 when everything needed is there, 1 otherwise."""
+    """Print a report; returns 1 when something is broken or missing, else 0.
+
+    A fresh clone (no database or tracking store yet) is reported as not initialised, which
+    ``make up`` does, and is not a failure: a newcomer's first check should not fail.
+    """
     problems: list[str] = []
+    #: What a fresh clone has not created yet: reported, but not a failure (``make up`` creates it).
+    not_yet: list[str] = []
     settings = get_settings()
     echo(f"Python {stdlib_platform.python_version()} on {stdlib_platform.system()} {stdlib_platform.machine()}")
     echo("Packages:")
@@ -33,29 +40,10 @@ def run_doctor(echo: Callable[[str], None]) -> int:
     echo(f"  DAGSTER_HOME           {settings.dagster_home_dir}")
     echo(f"  MLflow artifacts       {settings.mlflow_artifacts or '(chosen by the tracking server)'}")
 
-    from inloop import db
-    from inloop.cli import _redact
-
-    url = settings.platform_db_url
-    try:
-        current, head = db.current_revision(url), db.head_revision()
-        state = "up to date" if current == head else f"at {current or 'blank'}, latest {head}"
-        echo(f"  platform database      {_redact(url)} ({state})")
-        if current != head:
-            problems.append("the platform database schema is not current: run `inloop db upgrade`")
-    except Exception as exc:
-        echo(f"  platform database      {_redact(url)} UNREACHABLE: {exc}")
-        problems.append(f"cannot reach the platform database ({type(exc).__name__}); check INLOOP_DATABASE_URL")
-    try:
-        from inloop import tracking
-
-        tracking.client().search_experiments(max_results=1)
-        echo(f"  MLflow tracking        {_redact(settings.mlflow_uri)} (reachable)")
-    except Exception as exc:
-        echo(f"  MLflow tracking        {_redact(settings.mlflow_uri)} UNREACHABLE: {exc}")
-        problems.append("cannot reach MLflow; check INLOOP_MLFLOW_TRACKING_URI")
+    _check_platform_database(settings, echo, problems, not_yet)
+    _check_tracking(settings, echo, problems, not_yet)
     dagster_yaml = settings.dagster_home_dir / "dagster.yaml"
-    echo(f"  dagster.yaml           {'present' if dagster_yaml.exists() else 'not yet written (inloop up writes it)'}")
+    echo(f"  dagster.yaml           {'present' if dagster_yaml.exists() else 'not written yet (make up writes it)'}")
 
     from inloop.cards import CardError
     from inloop.domains import discover_domains
@@ -79,6 +67,8 @@ def run_doctor(echo: Callable[[str], None]) -> int:
     echo("Optional tools:")
     for tool, why in (("chromium", "real-browser console check"), ("pg_ctl", "PostgreSQL tests")):
         echo(f"  {tool:22} {shutil.which(tool) or 'not found'} ({why})")
+    if not_yet:
+        echo(f"\nNot initialised yet ({', '.join(not_yet)}): `make up` does it.")
     if problems:
         echo("\nTo fix:")
         for p in problems:
@@ -86,3 +76,69 @@ def run_doctor(echo: Callable[[str], None]) -> int:
         return 1
     echo("\nEverything needed is in place.")
     return 0
+
+
+def _local_file_missing(url: str) -> bool:
+    """True for a SQLite URL whose file does not exist yet (opening it would create it)."""
+    from sqlalchemy.engine import make_url
+
+    if not url.startswith("sqlite"):
+        return False
+    database = make_url(url).database
+    return bool(database) and database != ":memory:" and not Path(database).exists()
+
+
+def _check_platform_database(settings: Settings, echo: Callable[[str], None], problems: list[str],
+                             not_yet: list[str]) -> None:
+    from inloop import db
+    from inloop.cli import _redact
+
+    url = settings.platform_db_url
+    where = f"  platform database      {_redact(url)}"
+    # A fresh clone has no database file: say so without creating one (doctor only looks).
+    if _local_file_missing(url):
+        echo(f"{where} (not initialised yet: `make up` does it)")
+        not_yet.append("platform database")
+        return
+    try:
+        current, head = db.current_revision(url), db.head_revision()
+    except Exception as exc:
+        echo(f"{where} UNREACHABLE: {exc}")
+        problems.append(f"cannot reach the platform database ({type(exc).__name__}); check INLOOP_DATABASE_URL")
+        return
+    if current is None:
+        echo(f"{where} (blank: not initialised yet, `make up` does it)")
+        not_yet.append("platform database")
+    elif current == head:
+        echo(f"{where} (up to date)")
+    elif not db.is_known_revision(current):
+        echo(f"{where} (at {current}, which this code does not know; latest here is {head})")
+        problems.append(f"the platform database is at revision {current}, written by newer code: "
+                        "run this checkout's matching version, or point INLOOP_DATABASE_URL elsewhere")
+    elif settings.auto_migrate:
+        # Behind, but the first process that uses it upgrades it (ensure_schema): not broken.
+        echo(f"{where} (at {current}, latest {head}: upgraded on next start, or now by `inloop db upgrade`)")
+    else:
+        echo(f"{where} (at {current}, latest {head})")
+        problems.append("the platform database schema is behind and INLOOP_AUTO_MIGRATE is off: "
+                        "run `inloop db upgrade`")
+
+
+def _check_tracking(settings: Settings, echo: Callable[[str], None], problems: list[str],
+                    not_yet: list[str]) -> None:
+    from inloop.cli import _redact
+
+    where = f"  MLflow tracking        {_redact(settings.mlflow_uri)}"
+    # Opening a missing local store would create MLflow's tables: a fresh clone is only reported.
+    if _local_file_missing(settings.mlflow_uri):
+        echo(f"{where} (not initialised yet: `make up` does it)")
+        not_yet.append("MLflow tracking store")
+        return
+    try:
+        from inloop import tracking
+
+        tracking.client().search_experiments(max_results=1)
+        echo(f"{where} (reachable)")
+    except Exception as exc:
+        echo(f"{where} UNREACHABLE: {exc}")
+        problems.append("cannot reach MLflow; check INLOOP_MLFLOW_TRACKING_URI")

@@ -19,7 +19,7 @@ from inloop.db.models import Base
 from inloop.settings import get_settings
 
 __all__ = ["Base", "dispose_engines", "engine", "read_session", "session", "upgrade", "ensure_schema", "current_revision",
-           "head_revision"]
+           "head_revision", "is_known_revision"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _engines: dict[tuple[str, bool], sa.Engine] = {}
@@ -166,3 +166,14 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
     assert head is not None, "no migrations found"
     return head
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this code's migrations (a database newer than the code is not)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_revision(revision) is not None
+    except CommandError:
+        return False
