@@ -204,7 +204,9 @@ def test_odd_inbox_entries_are_taken_or_reported_never_skipped_silently(tmp_path
     scan = take_inbox(ws, settle_seconds=0)
     taken = sorted(r.original_name for r in scan.taken)
     assert taken == ["Rechnung-M\ufffdller.pdf", "batch-2026-11/scan-a.png"]
-    assert set(scan.failed) == {"link-to-secret.pdf", "dangling.pdf", "pipe.pdf"}
-    assert "symbolic link" in scan.failed["link-to-secret.pdf"] and "regular file" in scan.failed["pipe.pdf"]
+    assert scan.failed == {}
+    assert set(scan.refused) == {"link-to-secret.pdf", "dangling.pdf", "pipe.pdf"}
+    assert "symbolic link" in scan.refused["link-to-secret.pdf"].reason
+    assert "regular file" in scan.refused["pipe.pdf"].reason
     assert (ws.inbox / "link-to-secret.pdf").is_symlink() and secret.read_bytes() == b"not for the inbox"
     assert not (ws.inbox / "batch-2026-11").exists()  # emptied sub-folder removed

@@ -31,9 +31,12 @@ def intake(root: RootOption = None, settle_seconds: float = 2.0) -> None:
 
     scan = take_inbox(_workspace(root), settle_seconds=settle_seconds)
     typer.echo(f"taken {len(scan.taken)} ({len(scan.new)} new, {len(scan.taken) - len(scan.new)} duplicate "
-               f"submissions); still being written: {len(scan.still_writing)}; failed: {len(scan.failed)}")
+               f"submissions); still being written: {len(scan.still_writing)}; failed: {len(scan.failed)}; "
+               f"refused at the door: {len(scan.refused)}")
     for name, error in scan.failed.items():
-        typer.echo(f"  could not take {name}: {error}", err=True)
+        typer.echo(f"  could not take {name} (tried again next scan): {error}", err=True)
+    for name, refusal in scan.refused.items():
+        typer.echo(f"  refused at the door: {name}: {refusal.reason}; to do: {refusal.action}", err=True)
 
 
 @app.command()
@@ -50,12 +53,19 @@ def process(root: RootOption = None, limit: int = 0, erp_attempts: int = 4, erp_
 
 @app.command()
 def status(root: RootOption = None) -> None:
-    """Reconciliation: received = booked + in review + rejected + in flight."""
+    """Reconciliation: received = booked + in review + rejected + in flight; files refused at the door beside it.
+
+    Exits 1 when the gap is not 0. Refused entries (links, hidden files, devices left in the inbox) are
+    not invoices received, so they do not fail the status, but each is listed with its reason on stderr.
+    """
     from invoice_ocr.lib.monitoring import double_bookings, reconcile
 
     workspace = _workspace(root)
     recon = reconcile(workspace)
     typer.echo(json.dumps({**recon.to_dict(), "double_bookings": double_bookings(workspace)}, indent=2))
+    for item in recon.refused:
+        typer.echo(f"refused at the door: {item['name']} ({item['kind']}, since {item['first_seen'][:16]}): "
+                   f"{item['reason']}; to do: {item['action']}", err=True)
     raise typer.Exit(1 if recon.gap else 0)
 
 

@@ -6,7 +6,7 @@ import dagster as dg
 
 from inloop.alerts import raise_alert
 from invoice_ocr.defs.jobs import process_invoices_job
-from invoice_ocr.lib.intake import take_inbox
+from invoice_ocr.lib.intake import announce_refusals, take_inbox
 from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.workspace import Workspace
 
@@ -24,6 +24,10 @@ __all__ = ["invoice_inbox_sensor"]
 def invoice_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     workspace = Workspace.default()
     scan = take_inbox(workspace, limit=300)
+    for name in scan.refused_new:  # said once, when first seen; the grouped alert lists every one
+        refusal = scan.refused[name]
+        context.log.warning(f"inbox entry {name} refused at the door: {refusal.reason}; to do: {refusal.action}")
+    announce_refusals(scan)
     for name, error in scan.failed.items():
         context.log.error(f"inbox file {name} could not be taken (left in the inbox, retried): {error}")
         # Grouped per file: a file that stays untakeable is one alert with a count, not one per tick.

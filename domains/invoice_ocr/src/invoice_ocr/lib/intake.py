@@ -21,10 +21,15 @@ from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.workspace import Workspace
 
-__all__ = ["InboxScan", "IntakeResult", "receive", "take_inbox"]
+__all__ = ["REFUSED_ALERT_KEY", "InboxScan", "IntakeResult", "Refusal", "announce_refusals", "receive",
+           "refusal_action", "take_inbox"]
 
 #: Names that scanners, mail gateways and browsers use while a file is still being written.
 _PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".download", "~")
+#: A partial download untouched for this long will not finish: it is refused instead of waited for.
+STALE_PARTIAL_SECONDS = 3600.0
+#: The one grouped alert that lists every file refused at the door (resolved when the inbox is clean).
+REFUSED_ALERT_KEY = "inbox-refused:invoice_ocr"
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,44 @@ class IntakeResult:
     stored_path: Path
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """An inbox entry the intake will never take as an invoice, why, and what a person should do."""
+
+    kind: str  # symlink, folder_link, hidden_file, hidden_folder, not_a_file, stale_partial
+    reason: str
+    action: str
+
+
+_ACTIONS = {
+    "symlink": "copy the file itself into the inbox and delete the link",
+    "folder_link": "copy the files themselves into the inbox and delete the link",
+    "hidden_file": "rename it without the leading dot if it is an invoice, otherwise delete it",
+    "hidden_folder": "move the invoices out of the hidden folder into the inbox, then delete the folder",
+    "not_a_file": "remove it from the inbox (a pipe, socket or device is never an invoice)",
+    "stale_partial": "send the file again in full (or rename it if it is complete), then delete the partial one",
+}
+
+
+def refusal_action(kind: str) -> str:
+    """What a person should do about an entry refused at the door of this kind."""
+    return _ACTIONS.get(kind, "look at it and remove it from the inbox")
+
+
+def _refusal(kind: str, reason: str) -> Refusal:
+    return Refusal(kind, reason, _ACTIONS[kind])
+
+
 @dataclass
 class InboxScan:
     taken: list[IntakeResult] = field(default_factory=list)
     still_writing: list[str] = field(default_factory=list)
+    #: Transient failures (a read or ledger error): left in the inbox and tried again next scan.
     failed: dict[str, str] = field(default_factory=dict)
+    #: Every entry refused at the door that is in the inbox now (never received as an invoice).
+    refused: dict[str, Refusal] = field(default_factory=dict)
+    #: The refused entries this scan saw for the first time (announced once; the rest are known).
+    refused_new: list[str] = field(default_factory=list)
 
     @property
     def new(self) -> list[IntakeResult]:
@@ -74,31 +112,86 @@ def _display_name(relative: Path) -> str:
     return str(relative).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _inbox_files(inbox: Path, scan: InboxScan) -> list[tuple[Path, str]]:
-    """Every regular file in the inbox and its sub-folders, oldest name first; the rest is reported.
+def _refused_file(path: Path, now: float) -> Refusal | None:
+    """Why a non-folder inbox entry will never be taken, or None when it is (or may become) an invoice."""
+    if path.is_symlink():
+        return _refusal("symlink", "a symbolic link: not followed (it can point anywhere on this machine)")
+    mode = path.lstat().st_mode
+    if not stat.S_ISREG(mode):
+        return _refusal("not_a_file", "not a regular file (a pipe, socket or device): it cannot be an invoice")
+    # Scanners and atomic writers name a file being written ".name.tmp", "scan.part" or ".scanner-tmp":
+    # such a file is waited for; only one left unchanged for an hour is refused (it will not finish).
+    if now - path.lstat().st_mtime <= STALE_PARTIAL_SECONDS:
+        return None
+    hours = f"{STALE_PARTIAL_SECONDS / 3600:.0f} h"
+    if path.name.lower().endswith(_PARTIAL_SUFFIXES):
+        return _refusal("stale_partial", f"named like a partial download and unchanged for over {hours}: "
+                        "the transfer did not finish")
+    if path.name.startswith("."):
+        return _refusal("hidden_file", f"a hidden file (its name starts with a dot), unchanged for over {hours}: "
+                        "not taken as an invoice")
+    return None
+
+
+def _inbox_files(inbox: Path, scan: InboxScan, now: float) -> list[tuple[Path, str]]:
+    """Every regular file in the inbox and its sub-folders, oldest name first; the rest is refused.
 
     Symbolic links are not followed (a link can point anywhere on this machine, and reading a
-    FIFO or device would hang the intake): each is reported in ``scan.failed`` and left where it is,
-    so nothing in the inbox is skipped silently.
+    FIFO or device would hang the intake), hidden files and folders are not taken: each is put in
+    ``scan.refused`` with its reason and left where it is, so nothing in the inbox is skipped silently.
     """
     found: list[tuple[Path, str]] = []
     for folder, dirs, files in os.walk(inbox, followlinks=False):
         base = Path(folder)
+        keep = []
         for name in sorted(dirs):
+            shown = _display_name((base / name).relative_to(inbox))
             if (base / name).is_symlink():
-                scan.failed[_display_name((base / name).relative_to(inbox))] = (
-                    "a symbolic link to a folder: not followed; copy the files themselves into the inbox")
-        dirs[:] = sorted(d for d in dirs if not (base / d).is_symlink())
+                scan.refused[shown] = _refusal("folder_link", "a symbolic link to a folder: not followed")
+            elif name.startswith("."):
+                scan.refused[shown] = _refusal("hidden_folder", "a hidden folder (its name starts with a dot): "
+                                               "not looked into")
+            else:
+                keep.append(name)
+        dirs[:] = keep
         for name in sorted(files):
             path = base / name
             shown = _display_name(path.relative_to(inbox))
-            if path.is_symlink():
-                scan.failed[shown] = "a symbolic link: not followed; copy the file itself into the inbox"
-            elif not stat.S_ISREG(path.lstat().st_mode):
-                scan.failed[shown] = "not a regular file (a pipe, socket or device): it cannot be an invoice"
+            try:
+                refusal = _refused_file(path, now)
+            except FileNotFoundError:
+                continue  # gone between the listing and the look (taken by a concurrent scan)
+            if refusal is not None:
+                scan.refused[shown] = refusal
             else:
                 found.append((path, shown))
     return found
+
+
+def announce_refusals(scan: InboxScan, *, db_url: str | None = None) -> int | None:
+    """One grouped alert for the files refused at the door; resolved once none is left in the inbox.
+
+    The alert is raised (or counted again) only when a scan finds a refusal it had not seen before,
+    so a link left in the inbox is announced once, not at every scan. Returns the alert id, if open.
+    """
+    from inloop.alerts import raise_alert, resolve_alerts
+
+    if not scan.refused:
+        resolve_alerts(REFUSED_ALERT_KEY, "no file refused at the door is left in the inbox", db_url=db_url)
+        return None
+    if not scan.refused_new:
+        return None
+    lines = [f"- {name}: {r.reason}. To do: {r.action}." for name, r in sorted(scan.refused.items())]
+    alert = raise_alert(
+        domain="invoice_ocr", concern_id="never-lose-an-invoice", source="intake", cause_key=REFUSED_ALERT_KEY,
+        severity="WARN", routes=("console", "log"), db_url=db_url,
+        title=f"{len(scan.refused)} entr{'y' if len(scan.refused) == 1 else 'ies'} in the invoice inbox refused "
+              "at the door",
+        message="The intake will never take these as invoices; they stay in the inbox, untouched, and are not "
+                "counted as received:\n" + "\n".join(lines),
+        evidence={"refused": {name: {"kind": r.kind, "reason": r.reason, "action": r.action}
+                              for name, r in sorted(scan.refused.items())}})
+    return alert.id
 
 
 def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int = 500,
@@ -106,8 +199,11 @@ def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int 
     """Take the settled files from the inbox folder (and its sub-folders) into the ledger, then remove them.
 
     A file modified within the last ``settle_seconds`` (or named like a partial download) is left for
-    the next scan; so is one whose size changed while it was read. What cannot be taken at all
-    (links, pipes, unreadable files) stays in the inbox and is listed in ``failed`` with the reason.
+    the next scan; so is one whose size changed while it was read. What the intake will never take
+    (links, hidden files and folders, pipes and devices, partial downloads that never finished) is
+    refused at the door: left in the inbox, recorded once in the ledger's register of refusals with
+    its reason, and listed in ``refused``. A transient error (an unreadable file, a busy ledger) is
+    listed in ``failed`` and tried again at the next scan.
     """
     workspace.prepare()
     scan = InboxScan()
@@ -117,7 +213,7 @@ def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int 
     fcntl.flock(lock, fcntl.LOCK_EX)
     ledger = Ledger(workspace.ledger_path)
     try:
-        for path, shown in _inbox_files(workspace.inbox, scan):
+        for path, shown in _inbox_files(workspace.inbox, scan, time.time()):
             if len(scan.taken) >= limit:
                 break
             try:
@@ -140,6 +236,7 @@ def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int 
                 continue  # taken by a concurrent scan, which registered it
             except (OSError, sqlite3.Error) as exc:  # left in the inbox: the next scan tries again
                 scan.failed[shown] = f"{type(exc).__name__}: {exc}"
+        scan.refused_new = ledger.note_refused({n: (r.kind, r.reason) for n, r in scan.refused.items()})
     finally:
         ledger.close()
         fcntl.flock(lock, fcntl.LOCK_UN)

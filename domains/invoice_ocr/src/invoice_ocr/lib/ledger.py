@@ -8,7 +8,9 @@ States (and the only transitions allowed)::
     processing -> processing (a crashed worker's claim is taken over)
 
 Nothing is ever deleted: a row's history is in ``events``; the same bytes sent again are a row in
-``submissions`` pointing at the first invoice.
+``submissions`` pointing at the first invoice. Inbox entries the intake will never take (links,
+hidden files, devices) are not invoices and get no invoice row: ``refused_files`` records each once,
+with its reason, until it leaves the inbox.
 """
 
 from __future__ import annotations
@@ -78,6 +80,17 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS ix_events_invoice ON events (invoice_id);
+CREATE TABLE IF NOT EXISTS refused_files (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    scans INTEGER NOT NULL DEFAULT 1,
+    cleared_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_refused_open ON refused_files (name) WHERE cleared_at IS NULL;
 CREATE TABLE IF NOT EXISTS corrections (
     id INTEGER PRIMARY KEY,
     invoice_id INTEGER NOT NULL REFERENCES invoices (id),
@@ -220,6 +233,36 @@ class Ledger:
             conn.execute("INSERT INTO submissions (sha256, original_name, source, received_at, invoice_id, duplicate)"
                          " VALUES (?, ?, ?, ?, ?, ?)", (sha256, original_name, source, now, invoice_id, int(duplicate)))
         return invoice_id, duplicate
+
+    def note_refused(self, present: dict[str, tuple[str, str]]) -> list[str]:
+        """Record the inbox entries refused at the door in this scan ({name: (kind, reason)}).
+
+        Entries seen before only get their ``last_seen`` and scan count updated; entries no longer in
+        the inbox are marked cleared. Returns the names refused for the first time (to announce).
+        """
+        now = _iso(utcnow())
+        new = []
+        with self._write() as conn:
+            open_rows = {r["name"]: r for r in conn.execute("SELECT * FROM refused_files WHERE cleared_at IS NULL")}
+            for name, (kind, reason) in sorted(present.items()):
+                row = open_rows.pop(name, None)
+                if row is not None and row["kind"] == kind:
+                    conn.execute("UPDATE refused_files SET last_seen=?, scans=scans+1, reason=? WHERE id=?",
+                                 (now, reason, row["id"]))
+                    continue
+                if row is not None:  # the same name, now something else: a new refusal
+                    conn.execute("UPDATE refused_files SET cleared_at=? WHERE id=?", (now, row["id"]))
+                conn.execute("INSERT INTO refused_files (name, kind, reason, first_seen, last_seen) "
+                             "VALUES (?,?,?,?,?)", (name, kind, reason, now, now))
+                new.append(name)
+            for row in open_rows.values():
+                conn.execute("UPDATE refused_files SET cleared_at=? WHERE id=?", (now, row["id"]))
+        return new
+
+    def refused(self, *, include_cleared: bool = False) -> list[dict[str, Any]]:
+        """Inbox entries refused at the door (those still in the inbox, or every one ever refused)."""
+        where = "" if include_cleared else " WHERE cleared_at IS NULL"
+        return [dict(r) for r in self._conn.execute(f"SELECT * FROM refused_files{where} ORDER BY first_seen, name")]
 
     # Processing -------------------------------------------------------------------------
 

@@ -2,7 +2,10 @@
 
 * reconciliation gap: received - (booked + in review + rejected with notice + in flight), where
   "received" comes from the submission log and "booked" is only counted when the ERP really has the
-  booking; anything else (a lost ledger row, a booking the ERP does not know) shows up as a gap;
+  booking; anything else (a lost ledger row, a booking the ERP does not know) shows up as a gap.
+  Entries refused at the door (links, hidden files, devices: see :mod:`invoice_ocr.lib.intake`) were
+  never received as invoices, so they are not in "received" and not in the gap; they are counted
+  beside it (``refused_at_door``, with each name and reason), never silently left out;
 * stuck invoices: in flight for more than an hour, or in review for more than 48 hours;
 * double bookings: invoice keys the ERP holds more than once;
 * field accuracy: per field, exact match of what the machine read against the ground truth (synthetic
@@ -20,6 +23,7 @@ from typing import Any
 
 from invoice_ocr.lib.erp import ErpClient, SqliteErp
 from invoice_ocr.lib.extract import FIELDS
+from invoice_ocr.lib.intake import refusal_action
 from invoice_ocr.lib.ledger import IN_FLIGHT, Ledger, utcnow
 from invoice_ocr.lib.workspace import Workspace
 
@@ -40,13 +44,20 @@ class Reconciliation:
     in_flight: int
     duplicate_submissions: int
     unaccounted: list[str] = field(default_factory=list)
+    #: Inbox entries the intake will never take, still in the inbox: {name, kind, reason, action, first_seen}.
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def refused_at_door(self) -> int:
+        """Entries refused at the door: not invoices received, so outside the gap, but shown beside it."""
+        return len(self.refused)
 
     @property
     def gap(self) -> int:
         return self.received - (self.booked + self.in_review + self.rejected_with_notice + self.in_flight)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "gap": self.gap}
+        return {**self.__dict__, "gap": self.gap, "refused_at_door": self.refused_at_door}
 
 
 def reconcile(workspace: Workspace, erp: ErpClient | None = None) -> Reconciliation:
@@ -56,6 +67,8 @@ def reconcile(workspace: Workspace, erp: ErpClient | None = None) -> Reconciliat
         received = ledger.received_digests()
         submissions = ledger.submissions()
         entries = {e.sha256: e for e in ledger.entries()}
+        refused = [{"name": r["name"], "kind": r["kind"], "reason": r["reason"], "action": refusal_action(r["kind"]),
+                    "first_seen": r["first_seen"], "scans": r["scans"]} for r in ledger.refused()]
     counts = {"booked": 0, "needs_review": 0, "rejected_with_notice": 0, "in_flight": 0}
     unaccounted = []
     for digest in sorted(received):
@@ -74,7 +87,7 @@ def reconcile(workspace: Workspace, erp: ErpClient | None = None) -> Reconciliat
         else:
             unaccounted.append(f"#{entry.id}: unknown state {entry.state!r}")
     return Reconciliation(len(received), counts["booked"], counts["needs_review"], counts["rejected_with_notice"],
-                          counts["in_flight"], sum(1 for s in submissions if s["duplicate"]), unaccounted)
+                          counts["in_flight"], sum(1 for s in submissions if s["duplicate"]), unaccounted, refused)
 
 
 def stuck_invoices(workspace: Workspace, now: dt.datetime | None = None) -> list[dict[str, Any]]:

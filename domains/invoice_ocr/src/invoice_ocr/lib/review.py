@@ -52,6 +52,18 @@ class ReviewService:
             return [ReviewItem(e.id, e.original_name, e.received_at, round((now - e.state_since).total_seconds() / 3600, 2),
                                e.reason_kind, e.reason) for e in ledger.entries("needs_review")]
 
+    def refused(self) -> list[dict[str, Any]]:
+        """Inbox entries refused at the door (links, hidden files, devices): not invoices, never taken.
+
+        Each with ``name``, ``kind``, ``reason``, ``action`` (what a person should do) and ``first_seen``;
+        they stay listed until someone removes them from the inbox.
+        """
+        from invoice_ocr.lib.intake import refusal_action
+
+        with self._ledger() as ledger:
+            return [{"name": r["name"], "kind": r["kind"], "reason": r["reason"], "action": refusal_action(r["kind"]),
+                     "first_seen": r["first_seen"]} for r in ledger.refused()]
+
     def show(self, invoice_id: int) -> dict[str, Any]:
         """Everything a clerk needs: the file, the fields read (with confidence), the reason, the history."""
         with self._ledger() as ledger:
