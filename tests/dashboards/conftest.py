@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from inloop import domains as domain_registry
-from inloop.domains import Domain
+from inloop.domains import DomainPlugin
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "src" / "inloop_console" / "app.py"
 
@@ -118,7 +118,9 @@ class ReviewQueue:
 
     def queue(self):
         from types import SimpleNamespace
-        return [SimpleNamespace(invoice_id=int(k), original_name=f"scan-{k}.png", waiting_hours=3.0 * int(k),
+        # waiting_hours may be set in state.json: a test moves the clock on between reruns
+        return [SimpleNamespace(invoice_id=int(k), original_name=f"scan-{k}.png",
+                                waiting_hours=v.get("waiting_hours", 3.0 * int(k)),
                                 reason_kind="low_confidence", reason="total read with 41 % confidence")
                 for k, v in sorted(self._load().items()) if v["status"] == "needs_review"]
 
@@ -161,7 +163,7 @@ def png(width: int = 64, height: int = 40) -> bytes:
 
 
 @pytest.fixture
-def shop_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Domain:
+def shop_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DomainPlugin:
     """Register ``shop_test`` as the only installed domain."""
     root = tmp_path / "shop_test"
     (root / "postmortems").mkdir(parents=True)
@@ -178,9 +180,10 @@ def shop_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Domain:
     module = importlib.import_module("console_shop_test")
     module = importlib.reload(module)
     monkeypatch.setattr(module, "QUEUE_FOLDER", queue)
-    shop = Domain(name="shop_test", root=root, definitions_module="console_shop_test_missing.definitions",
-                  demos_module="console_shop_test",
-                  extras={"replay_runner": "console_shop_test:rerun", "review_service": "console_shop_test:review_service"})
+    shop = DomainPlugin(name="shop_test", root=root,
+                        # no Dagster code location: the pages must say its definitions do not load
+                        definitions=lambda: importlib.import_module("console_shop_test_missing.definitions").defs,
+                        demos=lambda: module.DEMOS, replay_runner=lambda: module.rerun, review_service=module.review_service)
     monkeypatch.setattr(domain_registry, "discover_domains", lambda: {"shop_test": shop})
     return shop
 

@@ -25,7 +25,9 @@ def served_shop(shop_domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  
     code.mkdir()
     (code / "card_shop_test.py").write_text(SPEC)
     monkeypatch.syspath_prepend(str(code))
-    shop = dataclasses.replace(shop_domain, extras={**shop_domain.extras, "served_model": "card_shop_test:SERVED"})
+    import card_shop_test  # type: ignore[import-not-found]  # written into tmp_path just above
+
+    shop = dataclasses.replace(shop_domain, served_model=lambda: card_shop_test.SERVED)
     monkeypatch.setattr(domain_registry, "discover_domains", lambda: {"shop_test": shop})
     return shop
 

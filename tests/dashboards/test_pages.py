@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -67,6 +68,40 @@ def test_overview_says_all_hold_when_every_checked_concern_holds(open_page, shop
     assert texts(at, "info")[0] == "All 2 checked concerns hold — 1 of 3 not yet checked"
 
 
+def test_the_overviews_demo_link_opens_that_demo_and_not_the_first_in_the_list(open_page, shop_domain,
+                                                                                  monkeypatch):
+    from urllib.parse import parse_qs
+
+    from streamlit.testing.v1 import AppTest
+
+    from inloop.demos import Demo
+
+    from .conftest import APP
+
+    module = sys.modules["console_shop_test"]
+    listed_first = Demo("a-listed-first", "Another story, first in the list", "Listed before the linked one.",
+                        module._bag_story, ())
+    monkeypatch.setattr(module, "DEMOS", {"a-listed-first": listed_first, **module.DEMOS})
+    measure(shop_domain, "no-off-context-items", 0.05)
+    at = open_page("overview")
+    [link] = [e.proto for e in at.get("page_link") if e.proto.label.startswith("Watch the worst-case demo")]
+    assert link.label == "Watch the worst-case demo `bag-on-mens-page`" and link.page == "demos"
+    query = parse_qs(link.query_string)
+    assert query == {"demo": ["shop_test:bag-on-mens-page"]}
+    # Follow the link: the demos page opens with the link's query parameters.
+    demos = AppTest.from_file(str(APP), default_timeout=60)
+    demos.query_params["demo"] = query["demo"][0]
+    demos.switch_page("pages/demos.py")
+    demos.run()
+    assert not demos.exception
+    assert demos.selectbox(key="demo_pick").options[0].endswith("(shop_test:a-listed-first)")
+    assert demos.selectbox(key="demo_pick").value == "shop_test:bag-on-mens-page"
+    # The link chose once: the person's own pick afterwards stays.
+    demos.selectbox(key="demo_pick").select("shop_test:a-listed-first").run()
+    demos.run()
+    assert demos.selectbox(key="demo_pick").value == "shop_test:a-listed-first"
+
+
 # Alerts ------------------------------------------------------------------------------------------
 
 
@@ -85,6 +120,13 @@ def test_alerts_inbox_drafts_a_postmortem_from_an_alert(open_page, shop_domain):
     pm = load_postmortem(path)
     assert pm.status == "draft" and pm.authors == ["Sam Engineer"]
     assert pm.detection.reference == f"alert:{alert_id}"
+
+
+def test_an_alerts_concern_id_reads_as_written_without_escapes(open_page, shop_domain):
+    measure(shop_domain, "no-off-context-items", 0.05, "5 % off-context")
+    at = open_page("alerts")
+    [concern] = [c for c in texts(at, "caption") if c.startswith("Concern:")]
+    assert concern == "Concern: `no-off-context-items` (see the Overview for its trend)"
 
 
 # Project card ------------------------------------------------------------------------------------
@@ -131,7 +173,7 @@ def test_demos_page_without_demos_says_where_they_come_from(open_page, shop_doma
 
     from inloop import domains as registry
 
-    bare = dataclasses.replace(shop_domain, demos_module=None)
+    bare = dataclasses.replace(shop_domain, demos=lambda: {})
     monkeypatch.setattr(registry, "discover_domains", lambda: {"shop_test": bare})
     at = open_page("demos")
     assert "No worst-case demos are registered yet" in texts(at, "info")[0]
@@ -308,12 +350,40 @@ def test_review_queue_approves_with_a_correction_and_rejects_with_a_notice(open_
     assert "The review queue is empty" in texts(at, "success")[0]
 
 
+def _invoice_shown(at) -> int:
+    [invoice_id] = [int(b.key.removeprefix("approve_")) for b in at.button if (b.key or "").startswith("approve_")]
+    return invoice_id
+
+
+def test_review_queue_keeps_the_chosen_invoice_and_what_was_typed_while_the_wait_grows(open_page, tmp_path):
+    """Seen live: a clerk on #25 was moved to #22 when "waiting 0.3 h" became 0.4 h, the typed name lost."""
+    at = open_page("review_queue")
+    at.selectbox(key="review_pick").select_index(1).run()
+    assert _invoice_shown(at) == 2
+    at.text_input(key="review_clerk_2").input("Anna Berger")
+    at.text_input(key="review_2_total").input("21.00").run()
+    state_file = tmp_path / "review" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["1"]["waiting_hours"], state["2"]["waiting_hours"] = 3.3, 6.4  # the clock moves on
+    state_file.write_text(json.dumps(state))
+    at.run()
+    assert not at.exception
+    assert _invoice_shown(at) == 2
+    assert "Invoice #2 has waited 6.4 h for a person." in texts(at, "caption")
+    assert at.text_input(key="review_clerk_2").value == "Anna Berger"
+    assert at.text_input(key="review_2_total").value == "21.00"
+    at.button(key="approve_2").click().run()
+    state = json.loads(state_file.read_text())
+    assert state["2"]["decision"] == {"by": "Anna Berger", "corrections": {"total": "21.00"}}
+    assert state["1"]["status"] == "needs_review"
+
+
 def test_review_queue_without_a_connected_service_says_so(open_page, shop_domain, monkeypatch):
     import dataclasses
 
     from inloop import domains as registry
 
-    bare = dataclasses.replace(shop_domain, extras={})
+    bare = dataclasses.replace(shop_domain, replay_runner=None, review_service=None)
     monkeypatch.setattr(registry, "discover_domains", lambda: {"shop_test": bare})
     at = open_page("review_queue")
     assert "No review queue is connected yet." in texts(at, "info")[0]

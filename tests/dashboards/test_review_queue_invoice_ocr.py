@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from inloop import domains as domain_registry
-from inloop.domains import Domain
+from inloop.domains import DomainPlugin
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +63,9 @@ def invoice_queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(hook, "ROOT", workspace.root)
     root = tmp_path / "invoice_test"
     root.mkdir()
-    domain = Domain(name="invoice_test", root=root, definitions_module="invoice_test.definitions",
-                    extras={"review_service": "console_invoice_hook:service"})
+    domain = DomainPlugin(name="invoice_test", root=root,
+                          definitions=lambda: importlib.import_module("invoice_test.definitions").defs,
+                          review_service=hook.service)
     monkeypatch.setattr(domain_registry, "discover_domains", lambda: {"invoice_test": domain})
     return workspace.root
 
@@ -75,19 +76,19 @@ def test_review_queue_on_the_real_invoice_service(invoice_queue, open_page):
     picker = at.selectbox(key="review_pick")
     names = list(picker.options)
     assert any("scan-0815.png" in o for o in names) and any("empty-attachment.pdf" in o for o in names)
-    item = picker.value
-    at.text_input(key=f"review_clerk_{item.invoice_id}").input("Anna Berger")
+    invoice_id = picker.value  # the selection is keyed by invoice id
+    at.text_input(key=f"review_clerk_{invoice_id}").input("Anna Berger")
     # nothing could be read from a broken file: booking it is refused, with the reason, and it stays in review
-    at.button(key=f"approve_{item.invoice_id}").click().run()
+    at.button(key=f"approve_{invoice_id}").click().run()
     assert at.error[0].value.startswith("Not approved: cannot book:")
-    at.text_area(key=f"notice_{item.invoice_id}").input("Your invoice arrived damaged; please send it again.")
-    at.button(key=f"reject_{item.invoice_id}").click().run()
-    assert at.success[0].value.startswith(f"Invoice #{item.invoice_id} rejected by Anna Berger")
+    at.text_area(key=f"notice_{invoice_id}").input("Your invoice arrived damaged; please send it again.")
+    at.button(key=f"reject_{invoice_id}").click().run()
+    assert at.success[0].value.startswith(f"Invoice #{invoice_id} rejected by Anna Berger")
     at = open_page("review_queue")
     assert at.metric[0].value == "1"
     from invoice_ocr.lib.ledger import Ledger
     from invoice_ocr.lib.workspace import Workspace
 
     with Ledger(Workspace(invoice_queue).ledger_path) as ledger:
-        entry = ledger.get(item.invoice_id)
+        entry = ledger.get(invoice_id)
     assert entry.state == "rejected_with_notice"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import socket
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from inloop.domains import discover_domains
-from inloop.launcher import find_workspace, group_members, workspace_modules
+from inloop.launcher import find_workspace, group_members, workspace_locations, workspace_modules
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,8 +27,13 @@ def _free_port() -> int:
 
 
 def test_workspace_has_one_code_location_per_installed_domain() -> None:
-    modules = workspace_modules(find_workspace(REPO))
-    assert sorted(modules) == sorted(d.definitions_module for d in discover_domains().values())
+    locations = workspace_locations(find_workspace(REPO))
+    domains = discover_domains()
+    assert sorted(locations) == sorted(domains)
+    assert sorted(workspace_modules(find_workspace(REPO))) == sorted(locations.values())
+    # Each location's module holds the very Definitions the domain's plugin declares.
+    for name, module in locations.items():
+        assert importlib.import_module(module).defs is domains[name].definitions(), name
 
 
 def _group_alive(pgid: int) -> bool:

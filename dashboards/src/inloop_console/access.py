@@ -12,8 +12,8 @@ import re
 
 import streamlit as st
 
-__all__ = ["auth_configured", "current_identity", "guard", "identity_input", "login_page", "needs_login", "plain",
-           "show_identity"]
+__all__ = ["auth_configured", "current_identity", "guard", "identity_input", "inline_code", "login_page", "needs_login",
+           "plain", "show_identity"]
 
 
 def auth_configured() -> bool:
@@ -80,3 +80,16 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 def plain(text: str) -> str:
     """User-supplied text made inert inside Markdown: no links, images, emphasis or HTML."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def inline_code(text: str) -> str:
+    """``text`` as a Markdown code span, shown exactly as written.
+
+    Not :func:`plain` inside backticks: Markdown does not unescape inside a code span, so an id
+    like ``never-lose-an-invoice`` showed as ``never\\-lose\\-an\\-invoice``. A fence one backtick
+    longer than any run in the text keeps backticks in it literal too.
+    """
+    text = text.replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

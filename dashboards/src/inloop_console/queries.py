@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from inloop import db
 from inloop.cards import CardError, Concern, ProjectCard, is_unanswered
 from inloop.db.models import Alert, BugReport, CheckResult, Prediction, utcnow
-from inloop.domains import Domain
+from inloop.domains import DomainPlugin
 from inloop.settings import get_settings
 
 __all__ = [
@@ -94,7 +94,7 @@ class DomainCards:
     errors: dict[str, str]
 
 
-def load_cards(domains: Mapping[str, Domain]) -> DomainCards:
+def load_cards(domains: Mapping[str, DomainPlugin]) -> DomainCards:
     """Load each domain's project card; a broken card is reported, never hides the others."""
     cards: dict[str, ProjectCard] = {}
     errors: dict[str, str] = {}
@@ -109,7 +109,7 @@ def load_cards(domains: Mapping[str, Domain]) -> DomainCards:
 _parsed_cards: dict[tuple[str, int, int], ProjectCard] = {}
 
 
-def _card_of(domain: Domain) -> ProjectCard:
+def _card_of(domain: DomainPlugin) -> ProjectCard:
     """The domain's card, parsed again only when the file changed (YAML parsing dominated page time)."""
     path = domain.card_path
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ import typer
 
 from inloop.cards import CardError, lint_card
 from inloop.data_quality_cli import data_quality_command
-from inloop.domains import UnknownDomainError, discover_domains, get_domain
+from inloop.domains import DomainPlugin, UnknownDomainError, discover_domains, get_domain
 from inloop.incidents.cli import bug_app, postmortem_app, replay
 from inloop.models_cli import bench_app, model_card, models_app
 from inloop.privacy.cli import forget_command
@@ -192,29 +193,20 @@ def doctor() -> None:
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or upgrade the platform database schema (Alembic)."""
     from inloop import db
-    from inloop.settings import get_settings
+    from inloop.settings import get_settings, redact_url
 
     url = get_settings().platform_db_url
-    typer.echo(f"{_redact(url)}: at revision {db.upgrade(url, revision)}")
+    typer.echo(f"{redact_url(url)}: at revision {db.upgrade(url, revision)}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the platform database and the latest one the code knows."""
     from inloop import db
-    from inloop.settings import get_settings
+    from inloop.settings import get_settings, redact_url
 
     url = get_settings().platform_db_url
-    typer.echo(f"{_redact(url)}: {db.current_revision(url) or 'blank'} (latest: {db.head_revision()})")
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    typer.echo(f"{redact_url(url)}: {db.current_revision(url) or 'blank'} (latest: {db.head_revision()})")
 
 
 def _parse_demo_ref(ref: str) -> tuple[str, str]:
@@ -298,12 +290,38 @@ def _main(
     """inloop: the MLOps platform that keeps stakeholders in the loop."""
 
 
+def mount_domain_apps(target: typer.Typer, domains: Mapping[str, DomainPlugin] | None = None) -> list[str]:
+    """Mount each domain's command line (its plugin's ``cli``) as ``inloop <domain> ...``.
+
+    Returns the names mounted. A domain named like a platform command is refused with a
+    ValueError, so a domain can never shadow ``inloop up`` or ``inloop models``.
+    """
+    domains = discover_domains() if domains is None else domains
+    taken = {group.name for group in target.registered_groups}
+    taken |= {command.name or command.callback.__name__.replace("_", "-")
+              for command in target.registered_commands if command.callback is not None}
+    mounted = []
+    for name, domain in sorted(domains.items()):
+        if domain.cli is None:
+            continue
+        if name in taken:
+            raise ValueError(f"domain {name!r}: `inloop {name}` is already a command; rename the domain")
+        target.add_typer(domain.cli(), name=name)
+        mounted.append(name)
+    return mounted
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the platform's commands plus each installed domain's sub-app."""
     try:
+        try:
+            mount_domain_apps(app)
+        except (ImportError, TypeError, ValueError) as exc:
+            # A broken domain must not take `inloop doctor` down with it: the platform commands still run.
+            typer.secho(f"warning: domain commands not mounted: {exc}", fg=typer.colors.YELLOW, err=True)
         app()
     except KeyboardInterrupt:
         sys.exit(130)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "mount_domain_apps"]

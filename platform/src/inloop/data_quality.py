@@ -154,10 +154,11 @@ def plain_rule(outcome: ExpectationOutcome) -> str:
 
 
 def _sources(domain: str) -> list[QualitySource]:
-    hook = get_domain(domain).hook(HOOK)
-    if hook is None:
-        raise LookupError(f"domain {domain!r} has no {HOOK!r} hook: it declares no upstream sources to report on")
-    return list(hook())
+    declared = get_domain(domain).data_quality_sources
+    if declared is None:
+        raise LookupError(f"domain {domain!r} has no {HOOK!r} in its DomainPlugin: it declares no upstream "
+                          "sources to report on")
+    return list(declared())
 
 
 def _examples(frame: pd.DataFrame, rows: list[int], column: str | None, keys: tuple[str, ...],

@@ -48,8 +48,8 @@ def snapshot(domain: str) -> dict[str, Any]:
     """Packages and source schemas as they are now."""
     from inloop.domains import get_domain
 
-    hook = get_domain(domain).hook("data_sources")
-    sources = {name: frame_schema(s) for name, s in (hook() if hook else {}).items()}
+    read_sources = get_domain(domain).data_sources
+    sources = {name: frame_schema(s) for name, s in (read_sources() if read_sources else {}).items()}
     return {"taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "packages": installed_packages(),
             "sources": sources}
 

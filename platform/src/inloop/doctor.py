@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from inloop.settings import Settings, get_settings
+from inloop.settings import Settings, get_settings, redact_url
 
 __all__ = ["run_doctor"]
 
@@ -63,7 +63,7 @@ def run_doctor(echo: Callable[[str], None]) -> int:
             problems.append(str(exc))
         except Exception as exc:
             echo(f"  {dom.name:22} DEFINITIONS DO NOT LOAD: {type(exc).__name__}: {exc}")
-            problems.append(f"{dom.name}: fix its Dagster definitions ({dom.definitions_module})")
+            problems.append(f"{dom.name}: fix its Dagster definitions (`cd {dom.root} && dg check defs`)")
     echo("Optional tools:")
     for tool, why in (("chromium", "real-browser console check"), ("pg_ctl", "PostgreSQL tests")):
         echo(f"  {tool:22} {shutil.which(tool) or 'not found'} ({why})")
@@ -91,10 +91,9 @@ def _local_file_missing(url: str) -> bool:
 def _check_platform_database(settings: Settings, echo: Callable[[str], None], problems: list[str],
                              not_yet: list[str]) -> None:
     from inloop import db
-    from inloop.cli import _redact
 
     url = settings.platform_db_url
-    where = f"  platform database      {_redact(url)}"
+    where = f"  platform database      {redact_url(url)}"
     # A fresh clone has no database file: say so without creating one (doctor only looks).
     if _local_file_missing(url):
         echo(f"{where} (not initialised yet: `make up` does it)")
@@ -126,9 +125,8 @@ def _check_platform_database(settings: Settings, echo: Callable[[str], None], pr
 
 def _check_tracking(settings: Settings, echo: Callable[[str], None], problems: list[str],
                     not_yet: list[str]) -> None:
-    from inloop.cli import _redact
 
-    where = f"  MLflow tracking        {_redact(settings.mlflow_uri)}"
+    where = f"  MLflow tracking        {redact_url(settings.mlflow_uri)}"
     # Opening a missing local store would create MLflow's tables: a fresh clone is only reported.
     if _local_file_missing(settings.mlflow_uri):
         echo(f"{where} (not initialised yet: `make up` does it)")

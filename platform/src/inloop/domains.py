@@ -1,30 +1,53 @@
-"""Domain registration: how the platform finds domains without importing any by name.
+"""Domain registration: the one typed contract between the platform and its domains.
 
 Each domain package declares an entry point in the group ``inloop.domains`` that points at a
-:class:`Domain` object. The CLI, API, console and Dagster workspace discover domains through
-:func:`discover_domains`, so adding or deleting a domain touches no platform code.
+:class:`DomainPlugin`: its name, its folder and every capability it offers, each a typed field.
+The CLI, API, console, Dagster launcher and readiness read only this object, so adding or
+deleting a domain touches no platform code, and an IDE or a type checker can follow every
+capability to the code behind it (no ``"module:attribute"`` strings).
+
+Capabilities are zero-argument callables that return the capability (``definitions`` returns the
+Dagster definitions, ``replay`` the replay runner, ...). Discovery only imports the domain's small
+``domain`` module; the heavy parts (Dagster assets, FastAPI routers, models) load when first asked for.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from inloop.cards import ProjectCard, load_card
 
 if TYPE_CHECKING:
     import dagster as dg
+    import typer
+    from fastapi import APIRouter
 
+    from inloop.bench.report import Figure
+    from inloop.data_quality import QualitySource
     from inloop.demos import Demo
+    from inloop.incidents.replay import ReplayRunner
+    from inloop.privacy.erasure import SubjectEraser
+    from inloop.serving import ServedModel, ServedModels
 
-__all__ = ["Domain", "DomainLoadError", "UnknownDomainError", "discover_domains", "get_domain"]
+__all__ = [
+    "BenchMeasure",
+    "DomainApi",
+    "DomainLoadError",
+    "DomainPlugin",
+    "ReviewService",
+    "UnknownDomainError",
+    "discover_domains",
+    "get_domain",
+]
 
 ENTRY_POINT_GROUP = "inloop.domains"
+
+#: A domain's benchmark: ``measure(quick, echo)`` returns its figures (see :mod:`inloop.bench`).
+BenchMeasure = Callable[[bool, Callable[[str], None]], "Sequence[Figure]"]
 
 
 class DomainLoadError(ImportError):
@@ -32,31 +55,94 @@ class DomainLoadError(ImportError):
 
 
 class UnknownDomainError(LookupError):
+    """A domain name no installed package registers; the message lists the installed ones."""
+
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(f"unknown domain {name!r}; known domains: {', '.join(known) or '(none installed)'}")
         self.name = name
 
 
-@dataclass(frozen=True, eq=False)
-class Domain:
-    """What a domain tells the platform about itself. Everything heavy is loaded lazily.
+@dataclass(frozen=True)
+class DomainApi:
+    """A domain's HTTP surface, mounted by :func:`inloop.api.app.create_app`.
 
     Attributes:
-        name: the domain's id (also its Python package and code location name).
+        router: the domain's FastAPI routes.
+        prefix: where they are mounted (default ``/<domain name>``).
+        load_models: called once at start-up; returns a status line, raises when the models cannot
+            load (the API then starts degraded and ``/ready`` says why).
+        reload_models: called by ``POST /models/reload`` (default: ``load_models``).
+    """
+
+    router: APIRouter
+    prefix: str | None = None
+    load_models: Callable[[], str | None] | None = None
+    reload_models: Callable[[], str | None] | None = None
+
+
+class ReviewService(Protocol):
+    """The clerk's review queue as the console reads it (``inloop_console.pages.review_queue``)."""
+
+    def queue(self) -> Sequence[Any]:
+        """Items waiting for a person, oldest first (``invoice_id``, ``original_name``, ``reason`` ...)."""
+        ...
+
+    def show(self, invoice_id: int) -> Mapping[str, Any]:
+        """Fields read (with confidence), the reason and the history of one item."""
+        ...
+
+    def file_path(self, invoice_id: int) -> Path:
+        """The submitted file, to show beside the fields."""
+        ...
+
+    def approve(self, invoice_id: int, clerk: str, corrections: dict[str, Any]) -> Any:
+        """Correct fields and book; raises ``ValueError`` (or a subclass) when it cannot."""
+        ...
+
+    def reject(self, invoice_id: int, clerk: str, notice: str) -> Any:
+        """Reject with a notice to the sender; raises ``ValueError`` (or a subclass) when it cannot."""
+        ...
+
+
+def _no_demos() -> Mapping[str, Demo]:
+    return {}
+
+
+@dataclass(frozen=True, eq=False)
+class DomainPlugin:
+    """What a domain tells the platform about itself: one field per capability, all but three optional.
+
+    Attributes:
+        name: the domain's id (also its Python package, code location and ``inloop <name>`` sub-app).
         root: the domain's folder (holds ``project.yaml`` and ``postmortems/``).
-        definitions_module: module with a ``defs`` attribute (its Dagster code location).
-        demos_module: module with a ``DEMOS`` mapping of demo id to :class:`~inloop.demos.Demo`.
-        api_module: module with a ``router`` (FastAPI) attribute, if the domain serves HTTP.
-        extras: named hooks other platform parts look up (e.g. ``replay_runner``), as
-            ``"module:attribute"`` strings.
+        definitions: its Dagster code location (the ``defs`` that ``workspace.yaml`` and ``dg.toml`` load).
+        demos: its worst-case demos, by id (:class:`~inloop.demos.Demo`).
+        api: its HTTP routes and model loading (:class:`DomainApi`), if it serves HTTP.
+        served_model: what it serves, for canary, rollback and model cards (:class:`~inloop.serving.ServedModel`).
+        served_models: the platform serving slot (:class:`~inloop.serving.ServedModels`); no domain fills it yet.
+        replay_runner: re-runs a logged prediction on another model version (``inloop replay --against``).
+        subject_eraser: where it keeps people, for ``inloop forget`` (:class:`~inloop.privacy.erasure.SubjectEraser`).
+        data_sources: column name -> dtype of each upstream source, for the dependency watch.
+        data_quality_sources: its upstream sources with their expectations (``inloop data-quality``).
+        review_service: the clerk's review queue the console shows (:class:`ReviewService`).
+        bench: its benchmark, run by ``inloop bench``.
+        cli: its command line, mounted as ``inloop <name> ...``.
     """
 
     name: str
     root: Path
-    definitions_module: str
-    demos_module: str | None = None
-    api_module: str | None = None
-    extras: Mapping[str, str] = field(default_factory=dict)
+    definitions: Callable[[], dg.Definitions]
+    demos: Callable[[], Mapping[str, Demo]] = _no_demos
+    api: Callable[[], DomainApi] | None = None
+    served_model: Callable[[], ServedModel] | None = None
+    served_models: Callable[[], ServedModels] | None = None
+    replay_runner: Callable[[], ReplayRunner] | None = None
+    subject_eraser: Callable[[], SubjectEraser] | None = None
+    data_sources: Callable[[], Mapping[str, Any]] | None = None
+    data_quality_sources: Callable[[], Sequence[QualitySource]] | None = None
+    review_service: Callable[[], ReviewService] | None = None
+    bench: Callable[[], BenchMeasure] | None = None
+    cli: Callable[[], typer.Typer] | None = None
 
     @property
     def card_path(self) -> Path:
@@ -70,26 +156,6 @@ class Domain:
         """The domain's project card (validated; raises CardError with file and field)."""
         return load_card(self.card_path)
 
-    def definitions(self) -> dg.Definitions:
-        return importlib.import_module(self.definitions_module).defs
-
-    @cached_property
-    def _demos(self) -> Mapping[str, Demo]:
-        if self.demos_module is None:
-            return {}
-        return dict(importlib.import_module(self.demos_module).DEMOS)
-
-    def demos(self) -> Mapping[str, Demo]:
-        return self._demos
-
-    def hook(self, name: str) -> Callable[..., Any] | None:
-        """A named extra hook (``"module:attribute"``), or None when the domain has none."""
-        target = self.extras.get(name)
-        if target is None:
-            return None
-        module, _, attribute = target.partition(":")
-        return getattr(importlib.import_module(module), attribute)
-
     def check_names(self) -> set[str]:
         """Names of every asset check the domain's Dagster definitions implement."""
         defs = self.definitions()
@@ -101,9 +167,9 @@ class Domain:
         return names
 
 
-def discover_domains() -> dict[str, Domain]:
+def discover_domains() -> dict[str, DomainPlugin]:
     """Every installed domain, by name, from the ``inloop.domains`` entry points."""
-    found: dict[str, Domain] = {}
+    found: dict[str, DomainPlugin] = {}
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
             domain = ep.load()
@@ -112,15 +178,16 @@ def discover_domains() -> dict[str, Domain]:
                 f"domain {ep.name!r} (entry point {ep.value}) failed to load: {type(exc).__name__}: {exc}. "
                 "Reinstall with `uv sync --frozen`, or fix the domain package."
             ) from exc
-        if not isinstance(domain, Domain):
-            raise TypeError(f"entry point {ep.name} = {ep.value} is not an inloop.domains.Domain")
+        if not isinstance(domain, DomainPlugin):
+            raise TypeError(f"entry point {ep.name} = {ep.value} is not an inloop.domains.DomainPlugin")
         if domain.name != ep.name:
-            raise ValueError(f"entry point {ep.name!r} points at a Domain named {domain.name!r}")
+            raise ValueError(f"entry point {ep.name!r} points at a DomainPlugin named {domain.name!r}")
         found[domain.name] = domain
     return found
 
 
-def get_domain(name: str) -> Domain:
+def get_domain(name: str) -> DomainPlugin:
+    """The installed domain called ``name``; :class:`UnknownDomainError` lists the known ones."""
     domains = discover_domains()
     if name not in domains:
         raise UnknownDomainError(name, sorted(domains))

@@ -23,10 +23,11 @@ import httpx
 import yaml
 
 from inloop import db
-from inloop.domains import Domain, discover_domains
+from inloop.domains import DomainPlugin, discover_domains
 from inloop.settings import Settings, get_settings
 
-__all__ = ["Service", "find_workspace", "first_run", "group_members", "run_up", "workspace_modules"]
+__all__ = ["Service", "find_workspace", "first_run", "group_members", "run_up", "workspace_locations",
+           "workspace_modules"]
 
 Echo = Callable[[str], None]
 
@@ -43,15 +44,20 @@ def find_workspace(start: Path | None = None) -> Path:
 
 def workspace_modules(workspace: Path) -> list[str]:
     """The python modules of the workspace's code locations."""
+    return list(workspace_locations(workspace).values())
+
+
+def workspace_locations(workspace: Path) -> dict[str, str]:
+    """Code location name -> python module, as the workspace declares them (a bare module: its own name)."""
     data = yaml.safe_load(workspace.read_text()) or {}
-    modules = []
+    locations: dict[str, str] = {}
     for entry in data.get("load_from", []):
         spec = entry.get("python_module")
         if isinstance(spec, dict):
-            modules.append(spec["module_name"])
+            locations[spec.get("location_name") or spec["module_name"]] = spec["module_name"]
         elif isinstance(spec, str):
-            modules.append(spec)
-    return modules
+            locations[spec] = spec
+    return locations
 
 
 def _dagster_cli() -> str:
@@ -61,15 +67,21 @@ def _dagster_cli() -> str:
 _EVENT = re.compile(r" - (STEP_SUCCESS|STEP_FAILURE|ASSET_CHECK_EVALUATION|RUN_SUCCESS|RUN_FAILURE) - (.*)$")
 
 
-def _first_run_command(domain: Domain) -> list[str]:
+def _first_run_command(domain: DomainPlugin) -> list[str]:
+    # The Dagster CLI loads the code location the workspace declares for the domain (the same
+    # module `dagster dev` loads), so the run appears in the UI's history under that location.
+    module = workspace_locations(find_workspace()).get(domain.name)
+    if module is None:
+        raise LookupError(f"workspace.yaml has no code location named {domain.name!r}; add its "
+                          f"python_module entry (location_name: {domain.name})")
     defs = domain.definitions()
     job_names = {job.name for job in (defs.jobs or [])}
     if "first_run" in job_names:
-        return [_dagster_cli(), "job", "execute", "-m", domain.definitions_module, "-j", "first_run"]
-    return [_dagster_cli(), "asset", "materialize", "-m", domain.definitions_module, "--select", "*"]
+        return [_dagster_cli(), "job", "execute", "-m", module, "-j", "first_run"]
+    return [_dagster_cli(), "asset", "materialize", "-m", module, "--select", "*"]
 
 
-def first_run(settings: Settings, domains: dict[str, Domain], echo: Echo, *, force: bool = False) -> bool | None:
+def first_run(settings: Settings, domains: dict[str, DomainPlugin], echo: Echo, *, force: bool = False) -> bool | None:
     """Materialize each domain's pipelines once (its ``first_run`` job, or all its assets).
 
     Runs go through the Dagster CLI on the same instance as ``dagster dev``, so they show up
@@ -90,8 +102,14 @@ def first_run(settings: Settings, domains: dict[str, Domain], echo: Echo, *, for
         log_path = logs / f"first-run-{domain.name}.log"
         echo(f"[{i}/{len(todo)}] {domain.name}: first run of its pipelines (log: {log_path})")
         start = time.monotonic()
+        try:
+            command = _first_run_command(domain)
+        except LookupError as exc:
+            ok = False
+            echo(f"      {domain.name}: not run: {exc}")
+            continue
         with open(log_path, "w") as log, subprocess.Popen(
-            _first_run_command(domain), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=settings.child_environment(), cwd=find_workspace().parent, start_new_session=True,
         ) as proc:
             assert proc.stdout is not None
@@ -247,7 +265,7 @@ def run_up(echo: Echo, *, skip_first_run: bool = False, ready_timeout_s: float =
     index = reindex()
     echo(f"Post-mortems: {len(index.indexed)} indexed, {index.action_items} action points"
          + (f"; {len(index.errors)} files have errors (inloop postmortem check)" if index.errors else ""))
-    missing = sorted(set(d.definitions_module for d in domains.values()) - set(workspace_modules(workspace)))
+    missing = sorted(set(domains) - set(workspace_locations(workspace)))
     if missing:
         echo(f"WARNING: {workspace} has no code location for: {', '.join(missing)}")
     token = settings.resolved_api_token()

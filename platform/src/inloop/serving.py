@@ -1,4 +1,4 @@
-"""What a domain serves: the ``served_model`` hook the platform's model tooling reads.
+"""What a domain serves: the ``served_model`` capability of its plugin, read by the model tooling.
 
 The canary and rollback (:mod:`inloop.canary`), model cards (:mod:`inloop.model_card`) and the
 console find a domain's registered model, its prediction-log component and the keys of its
@@ -8,8 +8,9 @@ logged outputs here, without importing the domain by name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["ServedModel", "served_model"]
+__all__ = ["ServedModel", "ServedModels", "served_model"]
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,31 @@ class ServedModel:
     min_agreement: float | None = None
 
 
+class ServedModels(Protocol):
+    """The platform serving slot a domain's plugin will fill (``DomainPlugin.served_models``).
+
+    Reserved for the slot that owns champion/challenger loading, reload, readiness, canary routing
+    and shadow calls; until it exists, domains load their models through ``DomainApi.load_models``.
+    """
+
+    def load(self) -> str:
+        """Load the champion (and challenger); return a status line, raise when nothing can serve."""
+        ...
+
+    def reload(self) -> str:
+        """Load again from the registry; the loaded models keep serving if that fails."""
+        ...
+
+
 def served_model(domain: str) -> ServedModel:
-    """The domain's :class:`ServedModel` (its ``served_model`` hook); a clear error if it has none."""
+    """The domain's :class:`ServedModel` (its plugin's ``served_model``); a clear error if it has none."""
     from inloop.domains import get_domain
 
-    hook = get_domain(domain).hook("served_model")
-    if hook is None:
-        raise LookupError(f"domain {domain!r} declares no served model (extras['served_model'] in its Domain)")
-    spec = hook() if callable(hook) else hook
+    load = get_domain(domain).served_model
+    if load is None:
+        raise LookupError(f"domain {domain!r} declares no served model (served_model in its DomainPlugin)")
+    spec = load()
     if not isinstance(spec, ServedModel):
-        raise TypeError(f"{domain}'s served_model hook gives {type(spec).__name__}, not inloop.serving.ServedModel")
+        raise TypeError(f"{domain}'s served_model gives {type(spec).__name__}, not inloop.serving.ServedModel")
     return spec
 

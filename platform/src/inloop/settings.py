@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "disable_telemetry", "get_settings", "reset_settings"]
+__all__ = ["Settings", "disable_telemetry", "get_settings", "redact_url", "reset_settings"]
 
 _TELEMETRY_OFF = {
     # Great Expectations analytics, MLflow telemetry, Streamlit usage stats, Dagster telemetry
@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     canary_max_latency_ratio: float = Field(default=2.0, gt=0, description="Challenger p95 latency / champion p95 at most.")
     canary_max_quality_drop: float = Field(default=0.02, ge=0,
                                            description="Largest live-quality drop (e.g. AUC) vs the champion, where labels exist.")
+    card_overlays: dict[str, Path] = Field(default_factory=dict, description=(
+        "Per domain, a card overlay whose top-level keys replace the project card's (e.g. data_sources pointing "
+        "at a team's own data): INLOOP_CARD_OVERLAYS='{\"credit\": \"domains/credit/examples/german_credit/"
+        "card-overlay.yaml\"}'. See docs/own-data.md."))
     bench_regression_tolerance: float = Field(default=0.3, ge=0,
                                               description="Relative slow-down of a bench figure that counts as a regression.")
 
@@ -205,6 +209,16 @@ class Settings(BaseSettings):
         if self.dagster_storage_url:
             env["INLOOP_DAGSTER_STORAGE_URL"] = self.dagster_storage_url
         return env
+
+
+def redact_url(url: str) -> str:
+    """A database or tracking URL with its password masked, fit for the terminal and logs."""
+    from sqlalchemy.engine import make_url  # only the commands that print a URL pay for SQLAlchemy
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
 
 
 def disable_telemetry() -> None:

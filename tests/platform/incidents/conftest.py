@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from inloop import domains as domain_registry
-from inloop.domains import Domain
+from inloop.domains import DomainPlugin
 from inloop.predictions import log_prediction
 
 CARD = """\
@@ -69,8 +71,17 @@ SHOP_FEATURES = {
 SHOP_OUTPUT = {"items": ["bag-9", "shirt-3", "sneaker-1"], "count": 3}
 
 
+def _no_code_location(name: str) -> Callable[[], Any]:
+    """Definitions of a test domain that has no Dagster code location: asking for them fails like a missing module."""
+
+    def definitions() -> Any:
+        return importlib.import_module(f"{name}.definitions").defs
+
+    return definitions
+
+
 @pytest.fixture
-def shop_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Domain:
+def shop_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DomainPlugin:
     """Register ``shop_test`` (card threshold 4 in 7 days, a replay runner) and ``plain_test`` (no card, no runner)."""
     root = tmp_path / "shop_test"
     (root / "postmortems").mkdir(parents=True)
@@ -79,16 +90,17 @@ def shop_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Domain:
     code.mkdir()
     (code / "shop_test_replay.py").write_text(textwrap.dedent(RUNNER))
     monkeypatch.syspath_prepend(str(code))
-    shop = Domain(name="shop_test", root=root, definitions_module="shop_test.definitions",
-                  extras={"replay_runner": "shop_test_replay:rerun"})
-    plain = Domain(name="plain_test", root=tmp_path / "plain_test", definitions_module="plain_test.definitions")
+    runner = importlib.reload(importlib.import_module("shop_test_replay"))
+    shop = DomainPlugin(name="shop_test", root=root, definitions=_no_code_location("shop_test"),
+                        replay_runner=lambda: runner.rerun)
+    plain = DomainPlugin(name="plain_test", root=tmp_path / "plain_test", definitions=_no_code_location("plain_test"))
     registered = {"shop_test": shop, "plain_test": plain}
     monkeypatch.setattr(domain_registry, "discover_domains", lambda: dict(registered))
     return shop
 
 
 @pytest.fixture
-def logged_request(shop_domain: Domain) -> str:
+def logged_request(shop_domain: DomainPlugin) -> str:
     """One served last-seen box on the men's page, logged through the platform's prediction log."""
     return log_prediction(domain="shop_test", component="last_seen", features=SHOP_FEATURES, output=SHOP_OUTPUT,
                           model_name="last_seen_box", model_version="v1", policy_version="page-rules-1",

@@ -7,7 +7,7 @@ import streamlit as st
 from inloop import domains as registry
 from inloop.alerts import list_alerts
 from inloop.incidents import DraftError, draft_from_alert, draft_path, write_draft
-from inloop_console.access import guard, identity_input, plain
+from inloop_console.access import guard, identity_input, inline_code
 
 guard()  # a page opened around app.py still requires login
 
@@ -58,4 +58,4 @@ for alert in rows:
                                f"Open it on the Post-mortems page to write the five whys.")
                     st.page_link("pages/postmortems.py", label="Open the draft", icon=":material/history_edu:")
         if alert.concern_id:
-            st.caption(f"Concern: `{plain(alert.concern_id)}` (see the Overview for its trend)")
+            st.caption(f"Concern: {inline_code(alert.concern_id)} (see the Overview for its trend)")

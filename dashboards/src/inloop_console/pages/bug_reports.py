@@ -25,7 +25,7 @@ from inloop.incidents import (
 from inloop.incidents.bug_reports import SEVERITIES, STATUSES, BugReportRecord
 from inloop.settings import get_settings
 from inloop_console import queries
-from inloop_console.access import guard, identity_input, plain
+from inloop_console.access import guard, identity_input, inline_code, plain
 
 guard()  # a page opened around app.py still requires login
 
@@ -87,7 +87,7 @@ def show_replay(request_id: str, key: str) -> None:
             if rr is None or rr.same_output:
                 st.info("The champion answers exactly the same.")
             else:
-                st.warning("The champion answers differently:\n" + "\n".join(f"- `{plain(str(c))}`"
+                st.warning("The champion answers differently:\n" + "\n".join(f"- {inline_code(str(c))}"
                                                                              for c in rr.changes))
             if rr is not None and rr.notes:
                 st.caption(plain(rr.notes))

@@ -20,14 +20,14 @@ st.caption("Each source a domain reads, checked against its expectations: the br
 
 def _has_sources(name: str) -> bool:
     try:
-        return registry.discover_domains()[name].hook("data_quality_sources") is not None
+        return registry.discover_domains()[name].data_quality_sources is not None
     except Exception:
         return False
 
 
 names = sorted(n for n in registry.discover_domains() if _has_sources(n))
 if not names:
-    st.info("No installed domain declares its upstream sources (the `data_quality_sources` hook).")
+    st.info("No installed domain declares its upstream sources (`data_quality_sources` in its DomainPlugin).")
     st.stop()
 domain = st.selectbox("Domain", names, key="data_quality_domain")
 folder = get_settings().reports_dir / domain / "data-quality"

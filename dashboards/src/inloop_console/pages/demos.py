@@ -92,6 +92,15 @@ if not catalog:
             icon=":material/play_disabled:")
     st.stop()
 
+# A link from the overview names its demo as ?demo=<domain>:<demo>. It selects that demo once and
+# is then dropped from the URL, so a later pick by the person is not pulled back to it.
+linked = st.query_params.get("demo")
+if linked is not None:
+    del st.query_params["demo"]
+    if linked in catalog:
+        st.session_state["demo_pick"] = linked
+    else:
+        st.warning(f"The linked demo {plain(linked)} is not installed here; pick one from the list.")
 ref = st.selectbox("Demo", list(catalog), key="demo_pick",
                    format_func=lambda r: f"{catalog[r][1].title}  ({r})")
 domain_name, demo = catalog[ref]

@@ -21,7 +21,7 @@ st.caption("What the serving model is for, how it was trained and evaluated, how
 
 def _served(name: str) -> bool:
     try:
-        return registry.discover_domains()[name].hook("served_model") is not None
+        return registry.discover_domains()[name].served_model is not None
     except Exception:
         return False
 

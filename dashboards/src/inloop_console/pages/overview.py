@@ -98,8 +98,10 @@ def concern_row(status: queries.ConcernStatus, alert_id: int | None) -> None:
                 if concern.worst_case:
                     st.markdown(f"**Worst case:** {plain(concern.worst_case)}")
                 if concern.demo:
+                    # ?demo=<domain>:<demo> opens the demos page on this demo, not the first of its list.
                     st.page_link("pages/demos.py", label=f"Watch the worst-case demo `{concern.demo}`",
-                                 icon=":material/play_circle:")
+                                 icon=":material/play_circle:",
+                                 query_params={"demo": f"{status.domain}:{concern.demo}"})
 
 
 st.title("Are your concerns holding?")

@@ -1,18 +1,17 @@
 """Invoice review queue: the scanned invoice beside the fields read and the reason; approve or reject.
 
 The console never imports a domain. A domain that has a review queue exposes a zero-argument
-factory through its ``Domain(extras={"review_service": "module:function"})`` hook; the object it
+factory as the ``review_service`` field of its :class:`~inloop.domains.DomainPlugin`; the object it
 returns offers ``queue()`` (items with ``invoice_id``, ``original_name``, ``waiting_hours``,
 ``reason_kind``, ``reason``), ``show(id)`` (a dict with ``fields`` {name: {"value", "confidence"}},
 ``reason``, ``history``), ``file_path(id)``, ``approve(id, clerk, corrections)`` and
 ``reject(id, clerk, notice)``, raising ``ValueError`` with a message for the clerk when an action
-cannot be done (the invoice_ocr domain's ``ReviewService`` has this shape).
+cannot be done (:class:`inloop.domains.ReviewService`; the invoice_ocr domain's ``ReviewService`` has this shape).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
@@ -21,7 +20,6 @@ from inloop_console.access import guard, identity_input, plain
 
 guard()  # a page opened around app.py still requires login
 
-HOOK = "review_service"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 
 
@@ -54,19 +52,12 @@ st.caption("Invoices the machine was unsure about wait here with the reason. Cor
            "approve (it is booked), or reject it with a notice to the supplier. Nothing leaves this queue "
            "without a person's decision, and every decision records who made it.")
 
-services: dict[str, Any] = {}
-for name, domain in sorted(registry.discover_domains().items()):
-    try:
-        factory = domain.hook(HOOK)
-    except Exception as exc:
-        st.error(f"The review queue of {name} does not load: {type(exc).__name__}: {exc}")
-        continue
-    if factory is not None:
-        services[name] = factory
+services = {name: domain.review_service for name, domain in sorted(registry.discover_domains().items())
+            if domain.review_service is not None}
 
 if not services:
     st.info("No review queue is connected yet. The invoice domain's review service appears here once the domain "
-            f"exposes it to the console (`Domain(extras={{\"{HOOK}\": \"module:function\"}})`); until then clerks "
+            "exposes it to the console (`DomainPlugin(review_service=...)`); until then clerks "
             "use `python -m invoice_ocr review list|show|approve|reject`.", icon=":material/receipt_long:")
     st.stop()
 
@@ -85,9 +76,15 @@ if not queue:
 
 oldest = max(item.waiting_hours for item in queue)
 st.metric("Waiting for a person", len(queue), f"oldest {oldest:.1f} h", delta_color="off")
-pick = st.selectbox("Invoice", queue, key="review_pick",
-                    format_func=lambda i: f"#{i.invoice_id} · {i.original_name} · waiting {i.waiting_hours:.1f} h · "
-                                          f"{i.reason_kind or 'review'}")
+# The selection is keyed by invoice id and labelled only with what never changes while an invoice
+# waits: Streamlit remembers a choice by its label, so a label with the waiting time in it made the
+# selection jump to another invoice (and drop what the clerk typed) as the hours moved on.
+by_id = {item.invoice_id: item for item in queue}
+picked_id = st.selectbox("Invoice", list(by_id), key="review_pick",
+                         format_func=lambda invoice_id: f"#{invoice_id} · {by_id[invoice_id].original_name} · "
+                                                        f"{by_id[invoice_id].reason_kind or 'review'}")
+pick = by_id[picked_id]
+st.caption(f"Invoice #{pick.invoice_id} has waited {pick.waiting_hours:.1f} h for a person.")
 detail = service.show(pick.invoice_id)
 st.warning(f"**Why it is here:** {plain(str(detail.get('reason') or pick.reason or 'no reason recorded'))}",
            icon=":material/help:")

@@ -1,18 +1,94 @@
-"""How the platform finds the credit domain (entry point ``inloop.domains: credit``)."""
+"""How the platform finds the credit domain (entry point ``inloop.domains: credit``).
+
+Every capability is a small loader: discovery imports only this module, and the heavy parts
+(Dagster assets, the FastAPI router, LightGBM) load when the platform first asks for them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from inloop.domains import Domain
+from inloop.domains import DomainApi, DomainPlugin
 
-domain = Domain(
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from inloop.data_quality import QualitySource
+    from inloop.demos import Demo
+    from inloop.domains import BenchMeasure
+    from inloop.incidents.replay import ReplayRunner
+    from inloop.privacy.erasure import SubjectEraser
+    from inloop.serving import ServedModel
+
+__all__ = ["domain"]
+
+
+def _definitions() -> dg.Definitions:
+    from credit.definitions import defs
+
+    return defs
+
+
+def _demos() -> Mapping[str, Demo]:
+    from credit.demos import DEMOS
+
+    return DEMOS
+
+
+def _api() -> DomainApi:
+    from credit import api
+
+    return DomainApi(router=api.router, load_models=api.load_models, reload_models=api.reload_models)
+
+
+def _served_model() -> ServedModel:
+    from credit.serving import SERVED_MODEL
+
+    return SERVED_MODEL
+
+
+def _replay_runner() -> ReplayRunner:
+    from credit.replay import rerun
+
+    return rerun
+
+
+def _subject_eraser() -> SubjectEraser:
+    from credit.privacy import eraser
+
+    return eraser
+
+
+def _data_sources() -> Mapping[str, Any]:
+    from credit.serving import source_schemas
+
+    return source_schemas()
+
+
+def _data_quality_sources() -> Sequence[QualitySource]:
+    from credit.quality import sources
+
+    return sources()
+
+
+def _bench() -> BenchMeasure:
+    from credit.bench import measure
+
+    return measure
+
+
+domain = DomainPlugin(
     name="credit",
     root=Path(__file__).resolve().parents[2],
-    definitions_module="credit.definitions",
-    demos_module="credit.demos",
-    api_module="credit.api",
-    extras={"replay_runner": "credit.replay:rerun", "bench": "credit.bench:measure",
-            "subject_eraser": "credit.privacy:eraser", "data_quality_sources": "credit.quality:sources",
-            "served_model": "credit.serving:SERVED_MODEL", "data_sources": "credit.serving:source_schemas"},
+    definitions=_definitions,
+    demos=_demos,
+    api=_api,
+    served_model=_served_model,
+    replay_runner=_replay_runner,
+    subject_eraser=_subject_eraser,
+    data_sources=_data_sources,
+    data_quality_sources=_data_quality_sources,
+    bench=_bench,
 )

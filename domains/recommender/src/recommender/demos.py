@@ -1,4 +1,4 @@
-"""The recommender's worst-case demos (registered through the domain's ``demos_module``).
+"""The recommender's worst-case demos (declared as ``demos`` in the domain's plugin, domain.py).
 
 ``womens-bag-on-mens-page`` is the seed's story: a colleague sees a woman's bag on the men's
 home page and calls it a terrible recommendation. The demo serves the test week's men's-page

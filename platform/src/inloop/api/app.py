@@ -8,7 +8,6 @@ configured, and the prediction-log writer started and drained with the app's lif
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import re
@@ -29,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from inloop import db
 from inloop.api.prediction_writer import PredictionWriter
 from inloop.api.routes import alerts, bug_reports, health, labels, models, predictions, subjects
-from inloop.domains import Domain, discover_domains
+from inloop.domains import DomainApi, discover_domains
 from inloop.settings import get_settings
 
 __all__ = ["create_app"]
@@ -161,17 +160,13 @@ class MlflowProbe:
             self._stop.wait(self.interval_s)
 
 
-def _domain_api(domain: Domain) -> Any | None:
-    return importlib.import_module(domain.api_module) if domain.api_module else None
-
-
 def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     """Build the app. ``prediction_logging`` overrides the setting (benchmarks measure both)."""
     settings = get_settings()
     _configure_logging()
     logging_on = settings.prediction_logging if prediction_logging is None else prediction_logging
     domains = discover_domains()
-    domain_apis = {name: api for name, d in domains.items() if (api := _domain_api(d)) is not None}
+    domain_apis = {name: d.api() for name, d in domains.items() if d.api is not None}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -211,7 +206,7 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(subjects.router)
     for name, api in domain_apis.items():
-        app.include_router(api.router, prefix=f"/{name}" if not getattr(api, "PREFIX", None) else api.PREFIX,
+        app.include_router(api.router, prefix=api.prefix or f"/{name}",
                            tags=[name])
 
     @app.exception_handler(RequestValidationError)
@@ -245,9 +240,9 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     return app
 
 
-def _load_models(name: str, api: Any) -> dict[str, Any]:
+def _load_models(name: str, api: DomainApi) -> dict[str, Any]:
     """Call a domain API's ``load_models()`` if it has one; a failure degrades, never crashes."""
-    loader = getattr(api, "load_models", None)
+    loader = api.load_models
     if loader is None:
         return {"ready": True, "detail": "no models to load"}
     try:

@@ -3,8 +3,8 @@
 Each measurement runs the platform's way and the bare way side by side in one run (ratios hold
 on a noisy shared machine; absolute times do not), repeats, and reports the median with min and
 max. Measurements come from the platform (:mod:`inloop.bench.platform_costs`) and from domains
-that register a ``bench`` hook (``Domain(extras={"bench": "module:function"})``, a function
-``(quick: bool) -> list[Figure]``). Results go to ``bench/results/<timestamp>.json`` and ``.md``,
+that declare a ``bench`` in their plugin (``DomainPlugin(bench=...)`` returns a function
+``(quick: bool, echo) -> list[Figure]``). Results go to ``bench/results/<timestamp>.json`` and ``.md``,
 with PNG plots for scaling curves. Where a goal is not met the table says so.
 """
 

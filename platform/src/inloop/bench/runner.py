@@ -26,9 +26,8 @@ def _domain_measurements() -> list[tuple[str, Callable[..., list[Figure]]]]:
 
     out = []
     for name, domain in discover_domains().items():
-        hook = domain.hook("bench")
-        if hook is not None:
-            out.append((name, hook))
+        if domain.bench is not None:
+            out.append((name, domain.bench()))
     return out
 
 

@@ -5,9 +5,13 @@ request id (time, domain, component, model and policy version, the exact input f
 output, the live-test-set flag). With ``against=...`` it hands the same inputs to the domain's
 *replay runner* and shows how the output differs.
 
-A domain opts in by naming its runner in ``Domain.extras``::
+A domain opts in by declaring its runner in its plugin (``domain.py``)::
 
-    domain = Domain(..., extras={"replay_runner": "credit.replay:rerun"})
+    def _replay_runner() -> ReplayRunner:
+        from credit.replay import rerun
+        return rerun
+
+    domain = DomainPlugin(..., replay_runner=_replay_runner)
 
     def rerun(record: PredictionEntry, against: str) -> dict:
         '''Score ``record.features`` with the model version ``against`` names.
@@ -38,7 +42,6 @@ __all__ = [
     "replay",
 ]
 
-REPLAY_RUNNER_HOOK = "replay_runner"
 _MISSING = object()
 
 #: ``runner(record, against) -> {"output": {...}, "model_version": "..."}`` (see module docstring).
@@ -171,13 +174,12 @@ def replay_runner(domain_name: str) -> ReplayRunner:
         domain = domain_registry.get_domain(domain_name)
     except domain_registry.UnknownDomainError as exc:
         raise ReplayNotSupportedError(f"cannot re-run: {exc}") from None
-    runner = domain.hook(REPLAY_RUNNER_HOOK)
-    if runner is None:
+    if domain.replay_runner is None:
         raise ReplayNotSupportedError(
             f"domain {domain_name!r} has no replay runner yet, so its predictions can be read back but not "
-            f"re-run; it registers one with Domain(extras={{'{REPLAY_RUNNER_HOOK}': 'module:function'}})"
+            "re-run; it declares one with DomainPlugin(replay_runner=...) in its domain.py"
         )
-    return runner
+    return domain.replay_runner()
 
 
 def replay(request_id: str, against: str | None = None, *, db_url: str | None = None) -> Replay:

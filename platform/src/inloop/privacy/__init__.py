@@ -1,7 +1,7 @@
 """Privacy controls: the deletion register and forgetting a person in every store (ML Test Score data-5).
 
 ``inloop forget DOMAIN SUBJECT_ID --reason ...`` and ``POST /subjects/{domain}/{id}/erasure`` call
-:func:`forget`; each domain names its stores through ``Domain(extras={"subject_eraser": ...})``
+:func:`forget`; each domain names its stores in its plugin (``DomainPlugin(subject_eraser=...)``)
 (a :class:`SubjectEraser`); training pipelines prove the person is gone with
 :func:`inloop.privacy.checks.erased_subjects_check` and leave them out with :func:`drop_erased`.
 See docs/privacy.md.

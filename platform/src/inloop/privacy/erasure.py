@@ -126,7 +126,7 @@ def subject_key(domain: str, subject_id: str) -> str:
 
 
 class SubjectEraser:
-    """A domain's subject stores, for its ``Domain(extras={"subject_eraser": "module:attribute"})`` hook.
+    """A domain's subject stores, for the ``subject_eraser`` field of its :class:`~inloop.domains.DomainPlugin`.
 
     The defaults cover the usual shapes: the subject id sits in ``key_columns`` of the domain's
     parquet files and pipeline outputs and is the prediction log's ``subject_id``; free text names
@@ -399,12 +399,11 @@ def _eraser(domain: str) -> SubjectEraser:
         dom = domain_registry.get_domain(domain)
     except domain_registry.UnknownDomainError as exc:
         raise ErasureError(str(exc), status_code=404) from None
-    hook = dom.hook(HOOK)
-    if hook is None:
+    if dom.subject_eraser is None:
         raise ErasureError(
-            f"domain {domain!r} declares no person-level subjects (no {HOOK!r} hook), so there is nothing to "
-            "erase by subject id; see docs/privacy.md", status_code=404)
-    return hook if isinstance(hook, SubjectEraser) else hook(domain)
+            f"domain {domain!r} declares no person-level subjects (no {HOOK!r} in its DomainPlugin), so there is "
+            "nothing to erase by subject id; see docs/privacy.md", status_code=404)
+    return dom.subject_eraser()
 
 
 def _validate_text(name: str, value: str | None, *, minimum: int, maximum: int) -> str:

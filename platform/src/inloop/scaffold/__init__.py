@@ -6,7 +6,8 @@ the ``inloop.domains`` entry point, a project card whose pre-project checklist i
 ``TODO(team): ...`` questions, seeded synthetic records, one enforced concern check, a
 worst-case demo, an API router and tests under ``tests/domains/<name>/``. Then the workspace
 is told about it (root ``pyproject.toml``: dependency, ``[tool.uv.sources]``, ruff's first-party
-list; ``workspace.yaml``: its code location) and ``uv lock`` + ``uv sync`` install the entry point.
+list; ``workspace.yaml``: its code location; ``dg.toml``: its dg project) and ``uv lock`` + ``uv sync``
+install the entry point.
 
 The files are rendered into a temporary folder first, so a refused or failed render writes
 nothing into the repository, and ``--dry-run`` shows exactly the files a real run would write.
@@ -170,6 +171,40 @@ def _remove_from_workspace_yaml(root: Path, name: str) -> bool:
     return False
 
 
+def _dg_projects(root: Path) -> tomlkit.TOMLDocument | None:
+    path = root / "dg.toml"
+    return tomlkit.parse(path.read_text()) if path.is_file() else None
+
+
+def _add_to_dg_toml(root: Path, name: str) -> bool:
+    """Add ``domains/<name>`` to the dg workspace's projects (a fork without ``dg.toml`` is left alone)."""
+    doc = _dg_projects(root)
+    if doc is None:
+        return False
+    projects = doc.setdefault("workspace", tomlkit.table()).setdefault("projects", tomlkit.aot())
+    if any(p.get("path") == f"domains/{name}" for p in projects):
+        return False
+    entry = tomlkit.table()
+    entry["path"] = f"domains/{name}"
+    projects.append(entry)
+    (root / "dg.toml").write_text(tomlkit.dumps(doc))
+    return True
+
+
+def _remove_from_dg_toml(root: Path, name: str) -> bool:
+    doc = _dg_projects(root)
+    if doc is None:
+        return False
+    projects = doc.get("workspace", {}).get("projects", [])
+    keep = [p for p in projects if p.get("path") != f"domains/{name}"]
+    if len(keep) == len(projects):
+        return False
+    projects.clear()
+    projects.extend(keep)
+    (root / "dg.toml").write_text(tomlkit.dumps(doc))
+    return True
+
+
 def find_uv(root: Path) -> str:
     """uv on PATH, or the one ``scripts/bootstrap.sh`` installs into ``.tools/``."""
     for candidate in (shutil.which("uv"), root / ".tools" / "uv" / "bin" / "uv"):
@@ -220,7 +255,8 @@ def new_domain(name: str, *, repo_root: Path, title: str | None = None, dry_run:
         clashes = [f for f in result.files if (repo_root / f).exists()]
         if clashes:
             raise DomainNameError(f"{name!r}: these files already exist: {', '.join(map(str, clashes))}")
-        result.edited = [Path("pyproject.toml"), Path("workspace.yaml")]
+        result.edited = [Path("pyproject.toml"), Path("workspace.yaml")] \
+            + ([Path("dg.toml")] if (repo_root / "dg.toml").is_file() else [])
         if dry_run:
             return result
         for rel in result.files:
@@ -229,6 +265,7 @@ def new_domain(name: str, *, repo_root: Path, title: str | None = None, dry_run:
             shutil.copy2(rendered / rel, target)
     _add_to_pyproject(repo_root, name)
     _add_to_workspace_yaml(repo_root, name)
+    _add_to_dg_toml(repo_root, name)
     _sort_imports(repo_root, result.files, echo)
     if sync:
         try:
@@ -255,6 +292,8 @@ def remove_domain(name: str, *, repo_root: Path, sync: bool = True, echo: Echo =
         removed.append(Path("pyproject.toml"))
     if _remove_from_workspace_yaml(repo_root, name):
         removed.append(Path("workspace.yaml"))
+    if _remove_from_dg_toml(repo_root, name):
+        removed.append(Path("dg.toml"))
     if sync:
         _sync(repo_root, echo)
     return removed
@@ -266,7 +305,7 @@ def report(result: ScaffoldResult, *, dry_run: bool = False) -> str:
     lines = [("Would create" if dry_run else "Created") + f" domain {name} in {result.root}:"]
     lines += [f"  {path}" for path in result.files]
     lines.append(("Would edit" if dry_run else "Edited") + ": pyproject.toml (dependency, [tool.uv.sources], ruff's "
-                 "first-party list), workspace.yaml (its Dagster code location)"
+                 "first-party list), workspace.yaml (its Dagster code location), dg.toml (its dg project)"
                  + ("" if dry_run or not result.synced else "; ran uv lock and uv sync"))
     if dry_run:
         return "\n".join(lines)
@@ -276,7 +315,7 @@ def report(result: ScaffoldResult, *, dry_run: bool = False) -> str:
               f".venv/bin/python -m pytest tests/domains/{name}",
               f"inloop demo run {demo_ref(name)}",
               f"inloop up    # Dagster code location {name}, the API's /{name}/predictions, the console's pages",
-              f"git add domains/{name} tests/domains/{name} pyproject.toml uv.lock workspace.yaml"]
+              f"git add domains/{name} tests/domains/{name} pyproject.toml uv.lock workspace.yaml dg.toml"]
     lines.append("Next steps:")
     lines += [f"  {i}. {step}" for i, step in enumerate(steps, 1)]
     return "\n".join(lines)

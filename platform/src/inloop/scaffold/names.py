@@ -26,8 +26,9 @@ RESERVED_NAMES = frozenset({
     "infra", "src", "lib", "defs", "workspace", "console", "template", "scaffold",
     # the API's platform routes (a domain's router is mounted at /<name>)
     "health", "ready", "predictions", "bug_reports", "labels", "alerts", "models", "redoc", "openapi",
-    # the CLI's and the console's words for things
+    # the CLI's and the console's words for things (a domain's own commands mount as `inloop <name>`)
     "demo", "demos", "bugs", "postmortem", "postmortems", "replay", "incidents", "readiness",
+    "up", "serve", "doctor", "db", "forget",
     # what the domain packages contain (a domain named so would shadow its own modules in imports)
     "domain", "definitions", "api", "measures",
 })

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
@@ -77,7 +77,7 @@ def reload_models(request: Request, _: WriteAccess) -> ReloadPublic:
     """Ask each domain to reload its champion. If MLflow is unreachable, the loaded model keeps serving."""
     out: dict[str, ComponentStatus] = {}
     for name, api in request.app.state.domain_apis.items():
-        reloader: Any = getattr(api, "reload_models", None) or getattr(api, "load_models", None)
+        reloader = api.reload_models or api.load_models
         if reloader is None:
             continue
         try:
