@@ -291,9 +291,9 @@ def _main(
 
 
 def mount_domain_apps(target: typer.Typer, domains: Mapping[str, DomainPlugin] | None = None) -> list[str]:
-    """Mount each domain's command line (its plugin's ``cli``) as ``inloop <domain> ...``.
+    """Mount each domain's command line (its plugin's ``cli``) as ``inloop <domain> ...`` and under its aliases.
 
-    Returns the names mounted. A domain named like a platform command is refused with a
+    Returns the domains mounted. A domain named like a platform command is refused with a
     ValueError, so a domain can never shadow ``inloop up`` or ``inloop models``.
     """
     domains = discover_domains() if domains is None else domains
@@ -306,8 +306,13 @@ def mount_domain_apps(target: typer.Typer, domains: Mapping[str, DomainPlugin] |
             continue
         if name in taken:
             raise ValueError(f"domain {name!r}: `inloop {name}` is already a command; rename the domain")
-        target.add_typer(domain.cli(), name=name)
+        sub_app = domain.cli()
+        target.add_typer(sub_app, name=name)
         mounted.append(name)
+        for alias in domain.cli_aliases:
+            if alias in taken or alias in domains:
+                raise ValueError(f"domain {name!r}: alias `inloop {alias}` is already a command; rename the alias")
+            target.add_typer(sub_app, name=alias, help=f"The same as `inloop {name}`.")
     return mounted
 
 

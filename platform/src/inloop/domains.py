@@ -127,6 +127,7 @@ class DomainPlugin:
         review_service: the clerk's review queue the console shows (:class:`ReviewService`).
         bench: its benchmark, run by ``inloop bench``.
         cli: its command line, mounted as ``inloop <name> ...``.
+        cli_aliases: further words its command line answers to (``inloop invoices ...`` for invoice_ocr).
     """
 
     name: str
@@ -143,6 +144,7 @@ class DomainPlugin:
     review_service: Callable[[], ReviewService] | None = None
     bench: Callable[[], BenchMeasure] | None = None
     cli: Callable[[], typer.Typer] | None = None
+    cli_aliases: tuple[str, ...] = ()
 
     @property
     def card_path(self) -> Path:

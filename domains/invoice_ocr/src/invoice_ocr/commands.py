@@ -40,6 +40,66 @@ def intake(root: RootOption = None, settle_seconds: float = 2.0) -> None:
 
 
 @app.command()
+def read(files: Annotated[list[Path], typer.Argument(help="Invoice files: PDF (e-invoice, born-digital or scanned), "
+                                                          "image, or UBL/CII XML.", show_default=False)],
+         root: RootOption = None,
+         json_: Annotated[bool, typer.Option("--json", help="A JSON array, one object per file.")] = False,
+         ) -> None:
+    """What the machine reads from each file (fields with confidence and source, the path taken, the reasons it
+    would go to review), without booking anything or writing to the ledger. Exit 1 if any file was unreadable."""
+    from invoice_ocr.lib.reading import read_invoice
+
+    suppliers = _suppliers_if_any(_workspace(root))
+    engine = None
+    results = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            from invoice_ocr.lib.reading import InvoiceReading
+
+            reading = InvoiceReading(file=str(path), path_taken="unreadable", error=f"cannot open the file ({exc})",
+                                     error_kind="cannot_open", review_reasons=[f"cannot_open: {exc}"])
+        else:
+            if engine is None:
+                from invoice_ocr.lib.ocr import OcrEngine
+
+                engine = OcrEngine()  # created once; its models load only if a file needs OCR
+            reading = read_invoice(data, str(path), suppliers=suppliers, engine=engine)
+        results.append(reading)
+        if not json_:
+            _echo_reading(reading)
+    if json_:
+        typer.echo(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False))
+    raise typer.Exit(1 if any(r.path_taken == "unreadable" for r in results) else 0)
+
+
+def _suppliers_if_any(workspace: Workspace) -> list[dict]:  # type: ignore[type-arg]
+    """The served supplier master, or none (reading works without one; the supplier stays unknown)."""
+    path = workspace.supplier_master_path
+    if not path.exists():
+        return []
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        typer.echo(f"warning: the supplier master at {path} cannot be read ({exc}); reading without it", err=True)
+        return []
+
+
+def _echo_reading(reading) -> None:  # type: ignore[no-untyped-def]
+    typer.echo(f"{reading.file}: {reading.path_taken}" + (f" ({reading.language})" if reading.language else ""))
+    if reading.error:
+        typer.echo(f"  unreadable: {reading.error}")
+        return
+    for name, f in reading.fields.items():
+        typer.echo(f"  {name:<15} {str(f.value):<30} {f.confidence:>5.2f}  {f.source[:60]}")
+    for reason in reading.review_reasons:
+        typer.echo(f"  review: {reason}")
+    for note in reading.notes:
+        typer.echo(f"  note: {note}")
+
+
+@app.command()
 def process(root: RootOption = None, limit: int = 0, erp_attempts: int = 4, erp_wait_s: float = 1.0,
             batch_size: int = 8) -> None:
     """Process every pending invoice (OCR, extraction, validation, booking or review)."""
@@ -49,6 +109,11 @@ def process(root: RootOption = None, limit: int = 0, erp_attempts: int = 4, erp_
         erp_attempts=erp_attempts, erp_wait_initial_s=erp_wait_s, batch_size=batch_size)).run(limit=limit or None)
     typer.echo(f"processed {summary.processed}: booked {summary.booked}, review {summary.needs_review} "
                f"{summary.review_reasons or ''}; resumed {summary.resumed}; {summary.seconds:.1f} s")
+    from invoice_ocr.lib.clerk_notifications import notify_clerks
+
+    for notice in notify_clerks(_workspace(root)):
+        typer.echo(f"clerk notified (alert #{notice.alert_id}, {', '.join(notice.routes)}): "
+                   f"{len(notice.invoice_ids)} invoice(s) in review for {notice.reason_kind}")
 
 
 @app.command()

@@ -71,4 +71,5 @@ domain = DomainPlugin(
     review_service=_review_service,
     bench=_bench,
     cli=_cli,
+    cli_aliases=("invoices",),
 )

@@ -1,10 +1,16 @@
-"""Field extraction from OCR lines: supplier, invoice number, date, IBAN, net, VAT, total, currency.
+"""Field extraction from positioned text, whatever read it (a PDF's text layer or OCR boxes).
 
-Layout-aware rules rather than a trained model: each field is found next to its label (same line,
-to the right on the same row, or just below it, the three ways invoices print a value), parsed, and
-given a confidence (the OCR score of the text it came from, lowered for weaker evidence). The
-supplier is matched against the master data by name, VAT id and IBAN. Pages are de-skewed from the
-text boxes' slope before rows are compared.
+Layout-independent rules rather than a trained model. Every label of the six-language vocabulary
+(:mod:`invoice_ocr.lib.labels`) is looked for in every box; a field's value is read where invoices
+print it: in the same box after the label ("Invoice no: 123"), in the boxes to its right on the
+same row, or just below it (a value under its caption). The candidates of a field are ranked by
+how surely their label names it; amounts are then chosen so that net + VAT = total where the page
+prints all three. Values are parsed by :mod:`invoice_ocr.lib.values`, dates in the document's
+language(s) and the supplier's country; a day/month order nothing settles is a review reason, not a
+guess. A field's confidence is the reader's score of the boxes it came from, lowered for weaker
+evidence (a value below its label, a value without a label). The supplier is matched against the
+master data by VAT id, IBAN and name. Pages are de-skewed from the boxes' slope before rows are
+compared.
 """
 
 from __future__ import annotations
@@ -12,39 +18,54 @@ from __future__ import annotations
 import datetime as dt
 import re
 import statistics
-import unicodedata
-from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from difflib import SequenceMatcher
 from typing import Any
 
-from invoice_ocr.lib.iban import BBAN_FORMATS, is_valid_iban
+from invoice_ocr.lib.labels import LabelHit, credit_note_words, detect_languages, find_labels
 from invoice_ocr.lib.ocr import OcrLine
+from invoice_ocr.lib.values import (
+    CURRENCY_CODES,
+    find_amounts,
+    find_bic,
+    find_currency,
+    find_date,
+    find_iban,
+    find_vat_id,
+    fold,
+    repair_digits,
+)
+from invoice_ocr.lib.values import parse_amount as _parse_amount
 
-__all__ = ["EXTRACTOR_VERSION", "FIELDS", "Extracted", "ExtractedField", "extract_fields", "parse_amount",
-           "parse_date"]
+__all__ = [
+    "ALL_FIELDS",
+    "CURRENCIES",
+    "EXTRACTOR_VERSION",
+    "FIELDS",
+    "Extracted",
+    "ExtractedField",
+    "extract_fields",
+    "parse_amount",
+    "parse_date",
+]
 
-EXTRACTOR_VERSION = "layout-rules-1.0"
+EXTRACTOR_VERSION = "layout-free-2.0"
+#: The fields a booking needs (the booking rules, evaluation and review read these).
 FIELDS = ("supplier_id", "invoice_number", "invoice_date", "iban", "net", "vat", "total", "currency")
-CURRENCIES = ("EUR", "CHF", "GBP", "USD")
-
-_LABELS = {
-    "invoice_number": ("invoice no", "invoice number", "invoice #", "rechnungsnummer", "rechnungsnr", "rechnungs-nr"),
-    "invoice_date": ("invoice date", "rechnungsdatum"),
-    "net": ("net amount", "nettobetrag", "subtotal", "net total"),
-    "vat": ("vat", "mwst", "ust"),
-    "total": ("total", "gesamtbetrag", "amount due"),
-    "currency": ("currency", "wahrung"),
-    "iban": ("iban",),
-}
-_NOT_VAT = re.compile(r"^\s*(vat\s*id|ust\s*-?\s*id|vat\s*reg|vat\s*no)", re.IGNORECASE)
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
-_MONTHS.update({"mai": 5, "okt": 10, "dez": 12, "mrz": 3, "marz": 3})
+#: Everything read from an invoice: the booking fields and what a clerk or a new supplier record needs.
+ALL_FIELDS = (*FIELDS, "due_date", "bic", "vat_id", "supplier_name")
+CURRENCIES = tuple(sorted(CURRENCY_CODES))
+#: How much a value's evidence is discounted when it is not beside its label.
+BELOW_FACTOR = 0.97
+UNLABELLED_FACTOR = 0.6
 
 
 @dataclass(frozen=True)
 class ExtractedField:
+    """One field as read: its value (a string: ISO dates, decimal amounts), confidence, and where it came from."""
+
     value: str | None
     confidence: float
     source: str = ""
@@ -52,234 +73,284 @@ class ExtractedField:
 
 @dataclass(frozen=True)
 class Extracted:
+    """Every field of one document, with what was learned on the way (language, credit note, doubts)."""
+
     fields: dict[str, ExtractedField]
     anchors_found: int
     version: str = EXTRACTOR_VERSION
+    languages: tuple[str, ...] = ()
+    credit_note: bool = False
+    #: Why a person should look even if every booking rule passes (an ambiguous date, ...).
+    doubts: tuple[str, ...] = ()
 
     @property
     def looks_upside_down(self) -> bool:
         """No label found at all: the page may be upside down (or not an invoice)."""
         return self.anchors_found == 0
 
+    @property
+    def language(self) -> str | None:
+        return self.languages[0] if self.languages else None
+
     def values(self) -> dict[str, str | None]:
-        return {k: f.value for k, f in self.fields.items()}
+        """The booking fields' values."""
+        return {k: self.fields[k].value for k in FIELDS}
 
     def to_dict(self) -> dict[str, Any]:
         return {k: asdict(f) for k, f in self.fields.items()}
 
 
-def _fold(text: str) -> str:
-    """Lower-case without accents, *one character per character* so indices still match the original."""
-    out = []
-    for ch in text:
-        base = unicodedata.normalize("NFKD", ch)[:1] or ch
-        out.append(base.lower() if len(base.lower()) == 1 else ch)
-    return "".join(out)
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", _fold(text))
-
-
-def _label_pattern(label: str) -> re.Pattern[str]:
-    chars = [re.escape(c) for c in label if c != " "]
-    return re.compile(r"^\s*" + r"\s*".join(chars) + r"\s*\.?", re.IGNORECASE)
-
-
-_PATTERNS = {field: [_label_pattern(label) for label in labels] for field, labels in _LABELS.items()}
+# Geometry ----------------------------------------------------------------------------------
 
 
 class _Page:
+    """The document's boxes with the skew taken out and the label hits of each box."""
+
     def __init__(self, lines: list[OcrLine]) -> None:
-        self.lines = lines
-        slopes = [ln.slope for ln in lines if ln.x1 - ln.x0 > 120 and abs(ln.slope) < 0.1]
+        self.lines = [ln for ln in lines if ln.text.strip()]
+        slopes = [ln.slope for ln in self.lines if ln.x1 - ln.x0 > 120 and abs(ln.slope) < 0.1]
         self.slope = statistics.median(slopes) if slopes else 0.0
-        self.height = max((ln.y1 for ln in lines), default=1.0)
+        first = [ln for ln in self.lines if ln.page == 0] or self.lines
+        self.first_top = min((ln.y0 for ln in first), default=0.0)
+        self.first_height = max((ln.y1 for ln in first), default=1.0) - self.first_top
+        self.hits = {id(ln): find_labels(ln.text) for ln in self.lines}
 
     def y(self, line: OcrLine) -> float:
         """Row coordinate with the page's skew taken out."""
         return line.cy - self.slope * line.cx
 
+    @staticmethod
+    def _h(line: OcrLine) -> float:
+        return max(line.height, 8.0)
+
     def same_row(self, a: OcrLine, b: OcrLine) -> bool:
-        return abs(self.y(a) - self.y(b)) < 0.6 * max(a.height, b.height, 10.0)
+        return abs(self.y(a) - self.y(b)) < 0.6 * max(self._h(a), self._h(b))
+
+    def starts_with_label(self, line: OcrLine) -> bool:
+        hits = self.hits[id(line)]
+        return bool(hits) and not line.text[: hits[0].start].strip(" :|")
 
     def right_of(self, label: OcrLine) -> list[OcrLine]:
-        """Boxes on the label's row to its right, nearest first."""
-        # Boxes may overlap a little when a long label nearly touches its value.
-        found = [ln for ln in self.lines if ln is not label and ln.x0 > label.x1 - 30 and ln.cx > label.x1
-                 and self.same_row(label, ln)]
-        return sorted(found, key=lambda ln: ln.x0)
+        """Boxes on the label's row to its right, nearest first, up to the next box that is a label."""
+        h = self._h(label)
+        found = sorted(
+            (
+                ln
+                for ln in self.lines
+                if ln is not label
+                and ln.page == label.page
+                and ln.x0 > label.x1 - 1.0 * h
+                and ln.cx > label.x1
+                and self.same_row(label, ln)
+            ),
+            key=lambda ln: ln.x0,
+        )
+        out = []
+        for ln in found:
+            if self.starts_with_label(ln) and any(
+                hit.field is not None or hit.weight >= 1.0 for hit in self.hits[id(ln)][:1]
+            ):
+                break
+            out.append(ln)
+        return out
 
     def below(self, label: OcrLine) -> list[OcrLine]:
-        """Boxes just below the label and starting near it (a value printed under its caption)."""
-        found = [ln for ln in self.lines if ln is not label and abs(ln.x0 - label.x0) < 60
-                 and 0.4 * label.height < self.y(ln) - self.y(label) < 3.0 * max(label.height, 20.0)]
-        return sorted(found, key=lambda ln: self.y(ln))
+        """Boxes just below the label that overlap it horizontally (a value printed under its caption)."""
+        h = self._h(label)
+        found = []
+        for ln in self.lines:
+            if ln is label or ln.page != label.page:
+                continue
+            dy = self.y(ln) - self.y(label)
+            overlaps = min(ln.x1, label.x1 + 2 * h) - max(ln.x0, label.x0 - 2 * h) > 0
+            if (
+                overlaps
+                and 0.5 * h < dy < 3.2 * max(h, self._h(ln))
+                and (abs(ln.x0 - label.x0) < 4 * h or abs(ln.x1 - label.x1) < 4 * h)
+            ):
+                found.append(ln)
+        found.sort(key=lambda ln: self.y(ln))
+        return [ln for ln in found if not self.starts_with_label(ln)][:2]
+
+    def in_letterhead(self, line: OcrLine) -> bool:
+        return line.page == 0 and line.y0 - self.first_top < 0.3 * self.first_height
 
 
-def _labelled(page: _Page, field: str) -> list[tuple[OcrLine, str]]:
-    """Lines that start with one of the field's labels, with the text after the label."""
+@dataclass
+class _Candidate:
+    value: Any
+    confidence: float
+    source: str
+    weight: float
+    order: tuple[int, float, float]  # page, row, x: where on the document
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _label_hits(page: _Page, wanted: str) -> list[tuple[OcrLine, LabelHit, str]]:
+    """Each hit of a ``wanted`` label with the text after it in the same box (up to the next label)."""
     out = []
     for line in page.lines:
-        folded = _fold(line.text)
-        if field == "vat" and _NOT_VAT.match(folded):
-            continue
-        for pattern in _PATTERNS[field]:
-            match = pattern.match(folded)
-            if match:
-                out.append((line, line.text[match.end():].lstrip(" :#.-")))
-                break
+        hits = page.hits[id(line)]
+        for i, hit in enumerate(hits):
+            if hit.field != wanted:
+                continue
+            end = hits[i + 1].start if i + 1 < len(hits) else len(line.text)
+            out.append((line, hit, line.text[hit.end : end].strip(" :#|\t")))
     return out
 
 
-# Parsers ---------------------------------------------------------------------------------
-
-
-def _digits_fix(text: str) -> str:
-    """OCR letter/digit confusions inside numbers (O->0, l/I->1) when a digit is adjacent."""
-    chars = list(text)
-    for i, ch in enumerate(chars):
-        if ch in "OoDIl|":
-            near = (i > 0 and chars[i - 1].isdigit()) or (i + 1 < len(chars) and chars[i + 1].isdigit())
-            if near:
-                chars[i] = "0" if ch in "OoD" else "1"
-    return "".join(chars)
-
-
-def parse_amount(text: str) -> Decimal | None:
-    """``1.234,56`` / ``1,234.56`` / ``1234.56`` / ``1'234.56 EUR`` -> Decimal('1234.56'); None if not an amount."""
-    cleaned = re.sub(r"(?i)(eur|chf|gbp|usd|€|£|\$)", "", text)
-    cleaned = _digits_fix(re.sub(r"[\s']", "", cleaned)).strip(":")
-    match = re.fullmatch(r"(-?)(\d{1,3}(?:[.,]\d{3})*|\d+)[.,](\d{2})", cleaned)
-    if not match:
-        return None
-    try:
-        return Decimal(f"{match.group(1)}{re.sub(r'[.,]', '', match.group(2))}.{match.group(3)}")
-    except InvalidOperation:
-        return None
-
-
-def parse_date(text: str) -> dt.date | None:
-    """Dates as suppliers print them (``14.03.2026``, ``2026-03-14``, ``14 Mar 2026``, ``14/03/2026``)."""
-    t = text.strip()
-    candidates: list[tuple[int, int, int]] = []
-    for m in re.finditer(r"(\d{1,2})\s*[./]\s*(\d{1,2})\s*[./]\s*(\d{4})", t):
-        candidates.append((int(m.group(3)), int(m.group(2)), int(m.group(1))))
-    for m in re.finditer(r"(\d{4})\s*-\s*(\d{1,2})\s*-\s*(\d{1,2})", t):
-        candidates.append((int(m.group(1)), int(m.group(2)), int(m.group(3))))
-    for m in re.finditer(r"(\d{1,2})\s*\.?\s*([A-Za-z0]{3,5})\.?\s*(\d{4})", t):
-        month = _MONTHS.get(_fold(m.group(2)).replace("0", "o")[:3]) or _MONTHS.get(_fold(m.group(2)).replace("0", "o"))
-        if month:
-            candidates.append((int(m.group(3)), month, int(m.group(1))))
-    for year, month, day in candidates:
-        try:
-            return dt.date(year, month, day)
-        except ValueError:
-            continue
-    return None
-
-
-def _parse_number(text: str) -> str | None:
-    for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]*", text):
-        token = _digits_fix(token.strip(".-/"))
-        if len(token) >= 3 and any(c.isdigit() for c in token):
-            return token.upper()
-    return None
-
-
-def _iban_candidate(text: str) -> str | None:
-    squashed = re.sub(r"[^0-9A-Za-z]", "", text).upper()
-    for start in range(len(squashed) - 1):
-        country = squashed[start:start + 2]
-        if country not in BBAN_FORMATS:
-            continue
-        length = len(country) + 2 + _bban_length(country)
-        raw = squashed[start:start + length]
-        if len(raw) < length:
-            continue
-        fixed = _fix_iban(raw)
-        if is_valid_iban(fixed):
-            return fixed
-    return None
-
-
-def _bban_length(country: str) -> int:
-    return sum(int(n) for n in re.findall(r"\d+", BBAN_FORMATS[country]))
-
-
-def _fix_iban(raw: str) -> str:
-    """Apply digit/letter confusions where the country's BBAN format says a digit must stand."""
-    kinds = "aann" + "".join(kind * int(n) for n, kind in re.findall(r"(\d+)([nac])", BBAN_FORMATS[raw[:2]]))
-    to_digit = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "B": "8", "G": "6"}
-    to_letter = {"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G"}
+def _candidates(
+    page: _Page,
+    wanted: str,
+    parse: Callable[[str, OcrLine], Any],
+    *,
+    below: bool = True,
+    rightmost: bool = False,
+) -> list[_Candidate]:
+    """Values of ``wanted`` found beside each of its labels (same box, right of it, below it)."""
     out = []
-    for ch, kind in zip(raw, kinds, strict=False):
-        if kind == "n":
-            out.append(to_digit.get(ch, ch))
-        elif kind == "a":
-            out.append(to_letter.get(ch, ch))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-# Fields ----------------------------------------------------------------------------------
-
-
-def _first_parsed(page: _Page, field: str, parse: Any, *, below: bool = True,
-                  rightmost: bool = False) -> ExtractedField | None:
-    for line, remainder in _labelled(page, field):
-        if remainder:
-            value = parse(remainder)
-            if value is not None:
-                return ExtractedField(str(value), line.score, line.text)
+    for line, hit, remainder in _label_hits(page, wanted):
+        order = (line.page, page.y(line), line.x0)
+        value = parse(remainder, line) if remainder else None
+        if value is not None:
+            out.append(_Candidate(value, line.score, line.text, hit.weight, order, hit.label))
+            continue
         neighbours = page.right_of(line)
-        if rightmost:
-            neighbours = list(reversed(neighbours))
-        for neighbour in neighbours[: (len(neighbours) if rightmost else 1)]:
-            value = parse(neighbour.text)
-            if value is not None:
-                return ExtractedField(str(value), min(line.score, neighbour.score), neighbour.text)
+        parsed = [(n, v) for n in neighbours if (v := parse(n.text, n)) is not None]
+        if parsed:
+            n, v = parsed[-1] if rightmost else parsed[0]
+            out.append(_Candidate(v, min(line.score, n.score), n.text, hit.weight, order, hit.label))
+            continue
         if below:
-            for neighbour in page.below(line)[:2]:
-                value = parse(neighbour.text)
-                if value is not None:
-                    return ExtractedField(str(value), min(line.score, neighbour.score) * 0.97, neighbour.text)
+            for n in page.below(line):
+                v = parse(n.text, n)
+                if v is not None:
+                    out.append(
+                        _Candidate(
+                            v,
+                            min(line.score, n.score) * BELOW_FACTOR,
+                            n.text,
+                            hit.weight * 0.95,
+                            order,
+                            hit.label,
+                        )
+                    )
+                    break
+    return out
+
+
+# Parsers with the document's context ---------------------------------------------------------
+
+
+def _parse_number(text: str, line: OcrLine | None = None) -> str | None:
+    """An invoice number: the first word with a digit, at least three characters (``RE-2026-00017``)."""
+    for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/._]*", text):
+        token = token.strip(".-/_")
+        if fold(token) in ("no", "nr", "n", "nummer", "number", "num", "numero"):
+            continue
+        if len(token) >= 3 and any(c.isdigit() for c in token):
+            if find_date(token) is not None and re.fullmatch(r"[\d./\-]+", token):
+                return None  # a date where the number was expected
+            ocr = line is None or line.origin == "ocr"
+            return repair_digits(token).upper() if ocr else token
+        if len(token) >= 3 and not any(c.isdigit() for c in token):
+            return None  # a word, not a number: the label was a title ("Invoice"), not a caption
     return None
 
 
-def _currency(page: _Page, supplier: dict[str, Any] | None) -> ExtractedField:
-    def parse(text: str) -> str | None:
-        found = [c for c in CURRENCIES if c in text.upper()]
-        return found[0] if len(found) == 1 else None
-
-    labelled = _first_parsed(page, "currency", parse)
-    if labelled:
-        return labelled
-    for line, _remainder in _labelled(page, "total"):
-        for candidate in [line, *page.right_of(line)]:
-            code = parse(candidate.text)
-            if code:
-                return ExtractedField(code, candidate.score * 0.97, candidate.text)
-    if supplier:
-        return ExtractedField(supplier["currency"], 0.6, "supplier master (no currency printed)")
-    return ExtractedField(None, 0.0, "")
+def _amount(text: str, _line: OcrLine | None = None) -> tuple[Decimal, str | None] | None:
+    found = find_amounts(text)
+    if not found:
+        return None
+    last = found[-1]
+    return last.value, last.currency
 
 
-def _supplier(page: _Page, suppliers: list[dict[str, Any]], iban: str | None) -> tuple[dict[str, Any] | None, ExtractedField]:
+def _doc_text(page: _Page) -> str:
+    return "\n".join(ln.text for ln in page.lines)
+
+
+# Fields ------------------------------------------------------------------------------------
+
+
+def _best(cands: list[_Candidate], *, latest: bool = False) -> _Candidate | None:
+    if not cands:
+        return None
+    if latest:
+        return max(cands, key=lambda c: (round(c.weight, 3), c.order))
+    return max(cands, key=lambda c: (round(c.weight, 3), tuple(-x for x in c.order)))
+
+
+def _choose_amounts(page: _Page) -> tuple[dict[str, _Candidate | None], str | None]:
+    """Net, VAT and total: the total consistent with net + VAT where the page prints both."""
+    cands = {f: _candidates(page, f, _amount, below=True, rightmost=True) for f in ("net", "vat", "total")}
+    totals = cands["total"]
+    nonzero = [c for c in totals if c.value[0] != 0]
+    totals = nonzero or totals
+    chosen: dict[str, _Candidate | None] = {"net": None, "vat": None, "total": None}
+    for t in sorted(totals, key=lambda c: (round(c.weight, 3), c.order), reverse=True):
+        for n in cands["net"]:
+            for v in cands["vat"]:
+                if abs(n.value[0] + v.value[0] - t.value[0]) <= Decimal("0.011"):
+                    chosen = {"net": n, "vat": v, "total": t}
+                    break
+            else:
+                continue
+            break
+        if chosen["total"]:
+            break
+        vats = {c.order: c for c in cands["vat"]}
+        if cands["net"] and len(vats) > 1:  # several VAT rates: their sum
+            vat_sum = sum((c.value[0] for c in vats.values()), Decimal(0))
+            for n in cands["net"]:
+                if abs(n.value[0] + vat_sum - t.value[0]) <= Decimal("0.011"):
+                    first = min(vats.values(), key=lambda c: c.order)
+                    summed = _Candidate(
+                        (vat_sum, first.value[1]),
+                        min(c.confidence for c in vats.values()),
+                        " + ".join(c.source for c in vats.values()),
+                        first.weight,
+                        first.order,
+                    )
+                    chosen = {"net": n, "vat": summed, "total": t}
+                    break
+        if chosen["total"]:
+            break
+    if chosen["total"] is None:
+        chosen = {
+            "total": _best(totals, latest=True),
+            "net": _best(cands["net"], latest=True),
+            "vat": _best(cands["vat"], latest=True),
+        }
+    note = None
+    if chosen["total"] is None and chosen["net"] and chosen["vat"]:
+        note = "no total printed: net + VAT would be " + str(chosen["net"].value[0] + chosen["vat"].value[0])
+    return chosen, note
+
+
+def _supplier(
+    page: _Page, suppliers: list[dict[str, Any]], iban: str | None, vat_ids: list[str]
+) -> tuple[dict[str, Any] | None, ExtractedField]:
     if not suppliers:
         return None, ExtractedField(None, 0.0, "no supplier master")
-    page_text = _squash(" ".join(ln.text for ln in page.lines))
-    by_vat = [s for s in suppliers if _squash(s["vat_id"]) and _squash(s["vat_id"]) in page_text]
-    by_iban = [s for s in suppliers if iban and s["iban"] == iban]
+    squash = _squash
+    page_text = squash(_doc_text(page))
+    by_vat = [
+        s
+        for s in suppliers
+        if squash(s.get("vat_id") or "")
+        and (squash(s["vat_id"]) in page_text or squash(s["vat_id"]) in {squash(v) for v in vat_ids})
+    ]
+    by_iban = [s for s in suppliers if iban and s.get("iban") == iban]
+    letterhead = [ln for ln in page.lines if page.in_letterhead(ln)] or page.lines
+    squashed_lines = [(ln, squash(ln.text)) for ln in letterhead]
     scored = []
-    letterhead = [ln for ln in page.lines if ln.cy < 0.3 * page.height] or page.lines
-    squashed_lines = [(ln, _squash(ln.text)) for ln in letterhead]
     for s in suppliers:
-        name = _squash(s["name"])
+        name = squash(s["name"])
         best, best_line = 0.0, None
         for ln, text in squashed_lines:
-            if not text:
+            if not text or not name:
                 continue
             ratio = SequenceMatcher(None, text, name, autojunk=False).ratio()
             if ratio > best:
@@ -295,42 +366,297 @@ def _supplier(page: _Page, suppliers: list[dict[str, Any]], iban: str | None) ->
         confidence = (line.score if line else 0.9) * min(1.0, ratio + 0.05)
         if supplier["supplier_id"] in evidence:
             confidence = max(confidence, 0.99)
-        return supplier, ExtractedField(supplier["supplier_id"], round(confidence, 4), line.text if line else "")
+        return supplier, ExtractedField(
+            supplier["supplier_id"], round(confidence, 4), line.text if line else ""
+        )
     if len(evidence) == 1:
         chosen = next(s for s in suppliers if s["supplier_id"] in evidence)
         return chosen, ExtractedField(chosen["supplier_id"], 0.8, "VAT id / IBAN (name not recognised)")
     return None, ExtractedField(None, 0.0, "supplier not recognised in the master data")
 
 
-def extract_fields(lines: list[OcrLine], suppliers: list[dict[str, Any]]) -> Extracted:
-    """All fields of one page's OCR lines, each with its confidence."""
+_LEGAL_FORM = re.compile(
+    r"(?<![A-Za-z])(GmbH|AG|KG|OHG|UG|e\.\s?K\.|GbR|Ltd\.?|Limited|LLC|LLP|Inc\.?|plc|PLC|Corp\.?|S\.?A\.?S?\.?|SARL|"
+    r"SAS|EURL|SNC|S\.?L\.?U?|S\.?r\.?l\.?|S\.?p\.?A\.?|B\.?V\.?|N\.?V\.?|VOF|BV|NV|Oy|AB|ApS|A/S|AS|sp\.\s?z\s?o\.?o\.?|"
+    r"s\.r\.o\.|Kft\.?|GesmbH|Sagl|SA)(?![A-Za-z])"
+)
+
+
+def _supplier_name(page: _Page, supplier: dict[str, Any] | None, vat_id: str | None) -> ExtractedField:
+    """The issuer's name: the master's if matched; else a letterhead line with a legal form, else the top line."""
+    if supplier:
+        return ExtractedField(supplier["name"], 0.99, "supplier master")
+    letterhead = sorted(
+        (ln for ln in page.lines if page.in_letterhead(ln)), key=lambda ln: (page.y(ln), ln.x0)
+    )
+
+    def plausible(ln: OcrLine) -> bool:
+        text = ln.text.strip()
+        letters = sum(c.isalpha() for c in text)
+        return (
+            letters >= 3
+            and letters >= 0.5 * len(text)
+            and not page.hits[id(ln)]
+            and credit_note_words(text) is None
+            and not re.search(r"@|www\.|https?:", text)
+        )
+
+    with_form = [
+        ln for ln in page.lines if _LEGAL_FORM.search(ln.text) and plausible(ln) and len(ln.text) < 70
+    ]
+    if with_form:
+        top = [ln for ln in with_form if page.in_letterhead(ln)]
+        line = (top or with_form)[0]
+        return ExtractedField(line.text.strip(" ,·|"), round(line.score * 0.7, 4), line.text)
+    for ln in letterhead:
+        if plausible(ln) and not re.search(r"\d{3,}", ln.text):
+            return ExtractedField(ln.text.strip(" ,·|"), round(ln.score * 0.5, 4), ln.text)
+    return ExtractedField(None, 0.0, "not found")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", fold(text))
+
+
+def _field(c: _Candidate | None, value: str | None = None, factor: float = 1.0) -> ExtractedField:
+    if c is None:
+        return ExtractedField(None, 0.0, "not found")
+    return ExtractedField(
+        value if value is not None else str(c.value), round(c.confidence * factor, 4), c.source
+    )
+
+
+def _country(supplier: dict[str, Any] | None, vat_id: str | None, iban: str | None) -> str | None:
+    """The supplier's country: from the master record, else its VAT id, else its IBAN."""
+    if supplier and supplier.get("country"):
+        return str(supplier["country"]).upper()
+    if vat_id:
+        return {"EL": "GR", "CH": "CH"}.get(vat_id[:2], vat_id[:2])
+    if iban:
+        return iban[:2]
+    return None
+
+
+def extract_fields(
+    lines: list[OcrLine], suppliers: list[dict[str, Any]], *, languages: tuple[str, ...] | None = None
+) -> Extracted:
+    """All fields of a document's positioned text (every page), each with its confidence."""
     page = _Page(lines)
-    anchors = sum(1 for f in ("invoice_number", "total", "iban", "net") if _labelled(page, f))
+    all_hits = [hit for ln in page.lines for hit in page.hits[id(ln)]]
+    anchors = sum(
+        1 for f in ("invoice_number", "total", "iban", "net") if any(h.field == f for h in all_hits)
+    )
+    langs = languages or detect_languages((ln.text for ln in page.lines), all_hits)
+    doubts: list[str] = []
+
+    # Bank and tax ids first: they name the supplier and its country, which settle dates and currency.
     iban_field = None
-    for line, remainder in _labelled(page, "iban"):
-        for text in (remainder, " ".join([remainder, *(n.text for n in page.right_of(line)[:3])])):
-            value = _iban_candidate(text)
+    for line, _hit, remainder in _label_hits(page, "iban"):
+        for text in (
+            remainder,
+            " ".join([remainder, *(n.text for n in page.right_of(line)[:3])]),
+            *(n.text for n in page.below(line)[:1]),
+        ):
+            value = find_iban(text)
             if value:
                 iban_field = ExtractedField(value, line.score, line.text)
                 break
         if iban_field:
             break
     if iban_field is None:
-        # Some layouts print "IBAN" and the number in separate boxes, or the label is misread: scan every line.
+        # The label may be misread or missing ("Konto: DE89 ..."): every line long enough to hold one.
         for line in page.lines:
-            value = _iban_candidate(line.text) if "IBAN" in line.text.upper() or len(line.text) > 14 else None
+            value = find_iban(line.text) if len(re.sub(r"\W", "", line.text)) >= 15 else None
             if value:
                 iban_field = ExtractedField(value, line.score * 0.9, line.text)
                 break
-    supplier, supplier_field = _supplier(page, suppliers, iban_field.value if iban_field else None)
+    iban = iban_field.value if iban_field else None
+
+    bic_field = None
+    for c in _candidates(page, "bic", lambda t, _ln: find_bic(t, iban)):
+        bic_field = _field(c)
+        break
+    if bic_field is None and iban:
+        for line in page.lines:
+            if re.search(r"(?i)\b(bic|swift)\b", line.text):
+                value = find_bic(re.sub(r"(?i)\b(bic|swift)\b", " ", line.text), iban)
+                if value:
+                    bic_field = ExtractedField(value, line.score * 0.9, line.text)
+                    break
+
+    vat_cands = _candidates(page, "vat_id", lambda t, _ln: find_vat_id(t))
+    vat_ids_seen = [c.value for c in vat_cands]
+    vat_ids_seen += [v for ln in page.lines if (v := find_vat_id(ln.text)) and v not in vat_ids_seen]
+    supplier, supplier_field = _supplier(page, suppliers, iban, vat_ids_seen)
+    vat_id_field = None
+    if (
+        supplier
+        and supplier.get("vat_id")
+        and _squash(supplier["vat_id"]).upper() in {v.upper() for v in vat_ids_seen}
+    ):
+        vat_id_field = ExtractedField(re.sub(r"\W", "", supplier["vat_id"]).upper(), 0.99, "supplier master")
+    elif vat_cands:
+        # Buyer and supplier may both print one; the supplier's shares the country of the account paid into.
+        same_country = [c for c in vat_cands if iban and c.value[:2] == iban[:2]]
+        vat_id_field = _field((same_country or vat_cands)[0])
+    elif vat_ids_seen:
+        vat_id_field = ExtractedField(vat_ids_seen[0], 0.6, "VAT id without a label")
+    vat_id = vat_id_field.value if vat_id_field else None
+    country = _country(supplier, vat_id, iban)
+
+    ambiguous: list[str] = []
+
+    def date_parser(text: str, _line: OcrLine) -> str | None:
+        found = find_date(text, langs, country)
+        if found is None:
+            return None
+        if found.value is None:
+            ambiguous.append(found.ambiguous or f"ambiguous date {found.text!r}")
+            return None
+        return found.value.isoformat()
+
+    date_cands = _candidates(page, "invoice_date", date_parser)
+    date_ambiguous = list(ambiguous)
+    invoice_date = _field(_best(date_cands))
+    if invoice_date.value is None and not date_ambiguous:
+        # No labelled date: the first date on the first page, at a discount (review decides).
+        for line in sorted(page.lines, key=lambda ln: (ln.page, page.y(ln), ln.x0)):
+            found = find_date(line.text, langs, country)
+            if found and found.value:
+                invoice_date = ExtractedField(
+                    found.value.isoformat(), round(line.score * UNLABELLED_FACTOR, 4), line.text
+                )
+                break
+            if found and found.ambiguous:
+                date_ambiguous.append(found.ambiguous)
+                break
+    if invoice_date.value is None and date_ambiguous:
+        doubts.append(date_ambiguous[0])
+    ambiguous.clear()
+    due_date = _field(_best(_candidates(page, "due_date", date_parser)))
+
+    number = _field(_best(_candidates(page, "invoice_number", _parse_number)))
+
+    amounts, no_total = _choose_amounts(page)
+    if no_total:
+        doubts.append(no_total)
+    credit_word = next(
+        (w for ln in page.lines if len(ln.text.split()) <= 6 and (w := credit_note_words(ln.text))), None
+    )
+    sign = Decimal(1)
+    if credit_word and amounts["total"] is not None and amounts["total"].value[0] > 0:
+        sign = Decimal(-1)  # a credit note prints what it credits as positive amounts
+    money = {f: _field(c, str(sign * c.value[0]) if c else None) for f, c in amounts.items()}
+
+    currency = _currency(page, amounts, supplier, country)
     fields = {
         "supplier_id": supplier_field,
-        "invoice_number": _first_parsed(page, "invoice_number", _parse_number),
-        "invoice_date": _first_parsed(page, "invoice_date", lambda t: (d := parse_date(t)) and d.isoformat()),
-        "iban": iban_field,
-        "net": _first_parsed(page, "net", parse_amount, below=False, rightmost=True),
-        "vat": _first_parsed(page, "vat", parse_amount, below=False, rightmost=True),
-        "total": _first_parsed(page, "total", parse_amount, below=False, rightmost=True),
-        "currency": _currency(page, supplier),
+        "invoice_number": number,
+        "invoice_date": invoice_date,
+        "iban": iban_field or ExtractedField(None, 0.0, "not found"),
+        "net": money["net"],
+        "vat": money["vat"],
+        "total": money["total"],
+        "currency": currency,
+        "due_date": due_date,
+        "bic": bic_field or ExtractedField(None, 0.0, "not found"),
+        "vat_id": vat_id_field or ExtractedField(None, 0.0, "not found"),
+        # Without a single label the page is upside down or not an invoice: no name is guessed from it.
+        "supplier_name": _supplier_name(page, supplier, vat_id)
+        if anchors or supplier
+        else ExtractedField(None, 0.0, "not found"),
     }
-    return Extracted({k: v or ExtractedField(None, 0.0, "not found") for k, v in fields.items()}, anchors)
+    return Extracted(
+        fields,
+        anchors,
+        languages=langs,
+        credit_note=sign < 0 or bool(credit_word and amounts["total"] and amounts["total"].value[0] < 0),
+        doubts=tuple(doubts),
+    )
+
+
+_EUROZONE = frozenset(
+    (
+        "AT",
+        "BE",
+        "CY",
+        "DE",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PT",
+        "SI",
+        "SK",
+        "MC",
+        "SM",
+        "VA",
+        "AD",
+        "ME",
+        "XK",
+    )
+)
+
+
+def _currency(
+    page: _Page, amounts: dict[str, _Candidate | None], supplier: dict[str, Any] | None, country: str | None
+) -> ExtractedField:
+    for c in _candidates(page, "currency", lambda t, _ln: find_currency(t, country)):
+        return _field(c)
+    total = amounts.get("total")
+    if total is not None and total.value[1]:
+        code = total.value[1] if total.value[1] != "kr" else None
+        code = code or find_currency(total.source, country)
+        if code:
+            return ExtractedField(code, total.confidence, total.source)
+    if total is not None:
+        for line, _hit, _rest in _label_hits(page, "total"):
+            for candidate in [line, *page.right_of(line)]:
+                code = find_currency(candidate.text, country)
+                if code:
+                    return ExtractedField(code, round(candidate.score * 0.97, 4), candidate.text)
+    # The currency printed most often beside an amount anywhere in the document.
+    counts: dict[str, int] = {}
+    for line in page.lines:
+        for amount in find_amounts(line.text):
+            code = amount.currency if amount.currency != "kr" else find_currency(line.text, country)
+            if code:
+                counts[code] = counts.get(code, 0) + 1
+    if counts:
+        code = max(counts, key=lambda k: counts[k])
+        if len(counts) == 1 or counts[code] >= 2 * sorted(counts.values())[-2]:
+            return ExtractedField(code, 0.9, "currency printed beside the amounts")
+    if supplier and supplier.get("currency"):
+        return ExtractedField(supplier["currency"], 0.6, "supplier master (no currency printed)")
+    if country in _EUROZONE:
+        return ExtractedField(
+            "EUR", 0.5, f"the supplier's country ({country}) pays in EUR (no currency printed)"
+        )
+    return ExtractedField(None, 0.0, "")
+
+
+# Kept for the review policy's baseline and older callers ----------------------------------------
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """``1.234,56`` / ``1,234.56`` / ``1234.56`` / ``1'234.56 EUR`` -> Decimal('1234.56'); None if not an amount."""
+    return _parse_amount(text)
+
+
+def parse_date(text: str) -> dt.date | None:
+    """Dates as suppliers print them (``14.03.2026``, ``2026-03-14``, ``14 Mar 2026``, ``14/03/2026``), day first."""
+    found = find_date(re.sub(r"(?i)\bmrz\b", "März", text), ("en", "de", "fr", "nl", "es", "it"))
+    return found.value if found else None
+
+
+def _iban_candidate(text: str) -> str | None:
+    return find_iban(text)

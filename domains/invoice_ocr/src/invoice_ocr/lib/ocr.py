@@ -38,6 +38,13 @@ class UnreadableFile(Exception):
 
 @dataclass(frozen=True)
 class OcrLine:
+    """A positioned piece of text, whatever read it: an OCR box or a phrase of a PDF's text layer.
+
+    Coordinates are pixels at :data:`PDF_DPI` for PDFs (text-layer points are scaled to match), the
+    image's pixels for scans; ``y`` grows downwards and, on multi-page documents, runs on across
+    pages (``page`` says which). ``score`` is the reader's confidence (1.0 for a text layer).
+    """
+
     text: str
     score: float
     x0: float
@@ -45,6 +52,8 @@ class OcrLine:
     x1: float
     y1: float
     slope: float = 0.0
+    page: int = 0
+    origin: str = "ocr"
 
     @property
     def cx(self) -> float:
