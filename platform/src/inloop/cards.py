@@ -24,6 +24,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from inloop.sources import ColumnMapping, SourceRead
+
 __all__ = [
     "Alternative",
     "BusinessCase",
@@ -38,6 +40,7 @@ __all__ = [
     "OutageImpact",
     "ProjectCard",
     "Threshold",
+    "card_in_force",
     "is_unanswered",
     "lint_card",
     "load_card",
@@ -216,6 +219,10 @@ class DataSource(_Strict):
     description: str = Field(min_length=3)
     owner: Answer = Field(description="The team or person who produces the data and can fix it.")
     contact: Answer = Field(description="Where the report goes (e-mail, channel, ticket queue).")
+    read: SourceRead = Field(default_factory=SourceRead, description=(
+        "Where the rows come from: the domain's synthetic generator (default), csv, parquet or sql (inloop.sources)."))
+    mapping: ColumnMapping | None = Field(default=None, description=(
+        "From the source's names, codes and units to the domain's schema; none: the source already uses them."))
 
 
 class PolicyFeature(_Strict):
@@ -292,6 +299,14 @@ class ProjectCard(_Strict):
                 raise ValueError(f"feature_policy names source(s) {unknown} that are not in data_sources")
         return self
 
+    def source(self, source_id: str) -> DataSource:
+        """The ``data_sources`` entry ``source_id``."""
+        for source in self.data_sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.data_sources) or "none"
+        raise KeyError(f"{self.domain}'s card has no data source {source_id!r} (known: {known})")
+
     def concern(self, concern_id: str) -> Concern:
         for concern in self.concerns:
             if concern.id == concern_id:
@@ -352,12 +367,37 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return out or "(card)"
 
 
-def load_card(path: str | Path) -> ProjectCard:
-    """Load and validate a project card, or raise :class:`CardError` naming file, field and problem."""
+def _resolve_source_paths(data: dict[str, Any], folder: Path) -> None:
+    """A source's relative ``read.path`` is relative to the card file that names it (not the working dir)."""
+    for source in data.get("data_sources") or []:
+        read = source.get("read") if isinstance(source, dict) else None
+        path = read.get("path") if isinstance(read, dict) else None
+        if isinstance(path, str) and "://" not in path and not Path(path).is_absolute():
+            read["path"] = str((folder / path).resolve())
+
+
+def load_card(path: str | Path, *, overlay: str | Path | None = None) -> ProjectCard:
+    """Load and validate a project card, or raise :class:`CardError` naming file, field and problem.
+
+    ``overlay`` is a second YAML file whose top-level keys replace the card's (e.g. ``data_sources``
+    pointing a domain at a team's own data, ``domains/credit/examples/``); errors name the overlay.
+    """
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise CardError(path, [f"the card must be a YAML mapping, got {type(data).__name__}"])
+    _resolve_source_paths(data, path.parent)
+    if overlay is not None:
+        overlay = Path(overlay)
+        extra = read_yaml(overlay)
+        if not isinstance(extra, dict):
+            raise CardError(overlay, [f"a card overlay must be a YAML mapping, got {type(extra).__name__}"])
+        if "domain" in extra and extra["domain"] != data.get("domain"):
+            raise CardError(overlay, [f"domain: the overlay is for {extra['domain']!r}, the card for "
+                                      f"{data.get('domain')!r}"])
+        _resolve_source_paths(extra, overlay.parent)
+        data = {**data, **extra}
+        path = overlay
     try:
         return ProjectCard.model_validate(data)
     except ValidationError as exc:
@@ -368,6 +408,14 @@ def load_card(path: str | Path) -> ProjectCard:
                 msg = "unknown field (typo? see docs/project-card.md for the fields a card has)"
             problems.append(f"{_field_path(err['loc'])}: {msg}")
         raise CardError(path, problems) from None
+
+
+def card_in_force(domain: str, path: str | Path) -> ProjectCard:
+    """The card a domain runs with: ``path``, with the overlay the settings name for ``domain``
+    (``INLOOP_CARD_OVERLAYS='{"credit": "domains/credit/examples/german_credit/card-overlay.yaml"}'``)."""
+    from inloop.settings import get_settings
+
+    return load_card(path, overlay=get_settings().card_overlays.get(domain))
 
 
 # Lint ---------------------------------------------------------------------------------------

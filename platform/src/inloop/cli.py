@@ -13,6 +13,7 @@ import typer
 
 from inloop.cards import CardError, lint_card
 from inloop.data_quality_cli import data_quality_command
+from inloop.data_check import data_app
 from inloop.domains import DomainPlugin, UnknownDomainError, discover_domains, get_domain
 from inloop.incidents.cli import bug_app, postmortem_app, replay
 from inloop.models_cli import bench_app, model_card, models_app
@@ -36,6 +37,7 @@ app.add_typer(bug_app, name="bugs")
 app.command("replay")(replay)
 app.command("forget")(forget_command)
 app.command("data-quality")(data_quality_command)
+app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 app.command("model-card")(model_card)

@@ -6,19 +6,19 @@ import pandas as pd
 
 from credit.defs.card import credit_card
 from credit.lib.data import HISTORY_MONTHS, LABEL, generate_applications
+from credit.lib.loan_book import DEFAULT_HISTORY_SIZE, SOURCE_ID, read_loan_history
 from credit.lib.schema import check_schema
 from inloop.checks import Measurement, concern_check
 from inloop.privacy import drop_erased
 from inloop.privacy.checks import erased_subjects_check
 from inloop.settings import get_settings
 
-#: Applications in the history at demo scale 1: enough for stable slices and for the trees to beat
-#: the baseline, still about a second to generate and train on a laptop.
-DEFAULT_HISTORY_SIZE = 20_000
+__all__ = ["DEFAULT_HISTORY_SIZE", "LoanApplicationsConfig", "loan_applications"]
 
 
 class LoanApplicationsConfig(dg.Config):
-    """How much history to simulate (default: 20,000 x INLOOP_DEMO_DATA_SCALE) and its seed."""
+    """How much history to simulate (default: 20,000 x INLOOP_DEMO_DATA_SCALE) and its seed (synthetic
+    source only; a configured source in the card is read as it is)."""
 
     size: int | None = None
     seed: int = 7
@@ -29,13 +29,20 @@ class LoanApplicationsConfig(dg.Config):
 
 @dg.asset(group_name="credit_training", kinds={"pandas"})
 def loan_applications(context: dg.AssetExecutionContext, config: LoanApplicationsConfig) -> pd.DataFrame:
-    """Loan applications of the past 18 months with their observed 12-month default."""
+    """Loan applications of the past months with their observed 12-month default, from the card's
+    ``loan_history`` source (the synthetic world by default), mapped onto the application schema.
+    A source whose mapping does not fit stops the run here, naming the source, column and owner."""
     size = config.size or max(HISTORY_MONTHS, round(DEFAULT_HISTORY_SIZE * get_settings().demo_data_scale))
-    frame = generate_applications(size, seed=config.seed, months=range(HISTORY_MONTHS))
+    history = read_loan_history(credit_card(),
+                                lambda: generate_applications(size, seed=config.seed, months=range(HISTORY_MONTHS)))
+    frame = history.frame
     left_out = 0
     if config.source_honours_erasures:
         frame, left_out = drop_erased("credit", frame, "application_id")
     context.add_output_metadata({
+        "source": f"{SOURCE_ID} ({history.where})",
+        "absent_inputs": ", ".join(history.absent) or "none",
+        "source_notes": " ".join(history.notes) or "none",
         "rows": len(frame),
         "erased_applicants_left_out": left_out,
         "first_application": str(frame["applied_at"].min()),

@@ -10,5 +10,8 @@ from inloop.cards import ProjectCard
 
 @lru_cache(maxsize=1)
 def credit_card() -> ProjectCard:
-    """The validated ``domains/credit/project.yaml``."""
-    return domain.card()
+    """The validated ``domains/credit/project.yaml``, with the overlay ``INLOOP_CARD_OVERLAYS`` names for credit
+    (e.g. the German credit example's data source)."""
+    from inloop.cards import card_in_force
+
+    return card_in_force("credit", domain.card_path)

@@ -12,6 +12,7 @@ from credit.defs.card import credit_card
 from credit.lib.decision import MODEL_NAME
 from credit.lib.evaluation import Evaluation, evaluate_models
 from credit.lib.features import FEATURES, build_features, labels, split_by_time
+from credit.lib.loan_book import available_features, slice_columns
 from credit.lib.model import NUM_ROUNDS, RiskModel, train_baseline, train_risk_model
 from credit.lib.policy import load_policy
 from credit.lib.promotion import GATES, gate_measurements, promote_candidate, promotion_gates
@@ -64,7 +65,8 @@ def training_sets(context: dg.AssetExecutionContext, config: TrainingSetsConfig,
     if unknown:
         raise ValueError(f"drop_features names unknown feature(s) {unknown}; features are {', '.join(FEATURES)}")
     train, holdout = split_by_time(loan_applications)
-    features = tuple(f for f in FEATURES if f not in config.drop_features)
+    # Inputs the card's source does not have (declared absent in its mapping) are not features.
+    features = tuple(f for f in available_features(credit_card()) if f not in config.drop_features)
     sets = TrainingSets(features, loan_applications[train].reset_index(drop=True),
                         loan_applications[holdout].reset_index(drop=True))
     context.add_output_metadata({"train_rows": len(sets.train), "holdout_rows": len(sets.holdout),
@@ -93,8 +95,8 @@ def risk_model_candidate(context: dg.AssetExecutionContext, training_sets: Train
     model = train_risk_model(X, y, params, num_rounds=int(params.pop("num_rounds", NUM_ROUNDS)))
     # data-4: the trained model's features, read from the loan book, against the card's feature_policy
     require_allowed_features(credit_card(), {feature: ("loan_history",) for feature in model.features})
-    # The baseline always sees every application input: it is the bar, not an ablation.
-    baseline = train_baseline(training_sets.X("train", FEATURES), y)
+    # The baseline always sees every application input the source has: it is the bar, not an ablation.
+    baseline = train_baseline(training_sets.X("train", available_features(credit_card())), y)
     run = log_candidate(model, X, y, tags={"dagster.run_id": context.run.run_id,
                                            "inloop.data_fingerprint": data_fingerprint(training_sets.train),
                                            "inloop.seed": str(model.params["seed"]),
@@ -109,7 +111,8 @@ def model_evaluation(context: dg.AssetExecutionContext, risk_model_candidate: Ca
                      training_sets: TrainingSets) -> Evaluation:
     """The candidate beside the baseline on the holdout months: AUC, Brier, approval rate, per slice."""
     evaluation = evaluate_models(training_sets.holdout, training_sets.y("holdout"), risk_model_candidate.model,
-                                 risk_model_candidate.baseline, load_policy())
+                                 risk_model_candidate.baseline, load_policy(),
+                                 slice_columns=slice_columns(credit_card()))
     log_evaluation(risk_model_candidate.run_id, evaluation)
     gates = promotion_gates(evaluation, credit_card())
     if not all(g.passed for g in gates):

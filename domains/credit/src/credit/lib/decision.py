@@ -105,13 +105,16 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def _read_applications(applications: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], np.ndarray]:
+def _read_applications(applications: Sequence[Mapping[str, Any]],
+                       used: frozenset[str] | None = None) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Each application's feature values (for the policy) and the feature matrix (for the model).
 
     Refuses applications the model cannot read at all — missing inputs, unknown categories,
     non-numbers — naming the field, the value and the application. Values that are readable but
     implausible (a duration in milliseconds) are decided and left to the monitoring checks, as on
-    the real live path. Plain Python, no pandas: one application takes microseconds.
+    the real live path. Plain Python, no pandas: one application takes microseconds. ``used`` are
+    the features the model reads: an input outside it may be empty (a source that lacks it, e.g.
+    the German credit data has no income), and is NaN for the policy.
     """
     from credit.lib.data import MODEL_INPUTS
     from credit.lib.features import CATEGORIES
@@ -136,7 +139,9 @@ def _read_applications(applications: Sequence[Mapping[str, Any]]) -> tuple[list[
                 value = application[name]
                 value = str(value) if value is not None and not (isinstance(value, float) and math.isnan(value)) \
                     else None
-                if value not in codes[name]:
+                if value is None and used is not None and name not in used:
+                    matrix[row_index, col] = math.nan
+                elif value not in codes[name]:
                     problems.append(f"{name} must be one of {', '.join(CATEGORIES[name])} "
                                     f"(got {application[name]!r} for {application['application_id']})")
                     matrix[row_index, col] = math.nan
@@ -147,7 +152,7 @@ def _read_applications(applications: Sequence[Mapping[str, Any]]) -> tuple[list[
                     value = float(application[name])
                 except (TypeError, ValueError):
                     value = math.nan
-                if math.isnan(value):
+                if math.isnan(value) and (used is None or name in used):
                     problems.append(f"{name} must be a number (got {application[name]!r} for "
                                     f"{application['application_id']})")
                 matrix[row_index, col] = value
@@ -188,8 +193,11 @@ class DecisionService:
         """Decide applications (mappings), in one scoring pass; log them in one transaction."""
         start = time.perf_counter()
         # The policy reads every application input; the model only the features it was trained on.
-        records, matrix = _read_applications(applications)
         features = list(self.model.features)
+        used = set(features)
+        for name in features:
+            used.update(DERIVED[name].inputs if name in DERIVED else ())
+        records, matrix = _read_applications(applications, frozenset(used))
         inputs = matrix[:, [FEATURES.index(f) for f in features]]
         # Numerical stability: a NaN/inf feature or score is refused (with an alert), never decided on.
         require_finite(self.domain, "serving", {"features": inputs},

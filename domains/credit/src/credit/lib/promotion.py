@@ -34,23 +34,46 @@ class GateMeasurement:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def _interval(low: float | None, high: float | None) -> str:
+    return f" [90 % CI {low:.3f}..{high:.3f}]" if low is not None and high is not None else ""
+
+
 def gate_measurements(evaluation: Evaluation) -> dict[str, GateMeasurement]:
-    """What each gate measures on ``evaluation``, by concern id."""
+    """What each gate measures on ``evaluation``, by concern id.
+
+    Figures carry their bootstrap 90 % intervals. A slice too small to judge (too few defaults or
+    non-defaults) makes the slice gate's value None, so it refuses and says which slices and why:
+    a floor that cannot be judged is not passed by noise.
+    """
     worst = evaluation.worst_slice()
-    unmeasured = [f"{s.column}={s.value}" for s in evaluation.slices if s.model_auc is None]
+    unjudgeable = evaluation.unjudgeable_slices()
+    if unjudgeable:
+        small_groups = GateMeasurement(
+            None, "cannot judge the slice floor for lack of rows: "
+            + "; ".join(s.why_not_judgeable() for s in unjudgeable)
+            + (f" (worst judgeable slice {worst.column}={worst.value}: AUC {worst.model_auc}"
+               f"{_interval(worst.model_auc_low, worst.model_auc_high)})" if worst is not None else ""),
+            {"unjudgeable": [s.why_not_judgeable() for s in unjudgeable]})
+    else:
+        assert worst is not None  # every slice judgeable, and there is at least one
+        small_groups = GateMeasurement(
+            worst.model_auc,
+            f"worst slice {worst.column}={worst.value}: AUC {worst.model_auc}"
+            f"{_interval(worst.model_auc_low, worst.model_auc_high)} on {worst.rows} applications "
+            f"(baseline {worst.baseline_auc})", {})
+    small_groups.details["slices"] = [
+        f"{s.column}={s.value}: AUC {s.model_auc}{_interval(s.model_auc_low, s.model_auc_high)}, "
+        f"approval {s.approval_rate:.1%}" for s in evaluation.slices]
     return {
         "beats-baseline": GateMeasurement(
             round(evaluation.auc_lift, 4),
-            f"model AUC {evaluation.model_auc:.4f} vs logistic-regression baseline {evaluation.baseline_auc:.4f}",
-            {"model_auc": evaluation.model_auc, "baseline_auc": evaluation.baseline_auc}),
-        "small-groups": GateMeasurement(
-            None if worst is None else worst.model_auc,
-            "no slice has enough defaults to measure" if worst is None else
-            f"worst slice {worst.column}={worst.value}: AUC {worst.model_auc} on {worst.rows} applications "
-            f"(baseline {worst.baseline_auc})" + (f"; too few defaults to measure: {', '.join(unmeasured)}"
-                                                  if unmeasured else ""),
-            {"slices": [f"{s.column}={s.value}: AUC {s.model_auc}, approval {s.approval_rate:.1%}"
-                        for s in evaluation.slices]}),
+            f"model AUC {evaluation.model_auc:.4f}{_interval(evaluation.model_auc_low, evaluation.model_auc_high)} "
+            f"vs logistic-regression baseline {evaluation.baseline_auc:.4f}; lift "
+            f"{evaluation.auc_lift:+.4f}{_interval(evaluation.auc_lift_low, evaluation.auc_lift_high)} "
+            f"on {evaluation.rows} held-out applications",
+            {"model_auc": evaluation.model_auc, "baseline_auc": evaluation.baseline_auc,
+             "auc_lift_interval": [evaluation.auc_lift_low, evaluation.auc_lift_high]}),
+        "small-groups": small_groups,
         "sales-volume": GateMeasurement(
             evaluation.approval_rate,
             f"approval rate {evaluation.approval_rate:.1%} at policy {evaluation.policy_version} "
@@ -68,8 +91,15 @@ def promotion_gates(evaluation: Evaluation, card: ProjectCard) -> list[GateResul
         assert concern.threshold is not None and concern.metric is not None
         m = measured[concern_id]
         passed = concern.threshold.holds(m.value)
+        summary = m.summary
+        interval = m.details.get("auc_lift_interval")
+        if interval and None not in interval and concern.threshold.holds(interval[0]) != concern.threshold.holds(
+                interval[1]):
+            # Small data: say when the verdict rests on the point estimate alone.
+            summary += (f"; the 90 % interval straddles {concern.threshold}, so on these rows the verdict is "
+                        "not distinguishable from noise")
         results.append(GateResult(gate, passed, f"{concern.metric.name} = {m.value} (needs {concern.threshold}): "
-                                                f"{m.summary}"))
+                                                f"{summary}"))
     return results
 
 
