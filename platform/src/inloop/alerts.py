@@ -23,7 +23,8 @@ from inloop import db
 from inloop.db.models import Alert, utcnow
 from inloop.settings import get_settings
 
-__all__ = ["AlertRecord", "Delivery", "list_alerts", "raise_alert", "resolve_alerts", "route_pending_alerts"]
+__all__ = ["AlertRecord", "Delivery", "list_alerts", "raise_alert", "refresh_alert", "resolve_alerts",
+           "route_pending_alerts"]
 
 log = logging.getLogger("inloop.alerts")
 
@@ -98,6 +99,27 @@ def raise_alert(
             if attempt:
                 raise
     raise AssertionError("unreachable")
+
+
+def refresh_alert(cause_key: str, *, title: str | None = None, message: str | None = None,
+                  evidence: dict[str, Any] | None = None, db_url: str | None = None) -> AlertRecord | None:
+    """Bring the open alert for ``cause_key`` up to date without counting an occurrence; None if none is open.
+
+    For grouped alerts whose membership shrinks (an invoice left the review queue): the console shows
+    the current list, and nobody is notified again for a change that needs no one.
+    """
+    with db.session(db_url) as sess:
+        row = sess.scalars(sa.select(Alert).where(Alert.open_key == cause_key).with_for_update()).one_or_none()
+        if row is None:
+            return None
+        if title is not None:
+            row.title = title[:300]
+        if message is not None:
+            row.message = message
+        if evidence is not None:
+            row.evidence = evidence
+        sess.flush()
+        return AlertRecord.of(row)
 
 
 def resolve_alerts(cause_key: str, resolution: str, db_url: str | None = None) -> int:

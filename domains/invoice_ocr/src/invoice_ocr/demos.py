@@ -16,8 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from inloop.alerts import list_alerts, route_pending_alerts
 from inloop.demos import Demo, DemoTrace
 from invoice_ocr.lib.bad_inputs import make_bad_file
+from invoice_ocr.lib.clerk_notifications import REVIEW_CONCERN as REVIEW_ROUTE_CONCERN
+from invoice_ocr.lib.clerk_notifications import clerk_action, notify_clerks, review_routes
 from invoice_ocr.lib.dataset import write_invoice, write_supplier_master
 from invoice_ocr.lib.erp import SqliteErp
 from invoice_ocr.lib.intake import receive, take_inbox
@@ -54,6 +57,34 @@ def _accounted(trace: DemoTrace, workspace: Workspace) -> None:
     trace.claim(not dupes, "no invoice key is booked twice in the ERP", duplicates=dupes)
 
 
+def _clerk_notified(trace: DemoTrace, workspace: Workspace, expected: dict[str, int]) -> dict[str, int | None]:
+    """Notify the clerk on duty (one notification per review reason), deliver it, and claim it arrived."""
+    notices = {n.reason_kind: n for n in notify_clerks(workspace)}
+    deliveries = route_pending_alerts("invoice_ocr")
+    delivered = {(d.alert_id, d.route) for d in deliveries if d.ok}
+    routes = review_routes()
+    for kind, notice in notices.items():
+        trace.step("notify", f"clerk notified: {len(notice.invoice_ids)} invoice(s) in review for {kind}",
+                   f"alert #{notice.alert_id} via {', '.join(routes)}; to do: {clerk_action(kind)}",
+                   alert_id=notice.alert_id, invoices=notice.invoice_ids)
+    open_alerts = {a.id: a for a in list_alerts("invoice_ocr", status="open", limit=1000)}
+    for kind, count in expected.items():
+        notice = notices.get(kind)
+        alert = open_alerts.get(notice.alert_id) if notice and notice.alert_id else None
+        trace.claim(alert is not None and len(notice.invoice_ids) == count and alert.routes == routes
+                    and all((alert.id, r) in delivered for r in routes if r != "webhook"),
+                    f"one notification for '{kind}' names the {count} invoice(s) waiting and reached the clerk "
+                    f"({', '.join(routes)}, as the card routes {REVIEW_ROUTE_CONCERN})",
+                    alert_id=alert.id if alert else None)
+    return {kind: n.alert_id for kind, n in notices.items()}
+
+
+def _notification_resolved(trace: DemoTrace, alert_id: int | None, why: str) -> None:
+    resolved = {a.id for a in list_alerts("invoice_ocr", status="resolved", limit=1000)}
+    trace.claim(alert_id is not None and alert_id in resolved, f"the notification is resolved: {why}",
+                alert_id=alert_id)
+
+
 def _corrupted_file(trace: DemoTrace) -> None:
     workspace, scans = demo_workspace("corrupted-file", 2)
     good, damaged_source = scans
@@ -76,8 +107,7 @@ def _corrupted_file(trace: DemoTrace) -> None:
     queue = ReviewService(workspace).queue()
     for item in queue:
         trace.step("fallback", f"review queue: {item.original_name}", f"{item.reason_kind}: {item.reason}")
-    trace.step("notify", "the clerk on duty sees both broken files in the review queue, with the reason",
-               "the console's review page and `python -m invoice_ocr review list` show the same queue")
+    alerts = _clerk_notified(trace, workspace, {"truncated": 1, "empty_file": 1})
     kinds = {item.original_name: item.reason_kind for item in queue}
     trace.claim(kinds.get("scan-0815.png") == "truncated", "the truncated scan is in review as 'truncated'")
     trace.claim(kinds.get("empty-attachment.pdf") == "empty_file", "the empty attachment is in review as 'empty_file'")
@@ -85,6 +115,7 @@ def _corrupted_file(trace: DemoTrace) -> None:
     rejected = ReviewService(workspace).reject(next(i.invoice_id for i in queue if i.original_name == "scan-0815.png"),
                                                "demo clerk", "Your invoice arrived damaged; please send it again.")
     trace.step("result", "the clerk rejects the damaged scan with a notice to the supplier", rejected.notice or "")
+    _notification_resolved(trace, alerts.get("truncated"), "no truncated scan is waiting any more")
     _accounted(trace, workspace)
 
 
@@ -102,12 +133,15 @@ def _erp_down(trace: DemoTrace) -> None:
                reasons=first.review_reasons)
     trace.claim(first.erp_retries >= len(scans) * (_DEMO_RETRY.erp_attempts - 1), "each booking was retried")
     trace.claim(first.review_reasons.get("erp_unavailable") == len(scans), "every invoice is parked with the reason, none lost")
+    alerts = _clerk_notified(trace, workspace, {"erp_unavailable": len(scans)})
     _accounted(trace, workspace)
     erp.set_available(True)
     trace.step("action", "the ERP is back; the next run (sensor or the 30-minute catch-up schedule) starts")
     second = InvoiceProcessor(workspace, config=_DEMO_RETRY).run()
     trace.step("result", "catch-up", f"{second.requeued} invoice(s) retried automatically, {second.booked} booked")
     trace.claim(second.booked == len(scans), "all parked invoices were booked after the ERP came back")
+    notify_clerks(workspace)
+    _notification_resolved(trace, alerts.get("erp_unavailable"), "every parked invoice was booked")
     with Ledger(workspace.ledger_path) as ledger:
         trace.claim(ledger.counts()["booked"] == len(scans), "the ledger shows every invoice booked")
     _accounted(trace, workspace)
@@ -168,6 +202,7 @@ def _sent_twice(trace: DemoTrace) -> None:
     for item in queue:
         trace.step("fallback", f"review queue: {item.original_name}", f"{item.reason_kind}: {item.reason}")
     trace.claim(any(i.reason_kind == "duplicate_invoice" for i in queue), "the re-scan is caught before booking")
+    _clerk_notified(trace, workspace, {"duplicate_invoice": 1})
     bookings = SqliteErp(workspace.erp_path).bookings()
     trace.claim(len(bookings) == 1, "the ERP holds exactly one booking for the invoice", bookings=len(bookings))
     with Ledger(workspace.ledger_path) as ledger:
@@ -191,7 +226,8 @@ def _changed_bank_details(trace: DemoTrace) -> None:
     trace.claim(summary.booked == 0, "the invoice was not booked (so it cannot be paid) into the unknown account")
     trace.claim(item is not None and "IBAN differs from the supplier master" in (item.reason or ""),
                 "the clerk sees why: the IBAN differs from the supplier master")
-    trace.step("notify", "treasury confirms bank-detail changes with the supplier by phone before the master is changed")
+    _clerk_notified(trace, workspace, {"validation_failed": 1})
+    trace.step("info", "treasury confirms bank-detail changes with the supplier by phone before the master is changed")
     _accounted(trace, workspace)
 
 

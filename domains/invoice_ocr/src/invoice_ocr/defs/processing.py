@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from invoice_ocr.defs.assets import GROUP
+from invoice_ocr.lib.clerk_notifications import notify_clerks
 from invoice_ocr.lib.intake import take_inbox
 from invoice_ocr.lib.master_staleness import check_master_age
 from invoice_ocr.lib.monitoring import field_accuracy, reconcile
@@ -42,12 +43,14 @@ def processed_invoices(context: dg.AssetExecutionContext, config: ProcessingRunC
     processor = InvoiceProcessor(workspace, engine=OcrEngine(), config=ProcessingConfig(
         erp_attempts=config.erp_attempts, erp_wait_initial_s=config.erp_wait_initial_s))
     summary = processor.run(limit=config.limit or None)
+    notices = notify_clerks(workspace)  # one grouped notification per review reason, routed as the card says
     recon = reconcile(workspace)
     accuracy = field_accuracy(workspace)
     master_age = check_master_age(workspace)  # alerts when the supplier master is older than its limit
     skew = check_serving_skew(workspace)  # alerts when live scans read unlike the policy's evaluation set
     result = {"run": summary.to_dict(), "reconciliation": recon.to_dict(), "accuracy": accuracy,
-              "supplier_master_age": master_age, "serving_skew": skew}
+              "supplier_master_age": master_age, "serving_skew": skew,
+              "review_notifications": {n.reason_kind: len(n.invoice_ids) for n in notices}}
     if config.log_to_mlflow:
         _log_run(context, summary.to_dict(), accuracy)
     context.add_output_metadata({
@@ -55,6 +58,8 @@ def processed_invoices(context: dg.AssetExecutionContext, config: ProcessingRunC
         "stp_rate": summary.stp_rate if summary.stp_rate is not None else "n/a",
         "invoices_per_minute": round(summary.invoices_per_minute or 0.0, 2),
         "review_reasons": dg.MetadataValue.json(summary.review_reasons),
+        "review_notifications": dg.MetadataValue.json({n.reason_kind: {"alert": n.alert_id, "waiting": len(n.invoice_ids)}
+                                                       for n in notices}),
         "reconciliation_gap": recon.gap,
         "field_accuracy": dg.MetadataValue.json(accuracy["per_field"]),
         "extractor_version": summary.extractor_version,

@@ -349,6 +349,12 @@ class Ledger:
         conn.execute("INSERT INTO events (invoice_id, at, from_state, to_state, detail) VALUES (?,?,?,?,?)",
                      (row["id"], now, row["state"], to_state, str(text)))
 
+    def note(self, invoice_id: int, detail: str) -> None:
+        """Add a line to an invoice's history without changing its state (e.g. "clerk notified")."""
+        with self._write() as conn:
+            conn.execute("INSERT INTO events (invoice_id, at, from_state, to_state, detail) "
+                         "SELECT id, ?, state, state, ? FROM invoices WHERE id = ?", (_iso(utcnow()), detail, invoice_id))
+
     # Review -----------------------------------------------------------------------------
 
     def add_corrections(self, invoice_id: int, corrections: dict[str, tuple[str | None, str | None]],

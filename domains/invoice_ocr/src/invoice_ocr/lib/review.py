@@ -7,6 +7,7 @@ and feed the field-accuracy metric.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,6 +22,8 @@ from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["ReviewError", "ReviewItem", "ReviewService"]
+
+log = logging.getLogger("invoice_ocr.review")
 
 
 class ReviewError(ValueError):
@@ -120,11 +123,13 @@ class ReviewService:
             fields = dict(entry.fields or {})
             fields["approved"] = final
             fields["corrected_fields"] = sorted(changed)
-            return ledger.transition(
+            booked = ledger.transition(
                 invoice_id, "booked", expected_from=("needs_review",),
                 detail=f"approved by {clerk}" + (f", corrected {', '.join(sorted(changed))}" if changed else ""),
                 fields=fields, invoice_key=key, erp_booking_id=result.erp_id, booked_by=clerk,
                 extractor_version=entry.extractor_version or EXTRACTOR_VERSION)
+        self._update_notifications()
+        return booked
 
     def reject(self, invoice_id: int, clerk: str, notice: str) -> LedgerEntry:
         """Reject with the notice text sent to the supplier (e.g. "please resend as an unprotected PDF")."""
@@ -136,9 +141,25 @@ class ReviewService:
             entry = ledger.get(invoice_id)
             if entry.state != "needs_review":
                 raise ReviewError(f"invoice {invoice_id} is {entry.state}, not waiting for review")
-            return ledger.transition(invoice_id, "rejected_with_notice", expected_from=("needs_review",),
-                                     detail=f"rejected by {clerk}: {notice.strip()}", notice=notice.strip(),
-                                     booked_by=None)
+            rejected = ledger.transition(invoice_id, "rejected_with_notice", expected_from=("needs_review",),
+                                         detail=f"rejected by {clerk}: {notice.strip()}", notice=notice.strip(),
+                                         booked_by=None)
+        self._update_notifications()
+        return rejected
+
+    def _update_notifications(self) -> None:
+        """The invoice left review: its reason's notification lists the rest (or resolves).
+
+        The decision is already committed; a notification store that is down must not undo it, so a
+        failure here is logged, and the next processing run brings the notifications up to date.
+        """
+        from invoice_ocr.lib.clerk_notifications import notify_clerks
+
+        try:
+            notify_clerks(self.workspace)
+        except Exception as exc:
+            log.warning("review notifications not updated (next processing run does it): %s: %s",
+                        type(exc).__name__, exc)
 
     @staticmethod
     def _normalised(values: dict[str, Any]) -> dict[str, Any]:
