@@ -8,6 +8,8 @@ import pytest
 
 from inloop import tracking
 from inloop.canary import (
+    CanaryReport,
+    VersionStats,
     canary_gates,
     canary_report,
     challenger_version,
@@ -36,7 +38,8 @@ def _register_two_versions(name: str) -> None:
         assert stage_candidate(f"shop_{name}", name, version, gates).stage == expected
 
 
-def _traffic(name: str, n: int, *, challenger_is_good: bool) -> None:
+def _traffic(name: str, n: int, *, challenger_is_good: bool, challenger_latency_ms: float | None = 2.0) -> None:
+    """``n`` logged requests, every fourth on the canary; latencies are recorded figures, never measured."""
     from inloop.db import session
     from inloop.db.models import Label
 
@@ -55,7 +58,8 @@ def _traffic(name: str, n: int, *, challenger_is_good: bool) -> None:
                                     champion_score=champion_score)
         entries.append(PredictionEntry(domain=f"shop_{name}", component="box", features={"i": i}, output=output,
                                        model_name=name, model_version="2" if on_canary else "1",
-                                       subject_id=subject, latency_ms=2.0 if on_canary else 1.5))
+                                       subject_id=subject,
+                                       latency_ms=challenger_latency_ms if on_canary else 1.5))
         labels.append(Label(domain=f"shop_{name}", subject_id=subject, name="bought", value=bought))
     log_predictions(entries)
     with session() as sess:
@@ -111,3 +115,56 @@ def test_the_canary_holds_back_a_challenger_that_ranks_worse_on_live_labels_and_
     assert stage_candidate("shop_equal", "equal", v3, [tracking.GateResult("g", True, "ok")]).stage == "challenger"
     assert challenger_version("equal") == "3" and tracking.champion_version("equal") == "1"
     assert mlc.get_model_version("equal", "2").tags["inloop.promotion"] == "superseded by v3"
+
+
+@pytest.mark.rubric("infra-6")
+def test_the_latency_gate_refuses_a_slow_challenger_from_recorded_latencies() -> None:
+    """The gate's logic, fed logged latencies (champion p95 1.5 ms): the verdict never depends on this machine."""
+    from inloop.canary import promote_challenger
+
+    _register_two_versions("slow")
+    _traffic("slow", 200, challenger_is_good=True, challenger_latency_ms=4.5)  # 3x the champion, limit 2x
+    report = canary_report("shop_slow", _spec("slow"))
+    assert (report.of("challenger").latency_p95_ms, report.of("champion").latency_p95_ms) == (4.5, 1.5)
+    gates = {g.name: g for g in canary_gates(report)}
+    assert not gates["canary_latency"].passed
+    assert gates["canary_latency"].detail == "p95 4.50 ms vs champion 1.50 ms (ratio 3.00, at most 2.0)"
+    assert all(g.passed for name, g in gates.items() if name != "canary_latency"), gates  # latency alone refuses
+
+    decision, _ = promote_challenger("shop_slow", _spec("slow"))
+    assert not decision.promoted and [g.name for g in decision.failed_gates] == ["canary_latency"]
+    tags = tracking.client().get_model_version("slow", "2").tags
+    assert "canary_latency" in tags["inloop.promotion_refused_by"] and tags["inloop.promotion"] == "challenger"
+    assert (tracking.champion_version("slow"), challenger_version("slow")) == ("1", "2")
+
+
+def _recorded(challenger_p95_ms: float | None, champion_p95_ms: float | None) -> CanaryReport:
+    """A canary report as the prediction log would give it, with these p95 latencies (ms)."""
+    return CanaryReport("shop_recorded", "recorded", "1", "2", None,
+                        (VersionStats("2", "challenger", 100, challenger_p95_ms, challenger_p95_ms),
+                         VersionStats("1", "champion", 300, champion_p95_ms, champion_p95_ms)),
+                        compared=100, agreement=1.0, mean_abs_score_diff=0.0)
+
+
+@pytest.mark.parametrize(("challenger_ms", "champion_ms", "passes", "detail"), [
+    (3.0, 1.5, True, "p95 3.00 ms vs champion 1.50 ms (ratio 2.00, at most 2.0)"),  # exactly the limit
+    (3.01, 1.5, False, "p95 3.01 ms vs champion 1.50 ms (ratio 2.01, at most 2.0)"),
+    (0.4, 1.5, True, "p95 0.40 ms vs champion 1.50 ms (ratio 0.27, at most 2.0)"),
+    (None, 1.5, False, "the challenger logged no latencies"),
+    (2.0, None, True, "no champion latency to compare"),
+])
+def test_the_latency_gate_judges_recorded_p95_against_the_configured_ratio(
+        challenger_ms: float | None, champion_ms: float | None, passes: bool, detail: str) -> None:
+    gates = {g.name: g for g in canary_gates(_recorded(challenger_ms, champion_ms))}
+    assert (gates["canary_latency"].passed, gates["canary_latency"].detail) == (passes, detail)
+
+
+def test_a_stricter_latency_ratio_from_the_settings_refuses_what_the_default_allows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from inloop.settings import reset_settings
+
+    assert {g.name: g for g in canary_gates(_recorded(2.4, 1.5))}["canary_latency"].passed
+    monkeypatch.setenv("INLOOP_CANARY_MAX_LATENCY_RATIO", "1.5")
+    reset_settings()
+    gate = {g.name: g for g in canary_gates(_recorded(2.4, 1.5))}["canary_latency"]
+    assert not gate.passed and gate.detail.endswith("(ratio 1.60, at most 1.5)")
