@@ -227,7 +227,10 @@ def build_report(domain: str, *, frames: Mapping[str, pd.DataFrame | None] | Non
     unknown = sorted(set(wanted) - set(known))
     if unknown:
         raise KeyError(f"{domain} has no source(s) {', '.join(unknown)}; its sources are {', '.join(known)}")
-    card_sources = {s.id: s for s in get_domain(domain).card().data_sources}
+    from inloop.cards import card_in_force
+
+    # The card in force: an overlay (INLOOP_CARD_OVERLAYS) may name other sources and owners.
+    card_sources = {s.id: s for s in card_in_force(domain, get_domain(domain).card_path).data_sources}
     reports = []
     for source in sources:
         if source.id not in wanted:

@@ -365,7 +365,7 @@ def _read_raw(read: SourceRead) -> pd.DataFrame:
 
 
 def _shown(values: Any, limit: int = 6) -> str:
-    values = list(values)
+    values = [v.item() if hasattr(v, "item") else v for v in values]  # numpy scalars as plain numbers
     text = ", ".join(repr(v) for v in values[:limit])
     return text + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
 
@@ -480,9 +480,11 @@ def _event_times(
         )
     bad = values.notna() & times.isna()
     if bad.any():
+        numeric = spec.unit != "datetime" and pd.to_numeric(values[bad], errors="coerce").notna().all()
+        hint = "; they are numbers out of range for it: is the unit stated right?" if numeric else ""
         problems.append(
             f"event time {spec.from_!r}: {int(bad.sum())} value(s) are not {spec.unit}, e.g. "
-            f"{_shown(values[bad].unique())}"
+            f"{_shown(values[bad].unique(), 3)}{hint}"
         )
         return None
     if len(times) and (times.dt.year.min() < 1950 or times.dt.year.max() > dt.date.today().year + 1):

@@ -226,3 +226,35 @@ def test_a_wrong_mapping_stops_the_run_naming_source_column_and_owner(
     assert not (tmp_path / "inloop-data" / "mlartifacts").exists() or not any(
         (tmp_path / "inloop-data" / "mlartifacts").rglob("*.txt")
     )
+
+
+@pytest.mark.slow
+def test_real_rows_that_break_the_schema_block_training_and_go_to_their_owner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credit.defs.card import credit_card
+    from inloop.data_quality import build_report
+
+    # Three applicants with a zero-month term: readable, mapped, but impossible (the schema's 1..120 months).
+    overlay = _broken_overlay(tmp_path, lambda source: None)
+    rows = pd.read_csv(tmp_path / "germancredit.csv")
+    rows.loc[[4, 40, 400], "duration_in_month"] = 0
+    rows.to_csv(tmp_path / "germancredit.csv", index=False)
+    _use_overlay(monkeypatch, overlay)
+    try:
+        result = _training_run()
+        report = build_report("credit", only=["loan_history"])
+    finally:
+        credit_card.cache_clear()
+
+    schema = next(
+        c for c in result.get_asset_check_evaluations() if c.check_name == "applications_match_schema"
+    )
+    assert not schema.passed
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert materialized == {"loan_applications"}  # the blocking check stopped everything after the source
+    (source,) = report.sources
+    assert source.owner and source.owner.startswith("Credit Risk data steward")
+    assert source.rows_breaking == 3
+    (finding,) = [f for f in source.findings if f.column == "loan_duration_months"]
+    assert sorted(finding.rows) == [4, 40, 400] and finding.failing_rows == 3

@@ -1,7 +1,8 @@
 """The credit domain's upstream sources for the data-quality report (the ``data_quality_sources`` hook).
 
 Both sources are checked against the application schema (:mod:`credit.lib.schema`), whose rules
-carry the reason they hold: the loan history the model learns from, and the newest batch the loan
+carry the reason they hold: the loan history the model learns from (read as the card's ``loan_history``
+source configures it, :mod:`credit.lib.loan_book`), and the newest batch the loan
 front end dropped into the inbox. Owners and contacts are in the project card's ``data_sources``.
 """
 
@@ -15,13 +16,14 @@ __all__ = ["sources"]
 
 
 def _history() -> pd.DataFrame:
-    from credit.defs.applications import DEFAULT_HISTORY_SIZE
-    from credit.lib.data import HISTORY_MONTHS, generate_applications
+    # The loan history as the card configures it (synthetic by default, or a team's own rows mapped onto
+    # the schema): its owner gets the rows that break the schema. A mapping that does not fit raises,
+    # naming the source, the column and the owner.
+    from credit.defs.card import credit_card
+    from credit.lib.loan_book import read_loan_history
     from inloop.privacy import drop_erased
-    from inloop.settings import get_settings
 
-    size = max(HISTORY_MONTHS, round(DEFAULT_HISTORY_SIZE * get_settings().demo_data_scale))
-    frame, _ = drop_erased("credit", generate_applications(size, months=range(HISTORY_MONTHS)), "application_id")
+    frame, _ = drop_erased("credit", read_loan_history(credit_card()).frame, "application_id")
     return frame
 
 
