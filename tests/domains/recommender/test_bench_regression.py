@@ -33,10 +33,14 @@ def test_a_slower_page_service_than_committed_is_a_regression_and_the_hook_measu
     assert len(latencies) == 4 and all(direction(f["unit"]) == "lower" for f in latencies)
     assert not compare_results(committed, committed).regressions
 
-    # the hook (quick sizes) produces the very figures the committed result holds, so a new run is compared
+    # the hook (quick sizes) produces every figure the committed result holds, so a new run is compared
+    # (a figure added since the last committed run is only recorded until the next one is committed)
     fresh = measure(True, lambda _: None)
-    assert {(f.group, f.name) for f in fresh} == {(f["group"], f["name"]) for f in data["figures"]}
-    assert all(f.median > 0 for f in fresh if f.unit == "ms")
+    assert {(f["group"], f["name"]) for f in data["figures"]} <= {(f.group, f.name) for f in fresh}
+    assert all(f.median > 0 for f in fresh if f.unit in ("ms", "s"))
+    # the time goals the tests no longer judge are stated on the figures (met or not is the bench's verdict)
+    goals = {f.name: f.goal for f in fresh if f.goal}
+    assert goals == {"page render (3 boxes): p50": "< 50 ms", "ALS training": "< 10 s at the test shop's size"}
 
     slower = json.loads(committed.read_text())
     slower["meta"]["started"] = "2099-01-01T00:00:00+00:00"

@@ -64,7 +64,11 @@ def test_challenger_serves_its_share_of_accounts_and_promotion_waits_for_the_can
     gates = {g.name: g for g in canary_gates(report)}
     assert gates["canary_traffic"].passed and "needs 50%" in gates["canary_agreement"].detail
     # Another seed ranks differently: fewer than half of the champion's items agree, so the canary holds it back.
-    assert not gates["canary_agreement"].passed and all(g.passed for n, g in gates.items() if n != "canary_agreement")
+    # The latency gate's verdict is left out: it compares p95s measured on this (possibly loaded) machine,
+    # which is the benchmarks' business; its logic is tested on recorded latencies (tests/platform/test_canary.py).
+    assert not gates["canary_agreement"].passed
+    assert all(g.passed for n, g in gates.items() if n not in ("canary_agreement", "canary_latency")), gates
+    assert gates["canary_latency"].detail.startswith("p95 ")  # both versions logged their latencies
     result = CliRunner().invoke(app, ["models", "promote", "recommender", "--no-reload"])
     assert result.exit_code == 1 and "canary_agreement" in result.output
     assert (tracking.champion_version(MODEL_NAME), challenger_version(MODEL_NAME)) == ("1", "2")
