@@ -1,4 +1,4 @@
-"""Processing: ledger -> OCR -> field extraction -> GX validation -> idempotent booking, a defined path for every failure.
+"""Processing: ledger -> reading (e-invoice, text layer or OCR) -> field extraction -> GX validation -> idempotent booking, a defined path for every failure.
 
 Every claimed invoice leaves this module in exactly one of ``booked`` or ``needs_review`` (with a
 reason a clerk can act on). Transient ERP failures are retried with exponential backoff (tenacity),
@@ -18,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from PIL import Image
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from invoice_ocr.lib.erp import Booking, ErpClient, ErpUnavailable, SqliteErp, invoice_key
-from invoice_ocr.lib.extract import EXTRACTOR_VERSION, Extracted, extract_fields
+from invoice_ocr.lib.extract import EXTRACTOR_VERSION, Extracted
 from invoice_ocr.lib.ledger import Ledger, LedgerEntry
-from invoice_ocr.lib.ocr import OcrEngine, OcrLine, UnreadableFile, decode_pages, is_blank
+from invoice_ocr.lib.ocr import OcrEngine, UnreadableFile
 from invoice_ocr.lib.policy import ReviewPolicy, load_policy
+from invoice_ocr.lib.reading import read_invoice
 from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.validate import validate_batch
 from invoice_ocr.lib.workspace import Workspace
@@ -60,6 +60,8 @@ class RunSummary:
     min_confidence: float | None = None
     fingerprint: str = ""
     gx: list[dict[str, Any]] = field(default_factory=list)
+    #: Invoices per reading path (e-invoice, text-layer, ocr, unreadable).
+    paths_taken: dict[str, int] = field(default_factory=dict)
 
     @property
     def stp_rate(self) -> float | None:
@@ -74,10 +76,14 @@ class RunSummary:
 
 
 def load_suppliers(workspace: Workspace) -> list[dict[str, Any]]:
+    """The supplier master, plus the suppliers clerks added from the review queue (kept apart, see
+    :mod:`invoice_ocr.lib.supplier_onboarding`, so a regenerated master does not drop them)."""
+    from invoice_ocr.lib.supplier_onboarding import clerk_added_suppliers
+
     path = workspace.supplier_master_path
     if not path.exists():
         raise FileNotFoundError(f"no supplier master at {path}: materialize invoice_ocr/supplier_master first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(path.read_text(encoding="utf-8")) + clerk_added_suppliers(workspace)
 
 
 @dataclass
@@ -85,6 +91,8 @@ class _Work:
     entry: LedgerEntry
     extracted: Extracted | None = None
     notes: list[str] = field(default_factory=list)
+    path_taken: str | None = None
+    doubts: list[str] = field(default_factory=list)
 
 
 class InvoiceProcessor:
@@ -142,51 +150,38 @@ class InvoiceProcessor:
         summary.gx.append(gx_summary)
         for work in readable:
             assert work.extracted is not None
-            fields = {"extracted": work.extracted.to_dict(), "notes": work.notes, "fingerprint": self.policy.fingerprint()}
+            fields = {"extracted": work.extracted.to_dict(), "notes": work.notes, "fingerprint": self.policy.fingerprint(),
+                      "path_taken": work.path_taken, "language": work.extracted.language}
             values = work.extracted.values()
-            if work.entry.id in problems:
-                reasons = problems[work.entry.id]
+            if work.entry.id in problems or work.doubts:
+                reasons = [*work.doubts, *problems.get(work.entry.id, [])]
                 kind = "low_confidence" if all(r.startswith("low confidence") for r in reasons) else "validation_failed"
+                if work.doubts and work.entry.id not in problems:
+                    kind = "ambiguous_reading"
                 self._to_review(ledger, work.entry, kind, "; ".join(reasons), summary, on_step, fields=fields,
                                 key=self._key(values))
                 continue
             self._book(ledger, work.entry, values, fields, summary, on_step)
 
     def _read(self, work: _Work, suppliers: list[dict[str, Any]], summary: RunSummary) -> Extracted:
+        """Read in order of trust (e-invoice, text layer, OCR; :func:`~invoice_ocr.lib.reading.read_invoice`)."""
         try:
             data = self.store.get(work.entry.sha256)
         except OSError as exc:
             raise UnreadableFile("storage_damaged", f"the stored copy cannot be read ({exc})") from None
-        pages = decode_pages(data)
-        if all(is_blank(p) for p in pages):
-            raise UnreadableFile("blank_page", "the scan is a blank page (no text on it)")
-        extracted = self._extract(pages, suppliers, summary)
-        if extracted.looks_upside_down:
-            turned = self._extract([p.rotate(180) for p in pages], suppliers, summary)
-            if not turned.looks_upside_down:
-                work.notes.append("the scan was upside down; it was read after turning it")
-                return turned
-            raise UnreadableFile("no_invoice_text", "no invoice fields found on the page (not an invoice, or "
-                                 "unreadable)")
-        return extracted
-
-    def _extract(self, pages: list[Image.Image], suppliers: list[dict[str, Any]], summary: RunSummary) -> Extracted:
-        lines: list[OcrLine] = []
-        offset = 0.0
-        for page in pages:
-            t0 = time.perf_counter()
-            try:
-                page_lines = self.engine.read(page)
-            except Exception as exc:  # the engine's own errors (bad arrays, ONNX failures) are unreadable files
-                raise UnreadableFile("ocr_error", f"the OCR engine failed on this page ({type(exc).__name__}: "
-                                     f"{exc})") from None
-            finally:
-                summary.ocr_seconds += time.perf_counter() - t0
-                summary.pages += 1
-            lines += [OcrLine(ln.text, ln.score, ln.x0, ln.y0 + offset, ln.x1, ln.y1 + offset, ln.slope)
-                      for ln in page_lines]
-            offset += page.size[1]
-        return extract_fields(lines, suppliers)
+        reading = read_invoice(data, work.entry.original_name, suppliers=suppliers, engine=self.engine,
+                               today=self.today, min_confidence=self.policy.min_confidence)
+        summary.ocr_seconds += reading.ocr_seconds
+        summary.pages += reading.pages
+        summary.paths_taken[reading.path_taken] = summary.paths_taken.get(reading.path_taken, 0) + 1
+        work.path_taken = reading.path_taken
+        if reading.extracted is None:
+            raise UnreadableFile(reading.error_kind or "unreadable", reading.error or "the file cannot be read")
+        work.notes += reading.notes
+        # Doubts the booking rules cannot see (an ambiguous day/month order, an e-invoice failing its schema).
+        work.doubts = [r for r in reading.review_reasons
+                       if r in reading.extracted.doubts or r.startswith("the e-invoice XML")]
+        return reading.extracted
 
     @staticmethod
     def _key(values: dict[str, str | None]) -> str | None:

@@ -82,6 +82,28 @@ class ReviewService:
                 "corrections": ledger.corrections(invoice_id),
             }
 
+    def propose_supplier(self, invoice_id: int) -> dict[str, Any]:
+        """For an invoice from an unknown supplier: the master record proposed from it (reads the file again).
+
+        ``record`` (name, address, VAT id, IBAN, ...), ``sources``, ``problems`` still to fix; or
+        ``known_supplier`` and ``refusal`` when the supplier is known (a changed IBAN stays a fraud-risk review).
+        """
+        from invoice_ocr.lib.supplier_onboarding import propose_supplier
+
+        return propose_supplier(self.workspace, invoice_id).to_dict()
+
+    def add_supplier(self, invoice_id: int, clerk: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Add the (checked) supplier record to the master data, recorded with the clerk's name; returns it.
+
+        Raises :class:`ReviewError` (a ``ValueError``) saying what to fix, or why it must not be added.
+        """
+        from invoice_ocr.lib.supplier_onboarding import SupplierRefused, add_supplier
+
+        try:
+            return add_supplier(self.workspace, invoice_id, record, clerk)
+        except SupplierRefused as exc:
+            raise ReviewError(str(exc)) from None
+
     def file_path(self, invoice_id: int) -> Path:
         with self._ledger() as ledger:
             return ContentStore(self.workspace.store).path_for(ledger.get(invoice_id).sha256)
