@@ -204,3 +204,43 @@ def test_who_adds_and_from_which_invoice_are_required(workspace: Workspace) -> N
         service.add_supplier(invoice_id, "Clerk Meier", record)
     with pytest.raises(KeyError):
         service.add_supplier(999, "Clerk Meier", record)
+
+
+@pytest.mark.slow
+def test_scanned_invoices_from_an_added_supplier_then_book_straight_through(tmp_path: Path) -> None:
+    """Real OCR end to end: unknown -> review -> proposal -> added by a clerk -> the next one books alone."""
+    from invoice_ocr.lib.dataset import write_invoice
+    from invoice_ocr.lib.pipeline import InvoiceProcessor
+
+    workspace = Workspace(tmp_path / "ws").prepare()
+    suppliers = generate_suppliers(12, seed=4242)
+    newcomer = suppliers[3]
+    write_supplier_master([s for s in suppliers if s is not newcomer], workspace.supplier_master_path)
+    first, second = (write_invoice(i, [newcomer], tmp_path / "scans", seed=11).path for i in (1, 2))
+
+    invoice_id = receive(workspace, first.read_bytes(), first.name, "inbox").invoice_id
+    assert InvoiceProcessor(workspace).run().needs_review == 1
+    [waiting] = ReviewService(workspace).queue()
+    assert "supplier not in the master data" in (waiting.reason or "")
+
+    service = ReviewService(workspace)
+    proposal = service.propose_supplier(invoice_id)
+    record = proposal["record"]
+    assert proposal["known_supplier"] is None
+    assert (record["name"], record["iban"], record["postcode"], record["city"], record["country"]) == (
+        newcomer.name,
+        newcomer.iban,
+        newcomer.postcode,
+        newcomer.city,
+        newcomer.country,
+    )
+    assert record["vat_rate"] == str(float(newcomer.vat_rate)).rstrip("0").rstrip(".")
+    added = service.add_supplier(invoice_id, "Clerk Meier", record)
+    service.approve(invoice_id, "Clerk Meier", {"supplier_id": added["supplier_id"]})
+
+    receive(workspace, second.read_bytes(), second.name, "inbox")
+    run = InvoiceProcessor(workspace).run()
+    assert (run.booked, run.needs_review) == (1, 0), run.review_reasons
+    with Ledger(workspace.ledger_path) as ledger:
+        [later] = [e for e in ledger.entries("booked") if e.booked_by == "machine"]
+    assert later.invoice_key is not None and later.invoice_key.startswith(added["supplier_id"] + ":")
