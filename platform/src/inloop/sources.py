@@ -1,7 +1,7 @@
 """Data sources as configuration: where a domain's rows come from, and how they map to its schema.
 
 A project card's ``data_sources`` entry may say where its rows are (``read``: a CSV or Parquet file
-or folder, local or on object storage through fsspec, or a SQL query against a SQLAlchemy URL; the
+or folder, local or on object storage (s3:// through boto3, other URLs through fsspec), or a SQL query against a SQLAlchemy URL; the
 domain's synthetic generator is the default kind) and how the source's names, codes and units map
 to the domain's columns (``mapping``). The domain declares what it expects (:class:`DomainSchema`);
 :func:`read_source` reads the rows, applies the mapping and refuses a source whose mapping does not
@@ -17,6 +17,7 @@ listed under ``ignore`` (or shows up as *unmapped* in ``inloop data check``): no
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -79,8 +80,8 @@ class SourceRead(_Strict):
     path: str | None = Field(
         default=None,
         description=(
-            "csv/parquet: a file or a folder of files; relative to the card's folder, or a URL fsspec reads "
-            "(s3://bucket/prefix, with credentials from the environment, never the card)."
+            "csv/parquet: a file or a folder of files; relative to the card's folder, s3://bucket/prefix (boto3, "
+            "credentials from the environment, never the card), or another URL fsspec reads."
         ),
     )
     url: str | None = Field(
@@ -91,7 +92,8 @@ class SourceRead(_Strict):
     storage_options: dict[str, str] = Field(
         default_factory=dict,
         description=(
-            "fsspec options for object storage (e.g. endpoint_url for MinIO); credentials come from the environment."
+            "Object-storage options: endpoint_url for an S3-compatible store (MinIO), or fsspec options for another "
+            "URL; credentials come from the environment."
         ),
     )
 
@@ -343,6 +345,32 @@ def _files(path: str, suffix: str, storage_options: Mapping[str, str]) -> tuple[
     return fs, [root]
 
 
+def _s3_objects(path: str, suffix: str, storage_options: Mapping[str, str]) -> list[tuple[str, bytes]]:
+    """The files under an ``s3://bucket/prefix`` (or the one file it names), through boto3 (locked; s3fs is not).
+
+    Credentials come from the environment (AWS_ACCESS_KEY_ID, ...); ``endpoint_url`` (MinIO, SeaweedFS) from the
+    source's ``storage_options`` or the platform's ``INLOOP_MLFLOW_S3_ENDPOINT_URL``.
+    """
+    import boto3
+
+    from inloop.settings import get_settings
+
+    bucket, _, prefix = path.removeprefix("s3://").partition("/")
+    endpoint = storage_options.get("endpoint_url") or get_settings().mlflow_s3_endpoint_url
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    if prefix.endswith(suffix):
+        keys = [prefix]
+    else:
+        folder = prefix.rstrip("/") + "/" if prefix else ""
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder)
+        keys = sorted(
+            o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(suffix)
+        )
+        if not keys:
+            raise FileNotFoundError(f"no *{suffix} object under {path}")
+    return [(key, s3.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in keys]
+
+
 def _read_raw(read: SourceRead) -> pd.DataFrame:
     if read.kind == "sql":
         import sqlalchemy as sa
@@ -354,13 +382,20 @@ def _read_raw(read: SourceRead) -> pd.DataFrame:
         finally:
             engine.dispose()
     suffix = ".csv" if read.kind == "csv" else ".parquet"
-    fs, files = _files(read.path or "", suffix, read.storage_options)
+
+    def parse(handle: Any) -> pd.DataFrame:
+        return pd.read_csv(handle, sep=read.separator) if read.kind == "csv" else pd.read_parquet(handle)
+
     frames = []
-    for name in files:
-        with fs.open(name, "rb") as handle:
-            frames.append(
-                pd.read_csv(handle, sep=read.separator) if read.kind == "csv" else pd.read_parquet(handle)
-            )
+    if (read.path or "").startswith("s3://"):
+        frames = [
+            parse(io.BytesIO(body)) for _, body in _s3_objects(read.path or "", suffix, read.storage_options)
+        ]
+    else:
+        fs, files = _files(read.path or "", suffix, read.storage_options)
+        for name in files:
+            with fs.open(name, "rb") as handle:
+                frames.append(parse(handle))
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
