@@ -16,9 +16,12 @@ test: setup  ## run the whole test suite (slow tests included)
 test-fast: setup  ## the inner-loop subset (no slow tests)
 	.venv/bin/python -m pytest -n 2 --dist loadfile -m "not slow"
 
-check: setup  ## lint the code and the project cards
+check: setup  ## lint, type-check, check the architecture, the project cards and the Dagster definitions
 	.venv/bin/ruff check platform domains dashboards tests
+	.venv/bin/mypy
+	.venv/bin/lint-imports
 	.venv/bin/inloop check-project
+	.venv/bin/dg check defs --use-active-venv
 
 bench: setup  ## measure the platform's costs against the bare work (full sizes; writes bench/results/)
 	.venv/bin/inloop bench

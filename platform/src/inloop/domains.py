@@ -47,7 +47,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "inloop.domains"
 
 #: A domain's benchmark: ``measure(quick, echo)`` returns its figures (see :mod:`inloop.bench`).
-BenchMeasure = Callable[[bool, Callable[[str], None]], "Sequence[Figure]"]
+BenchMeasure = Callable[[bool, Callable[[str], None]], "list[Figure]"]
 
 
 class DomainLoadError(ImportError):

@@ -46,14 +46,15 @@ from invoice_ocr.lib.extract import (
 )
 from invoice_ocr.lib.monitoring import truth_value
 from invoice_ocr.lib.ocr import OcrEngine, OcrLine, decode_pages
+from invoice_ocr.lib.skew import profile
 from invoice_ocr.lib.validate import MIN_CONFIDENCE, batch_frame, row_problems
-from invoice_ocr.lib.workspace import Workspace
+from invoice_ocr.lib.workspace import REVIEW_POLICY_FILE, Workspace
 
 __all__ = ["POLICY_FILE", "SEARCH_SPACE", "WRONG_BOOKING_COST", "EvalCase", "GateResult", "PolicyMetrics",
            "PolicyRefused", "ReviewPolicy", "adopt", "baseline_fields", "evaluate", "evaluate_baseline", "gate",
            "load_policy", "read_cases", "read_lines", "rollback", "tune"]
 
-POLICY_FILE = "review_policy.json"
+POLICY_FILE = REVIEW_POLICY_FILE
 #: Every adoption and rollback, one JSON record a line (what was served when, and who rolled back).
 HISTORY_FILE = "review_policy.history.jsonl"
 #: A wrong booking (a misread amount or IBAN paid) costs about ten reviews: the clerk's minute on a
@@ -359,8 +360,6 @@ def adopt(workspace: Workspace, policy: ReviewPolicy, cases: Sequence[EvalCase],
 
     Raises :class:`PolicyRefused` (the served policy file is left as it was) when a gate fails.
     """
-    from invoice_ocr.lib.skew import profile
-
     candidate = evaluate(cases, suppliers, policy, today)
     baseline = evaluate_baseline(cases, suppliers)
     gates = gate(candidate, baseline, min_slice=min_slice)

@@ -51,9 +51,7 @@ def check_serving_skew(workspace: Workspace, reference: pd.DataFrame | None = No
     if reference is None:
         import json
 
-        from invoice_ocr.lib.policy import POLICY_FILE
-
-        path = workspace.root / POLICY_FILE
+        path = workspace.review_policy_path
         stored = json.loads(path.read_text(encoding="utf-8")).get("reference_profile") if path.exists() else None
         if not stored:
             return {"status": "no reference", "detail": "no adopted review policy with an evaluation profile yet "

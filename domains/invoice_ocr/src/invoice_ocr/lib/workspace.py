@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Workspace"]
+__all__ = ["REVIEW_POLICY_FILE", "Workspace"]
+
+#: The served review policy and the evaluation profile it was tuned on (written by ``lib.policy``,
+#: read by ``lib.skew``), relative to the workspace root.
+REVIEW_POLICY_FILE = "review_policy.json"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ class Workspace:
     @property
     def supplier_master_path(self) -> Path:
         return self.root / "supplier_master.json"
+
+    @property
+    def review_policy_path(self) -> Path:
+        """The adopted review policy with its evaluation profile (absent until a policy is adopted)."""
+        return self.root / REVIEW_POLICY_FILE
 
     @property
     def synthetic_dir(self) -> Path:
