@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,85 @@ def db_url(request: pytest.FixtureRequest, inloop_env: Path) -> Iterator[str]:
         with admin_engine.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin_engine.dispose()
+
+
+class RealApi:
+    """One ``inloop serve`` process (uvicorn) on a free loopback port, as users run the API.
+
+    Its output goes to a file, not a pipe, so a chatty server never blocks on a full pipe buffer.
+    """
+
+    def __init__(self, port: int, log_path: Path, process: subprocess.Popen[bytes]) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self.process = process
+
+    @property
+    def token(self) -> str:
+        """The write token the server uses: configured, or the one it wrote into the data directory."""
+        return os.environ.get("INLOOP_API_TOKEN") or (
+            Path(os.environ["INLOOP_DATA_DIR"]) / "api-token").read_text().strip()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def stop(self) -> str:
+        """SIGTERM (uvicorn's graceful stop), wait, and return everything the server printed."""
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def real_api(tmp_path: Path) -> Iterator[Callable[..., RealApi]]:
+    """``real_api(ready=("models:credit",))`` starts ``inloop serve`` with this test's environment on a
+    free port and returns a :class:`RealApi` once ``GET /ready`` answers (and names each component in
+    ``ready`` as ready); every server started is stopped after the test."""
+    import sys
+    import time
+
+    import httpx
+
+    started: list[RealApi] = []
+
+    def start(*, ready: tuple[str, ...] = (), wait_s: float = 120.0) -> RealApi:
+        port = _free_port()
+        log_path = tmp_path / f"inloop-serve-{port}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen([str(Path(sys.executable).with_name("inloop")), "serve", "--port", str(port)],
+                                       env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+        server = RealApi(port, log_path, process)
+        started.append(server)
+        deadline = time.monotonic() + wait_s  # a hang guard, not a speed judgement
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"inloop serve exited with {process.returncode}:\n{server.stop()[-3000:]}")
+            try:
+                # /ready answers 503 while nothing can serve (e.g. no model yet): it answered, so the app is up.
+                components = httpx.get(f"{server.base}/ready", timeout=2).json()["components"]
+                last = str(components)
+                if all(components.get(name, {}).get("ready") for name in ready):
+                    return server
+            except (httpx.HTTPError, ValueError, KeyError):
+                pass
+            time.sleep(0.3)
+        pytest.fail(f"inloop serve was not ready ({', '.join(ready) or '/ready'}) within {wait_s:.0f} s; "
+                    f"last /ready: {last}\n{server.stop()[-3000:]}")
+
+    yield start
+    for server in started:
+        server.stop()

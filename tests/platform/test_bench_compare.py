@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from inloop.alerts import list_alerts
-from inloop.bench.compare import baseline_for, compare_results, direction
+from inloop.bench.compare import baseline_for, compare_results, direction, newest_committed
 from inloop.bench.report import Figure, Sample, write_report
 from inloop.cli import app
 
@@ -18,7 +18,7 @@ GROUP = "Serving overhead (POST /credit/decisions)"
 
 
 def _result(folder: Path, stamp: str, p50: float, rps: float, ratio: float, mode: str = "quick",
-            extra: bool = False) -> Path:
+            extra: bool = False, measurements: tuple[str, ...] = ("credit",)) -> Path:
     figures = [Figure.of(GROUP, "API, prediction logging on: p50", "ms", Sample((p50, p50 * 0.9, p50 * 1.1))),
                Figure.of(GROUP, "API, prediction logging on: throughput", "requests/s", Sample((rps, rps))),
                Figure.of(GROUP, "p50 logging on / logging off", "ratio", Sample((ratio,))),
@@ -26,7 +26,7 @@ def _result(folder: Path, stamp: str, p50: float, rps: float, ratio: float, mode
     if extra:
         figures.append(Figure.of("console", "models page render", "s", Sample((2.8,))))
     meta = {"started": f"2026-11-{stamp[6:8]}T{stamp[9:11]}:00:00+00:00", "stamp": stamp, "mode": mode,
-            "machine": "2 cores", "measurements": ["credit"], "seconds": 1.0}
+            "machine": "2 cores", "measurements": list(measurements), "seconds": 1.0}
     return write_report(figures, meta, folder)["json"]
 
 
@@ -71,6 +71,23 @@ def test_default_baseline_is_the_newest_committed_result_of_the_same_mode(tmp_pa
     assert path == newer and figure["median"] == 30.0  # not the full run, not the uncommitted one
     assert uncommitted.exists()
     assert not compare_results(new, alert=False).regressions
+
+
+def test_the_newest_committed_result_of_a_measurement_is_found_by_its_start_time(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    older = _result(folder, "20261101T100000Z", p50=20.0, rps=300.0, ratio=1.0)
+    newer = _result(folder, "20261103T100000Z", p50=30.0, rps=300.0, ratio=1.0, mode="full")
+    other = _result(folder, "20261104T100000Z", p50=9.0, rps=300.0, ratio=1.0, measurements=("recommender",))
+    _result(folder, "20261105T100000Z", p50=10.0, rps=300.0, ratio=1.0)  # credit too, but never committed
+    stray = folder / "0-notes.json"
+    stray.write_text(json.dumps({"measurements": ["credit"]}))  # committed, but not a bench result
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*git, "add", str(older), str(newer), str(other), str(stray)], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "results"], cwd=tmp_path, check=True)
+    assert newest_committed(folder, "credit") == newer
+    assert newest_committed(folder, "recommender") == other
+    assert newest_committed(folder, "invoice_ocr") is None
 
 
 def test_a_file_that_is_not_a_bench_result_is_refused_clearly(tmp_path: Path) -> None:

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,32 +75,14 @@ def test_missing_fields_and_naive_times_are_refused(api: TestClient) -> None:
     assert api.post("/credit/decisions", json=APPLICATION, headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_bounded_load_zero_errors_and_one_log_entry_per_decision(champion_env: Path) -> None:
+def test_bounded_load_zero_errors_and_one_log_entry_per_decision(  # type: ignore[no-untyped-def]
+        champion_env: Path, real_api) -> None:
     """300 decisions at a fixed rate through a real uvicorn process; after shutdown, exactly 300 entries."""
-    port = _free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("inloop")), "serve", "--port", str(port)],
-                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
+    server = real_api(ready=("models:credit",))
+    base = server.base
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                ready = httpx.get(f"{base}/ready", timeout=2).json()
-                if ready["components"].get("models:credit", {}).get("ready"):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("the API did not become ready within 120 s")
-        token = (champion_env / "api-token").read_text().strip()
+        token = server.token
         with db.read_session() as sess:
             before = sess.scalar(sa.select(sa.func.count()).select_from(Prediction)
                                  .where(Prediction.component == "loan_decision"))
@@ -124,8 +101,7 @@ def test_bounded_load_zero_errors_and_one_log_entry_per_decision(champion_env: P
                 futures.append(pool.submit(one, i, client))
             results = [f.result() for f in futures]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
+        server.stop()  # a clean stop drains the prediction log before the counts below
     statuses = [s for s, _ in results]
     assert statuses.count(200) == total, f"errors: {[s for s in statuses if s != 200][:10]}"
     ids = {rid for _, rid in results}

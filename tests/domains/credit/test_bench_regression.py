@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from inloop.alerts import list_alerts
-from inloop.bench.compare import compare_results, direction
+from inloop.bench.compare import compare_results, direction, newest_committed
 
 REPO = Path(__file__).resolve().parents[3]
 SERVING = "Serving overhead (POST /credit/decisions)"
 
 
 def _newest_committed_credit_result() -> Path:
-    listed = subprocess.run(["git", "ls-files", "bench/results/*.json"], cwd=REPO, capture_output=True, text=True,
-                            check=True).stdout.split()
-    credit = [REPO / p for p in listed if "credit" in json.loads((REPO / p).read_text())["meta"]["measurements"]]
-    if not credit:
+    committed = newest_committed(REPO / "bench" / "results", "credit")
+    if committed is None:
         pytest.skip("no committed bench result measures credit")
-    return max(credit, key=lambda p: json.loads(p.read_text())["meta"]["started"])
+    return committed
 
 
 @pytest.mark.rubric("monitor-6")

@@ -278,14 +278,9 @@ def test_model_card_cli_writes_every_section_from_card_run_and_slices(world: Pat
 
 @pytest.mark.slow
 @pytest.mark.rubric("infra-7")
-def test_rollback_command_reloads_a_real_running_api(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rollback_command_reloads_a_real_running_api(  # type: ignore[no-untyped-def]
+        world: Path, monkeypatch: pytest.MonkeyPatch, real_api) -> None:
     """`inloop models rollback credit` against a real uvicorn process: the CLI asks it to reload."""
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-
     import httpx
 
     from credit.lib.decision import MODEL_NAME
@@ -294,25 +289,11 @@ def test_rollback_command_reloads_a_real_running_api(world: Path, monkeypatch: p
 
     clear_challenger(MODEL_NAME)
     assert tracking.promote(MODEL_NAME, "2", [tracking.GateResult("canary", True, "held")]).promoted
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    _use(world, monkeypatch, INLOOP_API_PORT=str(port))
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("inloop")), "serve", "--port", str(port)],
-                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
+    server = real_api(ready=("models:credit",))
+    base = server.base
+    _use(world, monkeypatch, INLOOP_API_PORT=str(server.port))  # where the CLI finds the running API
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).json()["components"].get("models:credit", {}).get("ready"):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("the API did not become ready within 120 s")
-        token = (world / "api-token").read_text().strip()
+        token = server.token
 
         def served_version(application_id: str) -> str:
             resp = httpx.post(f"{base}/credit/decisions", json={**APPLICATION, "application_id": application_id},
@@ -326,5 +307,4 @@ def test_rollback_command_reloads_a_real_running_api(world: Path, monkeypatch: p
         assert "API reloaded: credit: credit-default-risk v1" in result.output
         assert served_version("real-after") == "1"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
+        server.stop()

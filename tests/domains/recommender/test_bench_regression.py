@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from inloop.alerts import list_alerts
-from inloop.bench.compare import compare_results, direction
+from inloop.bench.compare import compare_results, direction, newest_committed
 from recommender.bench import GROUP, measure
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def _newest_committed_recommender_result() -> Path:
-    listed = subprocess.run(["git", "ls-files", "bench/results/*.json"], cwd=REPO, capture_output=True, text=True,
-                            check=True).stdout.split()
-    ours = [REPO / p for p in listed if "recommender" in json.loads((REPO / p).read_text())["meta"]["measurements"]]
-    if not ours:
+    committed = newest_committed(REPO / "bench" / "results", "recommender")
+    if committed is None:
         pytest.skip("no committed bench result measures the recommender")
-    return max(ours, key=lambda p: json.loads(p.read_text())["meta"]["started"])
+    return committed
 
 
 @pytest.mark.rubric("monitor-6")

@@ -18,7 +18,8 @@ from typing import Any, Literal
 from inloop.readiness import rubric
 from inloop.settings import get_settings
 
-__all__ = ["Comparison", "FigureDelta", "baseline_for", "compare_results", "direction", "load_result"]
+__all__ = ["Comparison", "FigureDelta", "baseline_for", "compare_results", "direction", "load_result",
+           "newest_committed"]
 
 LOWER_IS_BETTER = {"ms", "s", "seconds", "mib", "mb", "gib", "gb", "kib", "bytes"}
 
@@ -60,6 +61,20 @@ def _committed(folder: Path) -> list[Path]:
         return every
     tracked = {(folder / p).resolve() for p in out}
     return [p for p in every if p.resolve() in tracked] if tracked else every
+
+
+def newest_committed(folder: Path, measurement: str) -> Path | None:
+    """The newest committed result under ``folder`` (by its start time) that ran ``measurement``
+    (``credit``, ``recommender``, ... as listed in its ``meta.measurements``); None when there is none."""
+    found = []
+    for path in _committed(folder):
+        try:
+            meta = load_result(path)["meta"]
+        except ValueError:
+            continue  # not a bench result: never a baseline
+        if measurement in (meta.get("measurements") or []):
+            found.append((str(meta.get("started", "")), path))
+    return max(found)[1] if found else None
 
 
 def baseline_for(new: Path, folder: Path | None = None) -> dict[tuple[str, str], tuple[dict[str, Any], Path]]:
