@@ -6,6 +6,12 @@ round-robin, plus duplicates) into the inbox, takes them in and processes them i
 reports per-field exact-match accuracy on the clean invoices, where every bad file ended, the
 reconciliation, and the throughput next to the bare OCR engine's on a sample of the same files.
 The report is written as JSON to the settings' reports folder.
+
+``python -m invoice_ocr.evaluate --set world`` reads the committed world set instead
+(``domains/invoice_ocr/evaluation/world``: many layouts, six languages, born-digital, scanned and
+e-invoices, see its README) through the reader and reports exact accuracy per field, language,
+path taken, kind and layout, with every failing field listed; JSON and Markdown reports; exit 1
+when a target is missed (``--fail-under`` sets the headline bar).
 """
 
 from __future__ import annotations
@@ -28,12 +34,23 @@ from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.monitoring import double_bookings, field_accuracy, ground_truth_index, reconcile
 from invoice_ocr.lib.ocr import OcrEngine, UnreadableFile, decode_pages
 from invoice_ocr.lib.pipeline import InvoiceProcessor, load_suppliers
+from invoice_ocr.lib.reading import read_invoice
 from invoice_ocr.lib.rule_ablation import rule_ablation
 from invoice_ocr.lib.suppliers import generate_suppliers
 from invoice_ocr.lib.validate import batch_frame
 from invoice_ocr.lib.workspace import Workspace
+from invoice_ocr.world.examination import (
+    EXPECTED_PATH,
+    HEADLINE_TARGET,
+    examine,
+    load_world,
+    markdown_report,
+    subset_for_tests,
+    unmet_targets,
+)
+from invoice_ocr.world.examination import load_suppliers as load_world_suppliers
 
-__all__ = ["evaluate", "main"]
+__all__ = ["WORLD_SET", "evaluate", "evaluate_world", "main"]
 
 
 def _bare_ocr(files: list[Path], engine: OcrEngine) -> dict[str, Any]:
@@ -183,16 +200,75 @@ def evaluate(root: Path, clean: int = 270, bad: int = 30, seed: int = 42, throug
     return report
 
 
+WORLD_SET = Path(__file__).resolve().parents[2] / "evaluation" / "world"
+
+
+def evaluate_world(folder: Path, *, kinds: list[str] | None = None, languages: list[str] | None = None,
+                   test_subset: bool = False, log: Any = print) -> dict[str, Any]:
+    """Read the world set at ``folder`` through the reader and score it (see :mod:`invoice_ocr.world.examination`)."""
+    documents = load_world(folder)
+    if test_subset:
+        documents = subset_for_tests(documents)
+    if kinds:
+        unknown = set(kinds) - set(EXPECTED_PATH)
+        if unknown:
+            raise typer.BadParameter(f"unknown kind(s) {sorted(unknown)}; known: {sorted(EXPECTED_PATH)}")
+        documents = [d for d in documents if d.truth["kind"] in kinds]
+    if languages:
+        documents = [d for d in documents if d.truth["language"] in languages]
+    if not documents:
+        raise typer.BadParameter("no document of the world set matches the chosen kinds and languages")
+    log(f"reading {len(documents)} documents of {folder} ...")
+    report = examine(documents, load_world_suppliers(folder), read=read_invoice, engine=OcrEngine(), log=log)
+    report["set"] = str(folder)
+    return report
+
+
+def _main_world(folder: Path, out: Path | None, fail_under: float, kinds: str | None, languages: str | None,
+                test_subset: bool) -> None:
+    from inloop.settings import get_settings
+
+    settings = get_settings().prepare()
+    report = evaluate_world(folder, kinds=kinds.split(",") if kinds else None,
+                            languages=languages.split(",") if languages else None, test_subset=test_subset,
+                            log=typer.echo)
+    report["unmet_targets"] = unmet_targets(report, fail_under)
+    out = out or settings.reports_dir / "invoice_ocr-world-evaluation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str, ensure_ascii=False))
+    out.with_suffix(".md").write_text(markdown_report(report), encoding="utf-8")
+    typer.echo(json.dumps({k: report[k] for k in ("documents", "per_field", "paths_by_kind", "unmet_targets")},
+                          indent=2, ensure_ascii=False))
+    typer.echo(f"{len(report['failures'])} failing fields, {len(report['errors'])} errors; "
+               f"report: {out} and {out.with_suffix('.md')}")
+    raise typer.Exit(1 if report["unmet_targets"] else 0)
+
+
 def main(clean: Annotated[int, typer.Option(help="Clean synthetic invoices.")] = 270,
          bad: Annotated[int, typer.Option(help="Bad files mixed in (every kind, round-robin).")] = 30,
          seed: int = 42,
          throughput_sample: Annotated[int, typer.Option(help="Clean files timed through the pipeline and the bare "
                                                              "OCR engine (0: skip the throughput phase).")] = 30,
          root: Annotated[Path | None, typer.Option(help="Installation folder (default under the data dir).")] = None,
-         out: Annotated[Path | None, typer.Option(help="Report file (default: reports/invoice_ocr-evaluation.json).")] = None,
+         out: Annotated[Path | None, typer.Option(help="Report file (default: reports/invoice_ocr-evaluation.json, "
+                                                       "or invoice_ocr-world-evaluation.json; Markdown beside it).")] = None,
+         set_: Annotated[str, typer.Option("--set", help="synthetic: a fresh seeded batch through the pipeline; "
+                                                         "world: the committed world set through the reader.")] = "synthetic",
+         world_dir: Annotated[Path, typer.Option(help="The world set's folder.")] = WORLD_SET,
+         fail_under: Annotated[float, typer.Option(help="World set: exit 1 when invoice number, date or total is "
+                                                        "exact on less than this share, overall or in a language "
+                                                        "(e-invoices must always be exact).")] = HEADLINE_TARGET,
+         kinds: Annotated[str | None, typer.Option(help="World set: only these kinds (born-digital,scan,e-invoice).")] = None,
+         languages: Annotated[str | None, typer.Option(help="World set: only these languages (e.g. de,fr).")] = None,
+         test_subset: Annotated[bool, typer.Option(help="World set: only the subset the test suite reads.")] = False,
          ) -> None:
-    """Evaluate extraction accuracy, failure paths and throughput on a fresh seeded batch."""
+    """Evaluate extraction accuracy, failure paths and throughput on a fresh seeded batch, or on the world set."""
     from inloop.settings import get_settings
+
+    if set_ == "world":
+        _main_world(world_dir, out, fail_under, kinds, languages, test_subset)
+    if set_ != "synthetic":
+        raise typer.BadParameter(f"--set must be synthetic or world, not {set_!r}")
 
     settings = get_settings().prepare()
     root = root or Workspace.default().root / "evaluation"
