@@ -81,8 +81,8 @@ def _xpath(path: str) -> str:
     """``a/b[@x='y']/c`` with each step matched by local name (namespace-independent)."""
     steps = []
     for step in path.split("/"):
-        if not step:
-            steps.append("")
+        if step in ("", "."):
+            steps.append(step)
             continue
         m = re.fullmatch(r"([\w.-]+)(\[@([\w]+)='([^']*)'\])?", step)
         if not m:

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from inloop.readiness import rubric
-from invoice_ocr.lib.extract import FIELDS, extract_fields
+from invoice_ocr.lib.extract import FIELDS
 from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.ocr import OcrEngine
 from invoice_ocr.lib.pipeline import load_suppliers
-from invoice_ocr.lib.policy import load_policy, read_lines
+from invoice_ocr.lib.policy import load_policy
+from invoice_ocr.lib.reading import read_invoice
 from invoice_ocr.lib.rules import RULES
 from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.validate import batch_frame
@@ -53,13 +54,13 @@ def explain(workspace: Workspace, invoice_id: int, *, engine: OcrEngine | None =
         history = ledger.events(invoice_id)
     engine = engine or OcrEngine()
     data = ContentStore(workspace.store).get(entry.sha256)
-    lines = read_lines(engine, data)
     suppliers = load_suppliers(workspace)
-    extracted = extract_fields(lines, suppliers)
-    turned = False
-    if extracted.looks_upside_down:  # the pipeline turns such a page once and reads it again
-        lines, turned = read_lines(engine, data, turn=True), True
-        extracted = extract_fields(lines, suppliers)
+    # The same reading as the pipeline's: e-invoice, text layer or OCR, in that order of trust.
+    reading = read_invoice(data, entry.original_name, suppliers=suppliers, engine=engine, today=today)
+    if reading.extracted is None:
+        raise ValueError(f"invoice #{invoice_id} cannot be read: {reading.error}")
+    extracted, lines = reading.extracted, reading.lines
+    turned = any("upside down" in note for note in reading.notes)
     policy = load_policy(workspace)
     row = batch_frame([{"invoice_id": invoice_id, "fields": extracted.to_dict()}], suppliers,
                       today or dt.date.today()).iloc[0]
@@ -71,6 +72,9 @@ def explain(workspace: Workspace, invoice_id: int, *, engine: OcrEngine | None =
     return {
         "invoice": {"id": entry.id, "file": entry.original_name, "sha256": entry.sha256, "state": entry.state,
                     "reason": entry.reason, "booked_by": entry.booked_by},
+        "reading": {"path_taken": reading.path_taken, "language": reading.language, "notes": reading.notes,
+                    "doubts": list(extracted.doubts),
+                    "recorded_path_taken": (entry.fields or {}).get("path_taken")},
         "ocr": {"engine": OcrEngine.version, "turned_upside_down": turned,
                 "boxes": [{"text": ln.text, "score": round(ln.score, 4),
                            "box": [round(ln.x0), round(ln.y0), round(ln.x1), round(ln.y1)]} for ln in lines]},

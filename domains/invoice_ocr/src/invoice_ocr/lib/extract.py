@@ -154,14 +154,17 @@ class _Page:
             out.append(ln)
         return out
 
-    def below(self, label: OcrLine) -> list[OcrLine]:
-        """Boxes just below the label that overlap it horizontally (a value printed under its caption)."""
+    def below(self, label: OcrLine, *, above: bool = False) -> list[OcrLine]:
+        """Boxes just below the label that overlap it horizontally (a value printed under its caption),
+        nearest first, up to the next label; ``above``: just above it (a caption printed under its value)."""
         h = self._h(label)
         found = []
         for ln in self.lines:
             if ln is label or ln.page != label.page:
                 continue
             dy = self.y(ln) - self.y(label)
+            if above:
+                dy = -dy
             overlaps = min(ln.x1, label.x1 + 2 * h) - max(ln.x0, label.x0 - 2 * h) > 0
             if (
                 overlaps
@@ -169,8 +172,13 @@ class _Page:
                 and (abs(ln.x0 - label.x0) < 4 * h or abs(ln.x1 - label.x1) < 4 * h)
             ):
                 found.append(ln)
-        found.sort(key=lambda ln: self.y(ln))
-        return [ln for ln in found if not self.starts_with_label(ln)][:2]
+        found.sort(key=lambda ln: abs(self.y(ln) - self.y(label)))
+        out = []
+        for ln in found[:2]:
+            if self.starts_with_label(ln):
+                break
+            out.append(ln)
+        return out
 
     def in_letterhead(self, line: OcrLine) -> bool:
         return line.page == 0 and line.y0 - self.first_top < 0.3 * self.first_height
@@ -222,19 +230,22 @@ def _candidates(
             n, v = parsed[-1] if rightmost else parsed[0]
             out.append(_Candidate(v, min(line.score, n.score), n.text, hit.weight, order, hit.label))
             continue
+        # A value printed before its label in the same box ("26-51601 Invoice #", right-aligned layouts).
+        hits = page.hits[id(line)]
+        index = next(i for i, h in enumerate(hits) if h is hit)
+        prefix = line.text[hits[index - 1].end if index else 0 : hit.start].strip(" :#|\t")
+        value = parse(prefix, line) if prefix else None
+        if value is not None:
+            out.append(_Candidate(value, line.score, line.text, hit.weight * 0.97, order, hit.label))
+            continue
         if below:
-            for n in page.below(line):
-                v = parse(n.text, n)
-                if v is not None:
+            for above, factor in ((False, BELOW_FACTOR), (True, BELOW_FACTOR * 0.99)):
+                hits = [(n, v) for n in page.below(line, above=above) if (v := parse(n.text, n)) is not None]
+                if hits:
+                    n, v = hits[0]
+                    weight = hit.weight * (0.95 if not above else 0.93)
                     out.append(
-                        _Candidate(
-                            v,
-                            min(line.score, n.score) * BELOW_FACTOR,
-                            n.text,
-                            hit.weight * 0.95,
-                            order,
-                            hit.label,
-                        )
+                        _Candidate(v, min(line.score, n.score) * factor, n.text, weight, order, hit.label)
                     )
                     break
     return out
@@ -244,17 +255,29 @@ def _candidates(
 
 
 def _parse_number(text: str, line: OcrLine | None = None) -> str | None:
-    """An invoice number: the first word with a digit, at least three characters (``RE-2026-00017``)."""
-    for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/._]*", text):
+    """An invoice number: the first word with a digit, at least three characters (``RE-2026-00017``), with
+    a short upper-case prefix printed before it kept (``INV 72738/25``)."""
+    tokens = re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/._]*", text)
+    for i, token in enumerate(tokens):
         token = token.strip(".-/_")
-        if fold(token) in ("no", "nr", "n", "nummer", "number", "num", "numero"):
+        if fold(token) in ("no", "nr", "n", "nummer", "number", "num", "numero", "nro"):
             continue
         if len(token) >= 3 and any(c.isdigit() for c in token):
             if find_date(token) is not None and re.fullmatch(r"[\d./\-]+", token):
                 return None  # a date where the number was expected
             ocr = line is None or line.origin == "ocr"
-            return repair_digits(token).upper() if ocr else token
-        if len(token) >= 3 and not any(c.isdigit() for c in token):
+            value = repair_digits(token).upper() if ocr else token
+            prefix = tokens[i - 1] if i > 0 else ""
+            if re.fullmatch(r"[A-Z]{1,4}", prefix) and re.search(
+                re.escape(prefix) + r" " + re.escape(token), text
+            ):
+                value = f"{prefix} {value}"
+            return value
+        if (
+            not any(c.isdigit() for c in token)
+            and not (re.fullmatch(r"[A-Z]{1,4}", token) and i + 1 < len(tokens))
+            and len(token) >= 3
+        ):
             return None  # a word, not a number: the label was a title ("Invoice"), not a caption
     return None
 

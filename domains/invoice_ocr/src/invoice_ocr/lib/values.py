@@ -248,8 +248,12 @@ def _interpret(number: str, *, require_cents: bool) -> Decimal | None:
 
 def _currency_near(text: str, start: int, end: int) -> tuple[str | None, int, int]:
     """The currency printed right before or right after ``text[start:end]`` and the widened span."""
-    before, after = text[max(0, start - 6) : start], text[end : end + 6]
-    m = re.search(r"([A-Z]{3}|[A-Za-z]{0,2}\$|[€£¥₺₹₩]|sfr\.?|Fr\.)\s*[-−–]?\s*$", before, re.IGNORECASE)
+    before, after = text[max(0, start - 7) : start], text[end : end + 6]
+    m = re.search(
+        r"(?<![A-Za-z])([A-Z]{3}|[A-Za-z]{0,2}\$|[€£¥₺₹₩]|sfr\.?|Fr\.|zł|kč|kr\.?|Ft|lei)\s*[-−–]?\s*$",
+        before,
+        re.IGNORECASE,
+    )
     if m:
         code = _currency_code(m.group(1))
         if code:
@@ -575,7 +579,7 @@ _VAT_CANDIDATE = re.compile(
 
 
 def _valid_vat(candidate: str) -> str | None:
-    from stdnum.ch import vat as ch_vat
+    from stdnum.ch import uid as ch_uid
     from stdnum.eu import vat as eu_vat
     from stdnum.gb import vat as gb_vat
     from stdnum.no import mva
@@ -583,7 +587,7 @@ def _valid_vat(candidate: str) -> str | None:
     compact = re.sub(r"[\s.\-]", "", candidate).upper()
     if compact.startswith("CHE"):
         compact = re.sub(r"(MWST|TVA|IVA|VAT)$", "", compact)
-        return compact if ch_vat.is_valid(compact) else None
+        return compact if ch_uid.is_valid(compact) else None
     if compact.startswith("GB"):
         return compact if gb_vat.is_valid(compact) else None
     if compact.startswith("NO"):
