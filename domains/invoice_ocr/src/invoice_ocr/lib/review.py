@@ -76,6 +76,9 @@ class ReviewService:
                 "file": str(ContentStore(self.workspace.store).path_for(entry.sha256)),
                 "fields": (entry.fields or {}).get("extracted", {}),
                 "notes": (entry.fields or {}).get("notes", []),
+                # How it was read: e-invoice, text-layer or ocr (and the document's language).
+                "path_taken": (entry.fields or {}).get("path_taken"),
+                "language": (entry.fields or {}).get("language"),
                 "reason": entry.reason,
                 "reason_kind": entry.reason_kind,
                 "history": ledger.events(invoice_id),
