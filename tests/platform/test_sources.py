@@ -240,3 +240,27 @@ def test_data_check_exit_codes_for_a_broken_source_and_an_unknown_domain(
     assert "Credit Risk data steward" in broken.output
     unknown = CliRunner().invoke(app, ["data", "check", "no_such_domain"])
     assert unknown.exit_code == 2
+
+
+def test_a_source_already_in_the_domains_names_needs_no_mapping(tmp_path: Path) -> None:
+    from credit.lib.data import generate_applications
+    from credit.lib.loan_book import loan_history_schema
+
+    history = generate_applications(300)
+    history.to_csv(tmp_path / "history.csv", index=False)
+    source = DataSource.model_validate(
+        {
+            "id": "loan_history",
+            "description": "an export in credit's names",
+            "owner": "o",
+            "contact": "c",
+            "read": {"kind": "csv", "path": str(tmp_path / "history.csv")},
+        }
+    )
+    mapped = read_source(source, loan_history_schema())
+    assert mapped.unmapped == [] and list(mapped.frame.columns) == list(history.columns)
+    pd.testing.assert_series_equal(mapped.frame["income_monthly_eur"], history["income_monthly_eur"])
+    assert (mapped.frame["applied_at"] == history["applied_at"]).all()
+    history.drop(columns=["channel"]).to_csv(tmp_path / "history.csv", index=False)
+    with pytest.raises(SourceError, match="'channel': not mapped and not declared absent"):
+        read_source(source, loan_history_schema())
