@@ -152,9 +152,18 @@ def test_forget_removes_one_person_from_every_store_and_keeps_the_others(credit_
 
 
 @pytest.mark.rubric("data-5")
-def test_bad_erasure_requests_are_refused_before_anything_changes(credit_world: dict) -> None:
+def test_bad_erasure_requests_are_refused_before_anything_changes(credit_world: dict,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from inloop import domains as registry
+    from inloop.domains import DomainPlugin
+
+    # A domain that keeps nobody (no subject_eraser): every installed domain now declares one.
+    bare = DomainPlugin(name="bare", root=Path("."), definitions=lambda: None)  # type: ignore[arg-type, return-value]
+    real = registry.get_domain
+    monkeypatch.setattr(registry, "get_domain", lambda name: bare if name == "bare" else real(name))
     before = _db_text()
-    cases = [("nope", "x1", "unknown domain", 404), ("invoice_ocr", "x1", "no person-level subjects", 404),
+    cases = [("nope", "x1", "unknown domain", 404), ("bare", "x1", "no person-level subjects", 404),
+             ("invoice_ocr", "no supplier", "not a valid", 422),
              ("credit", "a b/../c", "not a valid", 422), ("credit", "", "not a valid", 422)]
     for domain, subject, message, code in cases:
         with pytest.raises(ErasureError, match=message) as info:

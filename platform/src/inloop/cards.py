@@ -39,6 +39,7 @@ __all__ = [
     "Metric",
     "OutageImpact",
     "ProjectCard",
+    "Retention",
     "Threshold",
     "card_in_force",
     "is_unanswered",
@@ -211,6 +212,20 @@ class BugReportPolicy(_Strict):
     window_days: int = Field(default=14, ge=1, le=365)
 
 
+class Retention(_Strict):
+    """How long the domain keeps what it holds about people and companies, and why (privacy, ML Test Score data-5).
+
+    A retention sweep erases what is older than ``period_days`` (counted from the end of the calendar
+    year in which the record was finished, as accounting law counts it); ``inloop forget`` erases a
+    subject earlier on request.
+    """
+
+    period_days: int = Field(ge=1, le=36_600, description="How long records are kept once finished.")
+    applies_to: str = Field(min_length=3, description="What the period covers (files, ledger fields, exports).")
+    legal_basis: Answer = Field(description="Why this long: the law or contract that sets the period.")
+    decided_by: Answer = Field(description="Who set the period (a person or role).")
+
+
 class DataSource(_Strict):
     """An upstream dataset the domain reads, and who to send its data-quality report to."""
 
@@ -278,6 +293,8 @@ class ProjectCard(_Strict):
                                            description="Upstream datasets and their owners (data-quality reports).")
     feature_policy: FeaturePolicy | None = Field(
         default=None, description="Allowed features and sources, and forbidden attributes (ML Test Score data-4).")
+    retention: Retention | None = Field(
+        default=None, description="How long records about people and companies are kept (privacy, data-5).")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ProjectCard:

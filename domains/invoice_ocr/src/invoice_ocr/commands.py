@@ -196,6 +196,21 @@ def rollback_policy(by: Annotated[str, typer.Option(help="Who rolls back.")], ro
                f"rolled back from {record['rolled_back_from']} by {by}")
 
 
+@app.command("retention-sweep")
+def retention_sweep(root: RootOption = None,
+                    dry_run: Annotated[bool, typer.Option(help="Count what would be erased; change nothing.")] = False,
+                    ) -> None:
+    """Erase the content of finished invoices past the card's retention period (file, read fields, ERP IBAN)."""
+    from invoice_ocr.lib.retention import sweep_retention
+
+    receipt = sweep_retention(_workspace(root), dry_run=dry_run)
+    typer.echo(f"retention {receipt.period_days} days: {len(receipt.expired)} invoice(s) "
+               f"{'would be ' if dry_run else ''}erased; {receipt.kept_undecided} past the period kept "
+               "(still undecided: in review or in flight)")
+    for store in receipt.stores:
+        typer.echo(f"  {store.store:<40} {store.action:<11} {store.removed:>5}  ({store.detail})")
+
+
 @app.command()
 def staleness(root: RootOption = None) -> None:
     """Measure what an aging supplier master costs in STP (curve to MLflow), then check the served master's age."""

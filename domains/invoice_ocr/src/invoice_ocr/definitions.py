@@ -9,6 +9,7 @@ from invoice_ocr.defs.assets import supplier_master, synthetic_invoices
 from invoice_ocr.defs.checks import concern_checks
 from invoice_ocr.defs.jobs import catch_up_schedule, process_invoices_job
 from invoice_ocr.defs.processing import processed_invoices
+from invoice_ocr.defs.retention import retention_schedule, retention_sweep_job
 from invoice_ocr.defs.sensors import invoice_inbox_sensor
 
 # What `inloop up` runs once on a fresh machine: the demo invoices are made, dropped into the
@@ -21,7 +22,7 @@ defs = domain_definitions(
     "invoice_ocr",
     assets=[supplier_master, synthetic_invoices, processed_invoices],
     asset_checks=concern_checks(),
-    jobs=[process_invoices_job, first_run],
-    schedules=[catch_up_schedule],
+    jobs=[process_invoices_job, first_run, retention_sweep_job],
+    schedules=[catch_up_schedule, retention_schedule],
     sensors=[invoice_inbox_sensor],
 )

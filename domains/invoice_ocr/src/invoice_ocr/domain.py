@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from inloop.demos import Demo
     from inloop.domains import BenchMeasure, ReviewService
+    from inloop.privacy import SubjectEraser
 
 __all__ = ["DOMAIN_ROOT", "domain"]
 
@@ -56,6 +57,12 @@ def _bench() -> BenchMeasure:
     return measure
 
 
+def _subject_eraser() -> SubjectEraser:
+    from invoice_ocr.privacy import eraser
+
+    return eraser()
+
+
 def _cli() -> typer.Typer:
     from invoice_ocr.commands import app
 
@@ -72,4 +79,5 @@ domain = DomainPlugin(
     bench=_bench,
     cli=_cli,
     cli_aliases=("invoices",),
+    subject_eraser=_subject_eraser,
 )
