@@ -139,6 +139,24 @@ def test_new_domain_registers_it_in_the_workspace_and_remove_domain_restores_it(
     assert {name: (workspace / name).read_text() for name in originals} == originals
 
 
+def test_new_domain_declares_a_domain_plugin_and_joins_the_dg_workspace(workspace: Path) -> None:
+    shutil.copy2(REPO / "dg.toml", workspace / "dg.toml")
+    original = (workspace / "dg.toml").read_text()
+    result = new_domain("web_shop", repo_root=workspace, sync=False, echo=lambda _: None)
+    assert Path("dg.toml") in result.edited
+    projects = tomlkit.parse((workspace / "dg.toml").read_text())["workspace"]["projects"]
+    assert [p["path"] for p in projects][-1] == "domains/web_shop"
+    dg_project = tomlkit.parse((workspace / "domains/web_shop/pyproject.toml").read_text())["tool"]["dg"]
+    assert dg_project["directory_type"] == "project"
+    assert dg_project["project"]["code_location_target_module"] == "web_shop.definitions"
+    plugin = (workspace / "domains/web_shop/src/web_shop/domain.py").read_text()
+    # The same typed declaration as the installed domains: loaders, no "module:attribute" strings.
+    assert "domain = DomainPlugin(" in plugin and "definitions=_definitions" in plugin and "api=_api" in plugin
+    assert "definitions_module" not in plugin and "extras" not in plugin
+    removed = remove_domain("web_shop", repo_root=workspace, sync=False, echo=lambda _: None)
+    assert Path("dg.toml") in removed and (workspace / "dg.toml").read_text() == original
+
+
 def test_a_workspace_that_lists_its_members_gets_the_domain_as_a_member(workspace: Path) -> None:
     pyproject = workspace / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('members = ["platform", "domains/*", "dashboards"]',
@@ -209,7 +227,7 @@ def test_a_new_domain_works_at_once_everywhere_then_is_removed(tmp_path: Path) -
     copy = tmp_path / "repo"
     _copy_repository(copy)
     env = _env(copy, tmp_path / "inloop-data")
-    originals = {name: (copy / name).read_bytes() for name in ("pyproject.toml", "workspace.yaml", "uv.lock")}
+    originals = {name: (copy / name).read_bytes() for name in ("pyproject.toml", "workspace.yaml", "uv.lock", "dg.toml")}
 
     # Create it with this checkout's inloop; it locks and syncs the copy's own .venv.
     created = _run([INLOOP, "new-domain", "churn_risk", "--title", "Customer churn risk", "--repo", copy], copy, env)
