@@ -508,7 +508,11 @@ def draw_invoice(
         issue_date=issue,
         due_date=due,
         delivery_date=issue - dt.timedelta(days=rng.randint(1, 12)),
-        period=(issue.replace(day=1) - dt.timedelta(days=31), issue.replace(day=1) - dt.timedelta(days=1)),
+        # the calendar month before the invoice (a utility's billing period)
+        period=(
+            (issue.replace(day=1) - dt.timedelta(days=1)).replace(day=1),
+            issue.replace(day=1) - dt.timedelta(days=1),
+        ),
         order_ref=f"PO-{rng.randint(10000, 99999)}",
         customer_no=f"{rng.randint(10000, 999999)}",
         lines=lines,
