@@ -92,3 +92,23 @@ def test_review_queue_on_the_real_invoice_service(invoice_queue, open_page):
     with Ledger(Workspace(invoice_queue).ledger_path) as ledger:
         entry = ledger.get(invoice_id)
     assert entry.state == "rejected_with_notice"
+
+
+def test_the_review_queue_lists_inbox_entries_refused_at_the_door(invoice_queue, open_page, tmp_path):
+    """Issue #15 item 9: a link in the inbox is shown as refused at the door, with why and what to do."""
+    from invoice_ocr.lib.intake import take_inbox
+    from invoice_ocr.lib.workspace import Workspace
+
+    workspace = Workspace(invoice_queue)
+    (tmp_path / "elsewhere.pdf").write_bytes(b"%PDF-1.4 not here")
+    (workspace.inbox / "link-to-invoice.pdf").symlink_to(tmp_path / "elsewhere.pdf")
+    take_inbox(workspace)
+    at = open_page("review_queue")
+    [table] = at.dataframe
+    shown = table.value
+    assert list(shown["Entry"]) == ["link-to-invoice.pdf"]
+    assert "symbolic link" in shown["Why"][0] and "copy the file itself" in shown["To do"][0]
+    assert "Refused at the door: 1 inbox entry" in at.expander[0].label
+    overview = open_page("overview")
+    shown = [w.value.replace("\\", "") for w in overview.warning]  # names are markdown-escaped on the page
+    assert any("refused at the door" in text and "link-to-invoice.pdf" in text for text in shown), shown

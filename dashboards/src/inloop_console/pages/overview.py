@@ -130,6 +130,23 @@ if open_alerts:
                f"“{plain(open_alerts[0].title)}” ({open_alerts[0].domain}).", icon=":material/notifications:")
     st.page_link("pages/alerts.py", label="Open the alerts inbox", icon=":material/notifications:")
 
+# Inbox entries a domain's intake refused at the door (links, hidden files, devices): not invoices
+# received, so no concern metric counts them, but they must not sit in an inbox unnoticed.
+for name, domain in sorted(domains.items()):
+    factory = getattr(domain, "review_service", None)
+    try:
+        service = factory() if factory is not None else None
+        refused = list(service.refused()) if service is not None and hasattr(service, "refused") else []
+    except Exception as exc:
+        st.caption(f"The inbox of {name} cannot be read: {type(exc).__name__}: {exc}")
+        continue
+    if refused:
+        names = ", ".join(r["name"] for r in refused[:3]) + (f" (+{len(refused) - 3})" if len(refused) > 3 else "")
+        st.warning(f"{len(refused)} inbox entr{'y' if len(refused) == 1 else 'ies'} of {name} refused at the door "
+                   f"(never taken as invoices): {plain(names)}.", icon=":material/do_not_disturb_on:")
+        st.page_link("pages/review_queue.py", label="See why and what to do in the review queue",
+                     icon=":material/receipt_long:")
+
 by_domain: dict[str, list[queries.ConcernStatus]] = {}
 for s in statuses:
     by_domain.setdefault(s.domain, []).append(s)

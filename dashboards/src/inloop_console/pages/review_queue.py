@@ -69,6 +69,18 @@ except Exception as exc:
     st.error(f"The review queue cannot be read: {type(exc).__name__}: {exc}")
     st.stop()
 
+# Optional parts of a review service: inbox entries refused at the door, and adding an unknown supplier.
+refused = list(service.refused()) if hasattr(service, "refused") else []
+if refused:
+    plural = "entry" if len(refused) == 1 else "entries"
+    with st.expander(f"Refused at the door: {len(refused)} inbox {plural} that will never be taken as invoices",
+                     expanded=True):
+        st.caption("Links, hidden files, devices and downloads that never finished are not invoices received: "
+                   "they stay in the inbox untouched, outside reconciliation, until someone does what is said here.")
+        st.dataframe([{"Entry": r["name"], "Why": r["reason"], "To do": r["action"],
+                       "Since": str(r["first_seen"])[:16].replace("T", " ")} for r in refused],
+                     hide_index=True, width="stretch")
+
 if not queue:
     st.success("The review queue is empty: every invoice received is booked, rejected with a notice or still "
                "being read.", icon=":material/task_alt:")
@@ -93,6 +105,31 @@ with left:
     show_file(Path(service.file_path(pick.invoice_id)))
 with right:
     who = identity_input(f"review_clerk_{pick.invoice_id}", "Your name (recorded with the decision)")
+    if hasattr(service, "propose_supplier") and "supplier not in the master data" in str(detail.get("reason")):
+        with st.expander("Unknown supplier: add it to the master data"):
+            proposal_key = f"supplier_proposal_{pick.invoice_id}"
+            if st.button("Propose a record from this invoice", key=f"propose_{pick.invoice_id}"):
+                try:
+                    st.session_state[proposal_key] = service.propose_supplier(pick.invoice_id)
+                except (ValueError, LookupError, OSError) as exc:
+                    st.error(f"No proposal: {exc}")
+            proposal = st.session_state.get(proposal_key)
+            if proposal and proposal.get("refusal"):
+                st.error(plain(proposal["refusal"]))
+            elif proposal:
+                record = {f: st.text_input(f.replace("_", " "), value=v, key=f"supplier_{pick.invoice_id}_{f}",
+                                           help=proposal["sources"].get(f))
+                          for f, v in proposal["record"].items()}
+                for problem in proposal.get("problems") or []:
+                    st.caption(f"To fill in: {problem}")
+                if st.button("Add this supplier", key=f"add_supplier_{pick.invoice_id}", icon=":material/add:"):
+                    try:
+                        added = service.add_supplier(pick.invoice_id, who, record)
+                    except (ValueError, LookupError) as exc:
+                        st.error(f"Not added: {exc}")
+                    else:
+                        st.success(f"Supplier {added['supplier_id']} added by {who}. Enter {added['supplier_id']} as "
+                                   "the supplier id below and approve; their next invoices book without review.")
     st.markdown("**Fields read** (correct what is wrong)")
     corrections: dict[str, str] = {}
     for field_name, read in (detail.get("fields") or {}).items():
