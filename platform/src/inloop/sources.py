@@ -266,7 +266,6 @@ class TargetColumn:
     min_value: float | None = None
     max_value: float | None = None
     unit: str | None = None  # "seconds", "eur" (a unit conversion must convert into it)
-    model_input: bool = True
 
 
 @dataclass(frozen=True)
@@ -470,6 +469,12 @@ def _map_column(
             problems.append(
                 f"{where}: {outside.mean():.0%} of values lie outside {low:g}..{high:g} "
                 f"{target.unit or ''} {stated} (median {known.median():g}); is the unit stated right?"
+            )
+            return None
+        fractional = known[known % 1 != 0] if target.kind == "integer" else known.iloc[:0]
+        if len(fractional):
+            problems.append(
+                f"{where}: {len(fractional)} value(s) are not whole numbers, e.g. {_shown(fractional.unique(), 3)}"
             )
             return None
         return numbers.astype(float)

@@ -13,16 +13,10 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from credit.lib.data import (
-    AGE_BANDS,
-    CHANNELS,
-    HISTORY_MONTHS,
-    LABEL,
-    RESIDENCE_PERMITS,
-    generate_applications,
-)
+from credit.lib.data import HISTORY_MONTHS, LABEL, MODEL_INPUTS, generate_applications
 from credit.lib.evaluation import MIN_CLASS_COUNT
 from credit.lib.features import DERIVED, FEATURES, HOLDOUT_MONTHS, SLICE_COLUMNS
+from credit.lib.schema import APPLICATION_SCHEMA
 from inloop.cards import ProjectCard
 from inloop.sources import DomainSchema, MappedSource, TargetColumn, read_source
 
@@ -42,11 +36,33 @@ SOURCE_ID = "loan_history"
 DEFAULT_HISTORY_SIZE = 20_000
 
 
+#: The unit each money or time input is in (a mapping's unit conversion must convert into it).
+UNITS = {"income_monthly_eur": "eur", "loan_amount_eur": "eur", "application_duration_seconds": "seconds"}
+INTEGERS = ("loan_duration_months", "existing_credits")
+
+
+def _target(column: str) -> TargetColumn:
+    """An application input as the mapping checks it, from its rules in the application schema."""
+    rules = [rule for rule in APPLICATION_SCHEMA if rule.column == column]
+    categories = next((rule for rule in rules if rule.kind == "in_set"), None)
+    if categories is not None:
+        return TargetColumn(column, "category", values=categories.values)
+    bounds = next(rule for rule in rules if rule.kind == "between")
+    return TargetColumn(
+        column,
+        "integer" if column in INTEGERS else "number",
+        min_value=bounds.min_value,
+        max_value=bounds.max_value,
+        unit=UNITS.get(column),
+    )
+
+
 def loan_history_schema(synthetic: Callable[[], pd.DataFrame] | None = None) -> DomainSchema:
     """What a loan-history source must map onto: the application inputs, their units and categories.
 
-    Ranges here are the plausible bounds a *unit* mistake leaves (the row-level rules with their
-    reasons are :data:`credit.lib.schema.APPLICATION_SCHEMA`, which the GX check runs after mapping).
+    Categories and ranges come from :data:`credit.lib.schema.APPLICATION_SCHEMA` (one truth): the mapping
+    refuses a column most of whose values break them (a unit or column mix-up); a few breaking rows are
+    left to the GX check on the mapped rows, which reports them to the source's owner.
     """
     from inloop.settings import get_settings
 
@@ -56,19 +72,7 @@ def loan_history_schema(synthetic: Callable[[], pd.DataFrame] | None = None) -> 
 
     return DomainSchema(
         domain="credit",
-        columns=(
-            TargetColumn("income_monthly_eur", "number", min_value=300, max_value=100_000, unit="eur"),
-            TargetColumn("employment_years", "number", min_value=0, max_value=60),
-            TargetColumn("age_band", "category", values=AGE_BANDS),
-            TargetColumn("loan_amount_eur", "number", min_value=100, max_value=100_000, unit="eur"),
-            TargetColumn("loan_duration_months", "integer", min_value=1, max_value=120),
-            TargetColumn("existing_credits", "integer", min_value=0, max_value=20),
-            TargetColumn("channel", "category", values=CHANNELS),
-            TargetColumn("residence_permit", "category", values=RESIDENCE_PERMITS),
-            TargetColumn(
-                "application_duration_seconds", "number", min_value=5, max_value=14_400, unit="seconds"
-            ),
-        ),
+        columns=tuple(_target(column) for column in MODEL_INPUTS),
         id_column="application_id",
         event_time="applied_at",
         label=LABEL,
