@@ -244,3 +244,38 @@ def test_scanned_invoices_from_an_added_supplier_then_book_straight_through(tmp_
     with Ledger(workspace.ledger_path) as ledger:
         [later] = [e for e in ledger.entries("booked") if e.booked_by == "machine"]
     assert later.invoice_key is not None and later.invoice_key.startswith(added["supplier_id"] + ":")
+
+
+@pytest.mark.slow  # the app's lifespan loads every domain's models
+def test_the_api_proposes_and_adds_a_supplier(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from inloop.api.app import create_app
+
+    workspace = Workspace.default().prepare()
+    write_supplier_master(generate_suppliers(5), workspace.supplier_master_path)
+    invoice_id = _in_review(workspace, _ubl(), "rg-2026-001.xml")
+    with TestClient(create_app(), raise_server_exceptions=False) as api:
+        assert api.get(f"/invoices/{invoice_id}/supplier-proposal").status_code == 401  # a write-level read
+        api.headers["Authorization"] = f"Bearer {api.app.state.api_token}"
+        proposal = api.get(f"/invoices/{invoice_id}/supplier-proposal")
+        assert proposal.status_code == 200, proposal.text
+        record = proposal.json()["record"]
+        assert (record["name"], record["city"], record["iban"]) == (
+            "Rheinwerk Gebäudereinigung OG",
+            "Wien",
+            IBAN,
+        )
+        assert api.get("/invoices/999/supplier-proposal").status_code == 404
+
+        refused = api.post(
+            f"/invoices/{invoice_id}/supplier",
+            json={"clerk": "Clerk Meier", "record": {**record, "iban": "AT904008314415493448"}},
+        )
+        assert refused.status_code == 409 and "check digits" in refused.json()["detail"]
+        added = api.post(f"/invoices/{invoice_id}/supplier", json={"clerk": "Clerk Meier", "record": record})
+        assert added.status_code == 201, added.text
+        assert added.json()["supplier_id"] == "A0001" and added.json()["added_by"] == "Clerk Meier"
+        again = api.post(f"/invoices/{invoice_id}/supplier", json={"clerk": "Clerk Meier", "record": record})
+        assert again.status_code == 409 and "fraud-risk" in again.json()["detail"]
+    assert [s["supplier_id"] for s in load_suppliers(workspace)][-1] == "A0001"

@@ -167,3 +167,59 @@ def approve_invoice(invoice_id: InvoiceId, body: Approval, _: WriteAccess) -> In
              responses={404: {"description": "Not in the ledger"}, 409: {"description": "Not waiting for review"}})
 def reject_invoice(invoice_id: InvoiceId, body: Rejection, _: WriteAccess) -> InvoicePublic:
     return _review_action("reject", invoice_id, clerk=body.clerk, notice=body.notice)
+
+
+# Unknown suppliers (issue #18 item 3) ---------------------------------------------------------------
+
+
+class SupplierProposalPublic(BaseModel):
+    invoice_id: int
+    record: dict[str, str] = Field(description="name, street, postcode, city, country, vat_id, iban, bic, "
+                                               "currency, vat_rate as read from the invoice; empty when refused")
+    sources: dict[str, str] = Field(description="Where each value came from")
+    problems: list[str] = Field(description="What the clerk must fill in or fix before adding")
+    known_supplier: str | None = Field(description="Set when the invoice is from a supplier the master knows")
+    refusal: str | None = Field(description="Why no record is offered (a changed IBAN stays a fraud-risk review)")
+
+
+class SupplierAddition(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    clerk: str = Field(min_length=1, max_length=200, description="Who adds the supplier (recorded)")
+    record: dict[str, Annotated[str, Field(max_length=200)]] = Field(
+        max_length=10, description="The checked record: name, street, postcode, city, country, vat_id, iban, bic, "
+                                   "currency, vat_rate (e.g. 0.19). The supplier id is assigned.")
+
+
+def _waiting(invoice_id: int) -> None:
+    from invoice_ocr.lib.ledger import Ledger
+    from invoice_ocr.lib.workspace import Workspace
+
+    with Ledger(Workspace.default().ledger_path) as ledger:
+        try:
+            ledger.get(invoice_id)
+        except KeyError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc).strip("'\"")) from None
+
+
+@router.get("/{invoice_id}/supplier-proposal", response_model=SupplierProposalPublic,
+            summary="A supplier master record proposed from an invoice whose supplier is unknown (reads it again)",
+            responses={404: {"description": "Not in the ledger"}})
+def supplier_proposal(invoice_id: InvoiceId, _: WriteAccess) -> SupplierProposalPublic:
+    _waiting(invoice_id)
+    return SupplierProposalPublic.model_validate(review_service().propose_supplier(invoice_id))
+
+
+@router.post("/{invoice_id}/supplier", status_code=status.HTTP_201_CREATED, response_model=dict[str, Any],
+             summary="Add the checked supplier record to the master data (recorded with the clerk's name)",
+             responses={404: {"description": "Not in the ledger"},
+                        409: {"description": "Not waiting for review, an invalid value, or a known supplier "
+                                             "(a changed IBAN is a fraud-risk review, not a new supplier)"}})
+def add_supplier(invoice_id: InvoiceId, body: SupplierAddition, _: WriteAccess) -> dict[str, Any]:
+    from invoice_ocr.lib.review import ReviewError
+
+    _waiting(invoice_id)
+    try:
+        return review_service().add_supplier(invoice_id, body.clerk, body.record)
+    except ReviewError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
