@@ -15,7 +15,8 @@ def test_inloop_serve_answers_over_real_http_and_stops_cleanly(real_api) -> None
     assert httpx.get(f"{base}/health", timeout=10).status_code == 200
     resp = httpx.get(f"{base}/alerts", headers={**auth, "X-Request-ID": "real-server-test-1"}, timeout=10)
     assert resp.status_code == 200 and resp.json() == []
-    assert resp.headers["X-Request-ID"] == "real-server-test-1"
+    assert resp.headers["X-Client-Request-ID"] == "real-server-test-1"
+    server_request_id = resp.headers["X-Request-ID"]
     assert httpx.get(f"{base}/alerts", timeout=10).status_code == 401
     filed = httpx.post(f"{base}/bug-reports", headers=auth, timeout=10,
                        data={"reporter": "ops", "text": "the page looked wrong", "domain": "recommender"})
@@ -25,4 +26,5 @@ def test_inloop_serve_answers_over_real_http_and_stops_cleanly(real_api) -> None
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -SIGTERM is a clean stop.
     assert server.process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
-    assert '"request_id": "real-server-test-1"' in output  # the structured log line carries the request id
+    # The structured log line carries the server's request id and the client's beside it.
+    assert f'"request_id": "{server_request_id}"' in output and '"client_request_id": "real-server-test-1"' in output

@@ -1,7 +1,8 @@
 """The FastAPI app factory: platform routers, each installed domain's router, and the plumbing.
 
-Plumbing: a request id on every request (``X-Request-ID``: taken from the client when it is a
-sane token, generated otherwise; echoed in the response and in the JSON log line), a body-size
+Plumbing: a server-issued, unique request id on every request (``X-Request-ID`` in the response
+and the JSON log line; a sane id the client sent as ``X-Request-ID`` is kept beside it as the
+correlation id, echoed as ``X-Client-Request-ID`` and stored with the prediction), a body-size
 limit enforced on the bytes actually received, no stack traces to clients, CORS closed unless
 configured, and the prediction-log writer started and drained with the app's lifespan.
 """
@@ -38,7 +39,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestContext:
-    """A request id on every request, echoed as ``X-Request-ID``, and one JSON log line per request.
+    """A request id on every request, answered as ``X-Request-ID``, and one JSON log line per request.
+
+    The request id is always issued here (unique: it keys the prediction log). A client's own
+    ``X-Request-ID`` may repeat (retries, reused ids), so it is a correlation id beside it, never
+    the key: a repeated one cannot collide with another request's log entry.
 
     Pure ASGI (not ``@app.middleware("http")``, whose ``call_next`` wraps every response in an
     extra task and stream): this runs on every served prediction.
@@ -52,8 +57,10 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id  # read back as request.state.request_id
+        client_request_id = incoming if _REQUEST_ID.match(incoming) else None
+        request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})  # read back as request.state.request_id
+        state["request_id"], state["client_request_id"] = request_id, client_request_id
         start = time.perf_counter()
         status = 500
 
@@ -61,17 +68,22 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() not in (b"x-request-id", b"x-client-request-id")]
                 headers.append((b"x-request-id", request_id.encode()))
+                if client_request_id is not None:
+                    headers.append((b"x-client-request-id", client_request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info(json.dumps({"event": "request", "request_id": request_id, "method": scope["method"],
-                                 "path": scope["path"], "status": status,
-                                 "ms": round((time.perf_counter() - start) * 1000, 2)}))
+            line = {"event": "request", "request_id": request_id, "method": scope["method"], "path": scope["path"],
+                    "status": status, "ms": round((time.perf_counter() - start) * 1000, 2)}
+            if client_request_id is not None:
+                line["client_request_id"] = client_request_id
+            log.info(json.dumps(line))
 
 
 class BodyLimit:

@@ -121,10 +121,13 @@ class Prediction(Base):
         sa.Index("ix_predictions_domain_time", "domain", "created_at"),
         sa.Index("ix_predictions_domain_component", "domain", "component"),
         sa.Index("ix_predictions_subject", "domain", "subject_id"),
+        sa.Index("ix_predictions_client_request_id", "client_request_id"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    # Issued by the server, unique. The client's own X-Request-ID (may repeat) is kept beside it.
     request_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    client_request_id: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     domain: Mapped[str] = mapped_column(sa.String(64))
     component: Mapped[str] = mapped_column(sa.String(64))

@@ -1,4 +1,9 @@
-"""Replay: read back a logged prediction, and re-run it on another model version."""
+"""Replay: read back a logged prediction, and re-run it on another model version.
+
+A prediction is found by the request id the server answered with (unique), or by the id the client
+sent as ``X-Request-ID`` (a correlation id that may repeat: the newest entry with it, or every one
+with ``GET /predictions?client_request_id=``).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,29 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from inloop.api.deps import WriteAccess
 from inloop.incidents.replay import ReplayNotSupportedError, replay
-from inloop.predictions import UnknownRequestError, get_prediction
+from inloop.predictions import (
+    REQUEST_ID_PATTERN,
+    UnknownRequestError,
+    find_prediction,
+    predictions_for_client_request,
+)
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
 
-RequestIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="The prediction's request id.")]
+RequestIdPath = Annotated[str, Path(
+    pattern=REQUEST_ID_PATTERN,
+    description="The request id the server answered with (`X-Request-ID`, the body's `request_id`, a box's "
+                "`request_id`), or the client's own `X-Request-ID` (then the newest prediction sent with it).")]
 
 
 class PredictionPublic(BaseModel):
-    request_id: str
+    request_id: str = Field(description="Issued by the server; unique.")
+    client_request_id: str | None = Field(
+        default=None, description="The `X-Request-ID` the client sent, if any: a correlation id, may repeat.")
     created_at: dt.datetime
     domain: str
     component: str
@@ -52,11 +67,25 @@ class ReplayPublic(BaseModel):
     rerun: RerunPublic
 
 
+@router.get("", response_model=list[PredictionPublic], summary="The predictions a client tagged with its request id",
+            description="Every logged prediction whose request carried this `X-Request-ID`, newest first. "
+                        "A client id may repeat (retries, reused ids); each prediction keeps its own "
+                        "server-issued `request_id`.")
+def list_predictions(
+    client_request_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9._-]{8,64}$",
+                                            description="The `X-Request-ID` the client sent.")],
+    _: WriteAccess,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many, newest first.")] = 20,
+) -> list[PredictionPublic]:
+    return [PredictionPublic.model_validate(e, from_attributes=True)
+            for e in predictions_for_client_request(client_request_id, limit=limit)]
+
+
 @router.get("/{request_id}", response_model=PredictionPublic, summary="What the system saw and answered",
             responses={404: {"description": "No prediction with that request id"}})
 def read_prediction(request_id: RequestIdPath, _: WriteAccess) -> PredictionPublic:
     try:
-        entry = get_prediction(request_id)
+        entry = find_prediction(request_id)
     except UnknownRequestError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     return PredictionPublic.model_validate(entry, from_attributes=True)
@@ -72,7 +101,7 @@ def replay_prediction(
                                   description="Alias (champion) or version")] = "champion",
 ) -> ReplayPublic:
     try:
-        result = replay(request_id, against)
+        result = replay(find_prediction(request_id).request_id, against)
     except UnknownRequestError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except (ReplayNotSupportedError, LookupError, ValueError) as exc:
