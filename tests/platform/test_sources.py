@@ -264,3 +264,22 @@ def test_a_source_already_in_the_domains_names_needs_no_mapping(tmp_path: Path) 
     history.drop(columns=["channel"]).to_csv(tmp_path / "history.csv", index=False)
     with pytest.raises(SourceError, match="'channel': not mapped and not declared absent"):
         read_source(source, loan_history_schema())
+
+
+def test_a_whole_number_column_refuses_fractions(tmp_path: Path) -> None:
+    schema = DomainSchema(domain="loans", columns=(TargetColumn("term_months", "integer", min_value=1),))
+    pd.DataFrame({"Term": [12, 24, 2.5]}).to_csv(tmp_path / "loans.csv", index=False)
+    source = DataSource.model_validate(
+        {
+            "id": "loan_book",
+            "description": "loans",
+            "owner": "Loans team",
+            "contact": "loans@example.org",
+            "read": {"kind": "csv", "path": str(tmp_path / "loans.csv")},
+            "mapping": {"columns": {"term_months": {"from": "Term"}}},
+        }
+    )
+    with pytest.raises(
+        SourceError, match=r"'term_months' \(from source column 'Term'\): 1 value\(s\) are not whole"
+    ):
+        read_source(source, schema)
