@@ -77,3 +77,20 @@ def test_without_a_champion_the_route_says_so_and_ready_names_it() -> None:
         assert ready["status"] != "ready"  # 503 when no domain has a model, "degraded" when others serve
         assert ready["components"]["models:recommender"]["ready"] is False
         assert "models not loaded" in ready["components"]["models:recommender"]["detail"]
+
+
+@pytest.mark.slow
+def test_every_box_id_is_retrievable_even_with_the_longest_client_request_id(api: TestClient) -> None:
+    """Issue #15 item 2: box ids were `<client id>-<component>`, 78-84 characters for a 64-character id."""
+    client_id = "c" * 64  # the longest X-Request-ID the server keeps
+    resp = api.get("/recommender/pages/home", params={"user_id": 12}, headers={"X-Request-ID": client_id})
+    assert resp.status_code == 200, resp.text
+    boxes = resp.json()["boxes"]
+    assert api.app.state.prediction_writer.flush(30)
+    for box in boxes:
+        logged = api.get(f"/predictions/{box['request_id']}")
+        assert logged.status_code == 200, f"box id {box['request_id']!r} is not retrievable: {logged.text}"
+        assert logged.json()["component"] == box["component"] and logged.json()["client_request_id"] == client_id
+    assert resp.headers["X-Client-Request-ID"] == client_id
+    listed = api.get("/predictions", params={"client_request_id": client_id}).json()
+    assert sorted(p["request_id"] for p in listed) == sorted(b["request_id"] for b in boxes)

@@ -16,7 +16,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from inloop.api.deps import PredictionLog, RequestId, WriteAccess
+from inloop.api.inputs import Timestamp
 from inloop.canary import routes_to_challenger
+from inloop.predictions import part_request_id
 from inloop.settings import get_settings
 from inloop.stability import NonFiniteError
 from recommender.lib.recommendations import COMPONENT as RECOMMENDATIONS
@@ -132,7 +134,7 @@ def read_page(
     prediction_log: PredictionLog,
     request_id: RequestId,
     device: Annotated[Literal["desktop", "app"], Query()] = "desktop",
-    at: Annotated[dt.datetime | None, Query(description="View time (UTC); default: the shop's clock")] = None,
+    at: Annotated[Timestamp | None, Query(description="View time, with a time zone; default: the shop's clock")] = None,
 ) -> PagePublic:
     service, shop = _state.get("service"), _state.get("shop")
     if service is None:
@@ -162,12 +164,13 @@ def read_page(
                 if canary:
                     entry.output["canary"]["champion_items"] = champion_items.get(RECOMMENDATIONS, [])
     for entry in entries:
-        entry.request_id = f"{request_id}-{entry.component}"
+        entry.request_id = part_request_id(request_id, entry.component)  # always retrievable (<= 64 chars)
         prediction_log.record(entry)
     return PagePublic(
         page=page, user_id=user_id, device=device, at=view.at, page_view_id=view.page_view_id,
         config_version=view.config.version, shared_account_detected=view.shared_account.shared,
-        boxes=[BoxPublic(component=b.component, request_id=f"{request_id}-{b.component}", model_name=b.model_name,
+        boxes=[BoxPublic(component=b.component, request_id=part_request_id(request_id, b.component),
+                         model_name=b.model_name,
                          model_version=b.model_version, fallback=b.fallback,
                          items=[ItemPublic.model_validate(i.as_record()) for i in b.items]) for b in view.boxes],
     )
