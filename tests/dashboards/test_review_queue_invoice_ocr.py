@@ -112,3 +112,61 @@ def test_the_review_queue_lists_inbox_entries_refused_at_the_door(invoice_queue,
     overview = open_page("overview")
     shown = [w.value.replace("\\", "") for w in overview.warning]  # names are markdown-escaped on the page
     assert any("refused at the door" in text and "link-to-invoice.pdf" in text for text in shown), shown
+
+
+_UBL = """<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID><cbc:ID>RG-7</cbc:ID>
+  <cbc:IssueDate>2026-10-02</cbc:IssueDate><cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  <cac:AccountingSupplierParty><cac:Party><cac:PostalAddress><cbc:StreetName>Hauptplatz 4</cbc:StreetName>
+    <cbc:CityName>Wien</cbc:CityName><cbc:PostalZone>1010</cbc:PostalZone>
+    <cac:Country><cbc:IdentificationCode>AT</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
+    <cac:PartyTaxScheme><cbc:CompanyID>ATU49914400</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme>
+    </cac:PartyTaxScheme><cac:PartyLegalEntity><cbc:RegistrationName>Rheinwerk OG</cbc:RegistrationName>
+    </cac:PartyLegalEntity></cac:Party></cac:AccountingSupplierParty>
+  <cac:AccountingCustomerParty><cac:Party><cac:PartyLegalEntity><cbc:RegistrationName>inloop GmbH</cbc:RegistrationName>
+    </cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty>
+  <cac:PaymentMeans><cbc:PaymentMeansCode>58</cbc:PaymentMeansCode>
+    <cac:PayeeFinancialAccount><cbc:ID>AT904008314415493447</cbc:ID></cac:PayeeFinancialAccount></cac:PaymentMeans>
+  <cac:TaxTotal><cbc:TaxAmount currencyID="EUR">20.00</cbc:TaxAmount></cac:TaxTotal>
+  <cac:LegalMonetaryTotal><cbc:LineExtensionAmount currencyID="EUR">100.00</cbc:LineExtensionAmount>
+    <cbc:TaxExclusiveAmount currencyID="EUR">100.00</cbc:TaxExclusiveAmount>
+    <cbc:TaxInclusiveAmount currencyID="EUR">120.00</cbc:TaxInclusiveAmount>
+    <cbc:PayableAmount currencyID="EUR">120.00</cbc:PayableAmount></cac:LegalMonetaryTotal>
+  <cac:InvoiceLine><cbc:ID>1</cbc:ID><cbc:InvoicedQuantity unitCode="C62">1</cbc:InvoicedQuantity>
+    <cbc:LineExtensionAmount currencyID="EUR">100.00</cbc:LineExtensionAmount>
+    <cac:Item><cbc:Name>Cleaning</cbc:Name></cac:Item>
+    <cac:Price><cbc:PriceAmount currencyID="EUR">100.00</cbc:PriceAmount></cac:Price></cac:InvoiceLine>
+</Invoice>
+"""
+
+
+def test_a_clerk_adds_an_unknown_supplier_from_the_review_queue(invoice_queue, open_page):
+    """Issue #18 item 3: the page proposes the record read from the invoice; the clerk adds it, recorded."""
+    from invoice_ocr.lib.intake import receive
+    from invoice_ocr.lib.ledger import Ledger
+    from invoice_ocr.lib.pipeline import load_suppliers
+    from invoice_ocr.lib.reading import read_invoice
+    from invoice_ocr.lib.workspace import Workspace
+
+    workspace = Workspace(invoice_queue)
+    data = _UBL.encode()
+    reading = read_invoice(data, "rg-7.xml", suppliers=load_suppliers(workspace))
+    invoice_id = receive(workspace, data, "rg-7.xml", "inbox").invoice_id
+    with Ledger(workspace.ledger_path) as ledger:
+        ledger.claim_next()
+        ledger.transition(invoice_id, "needs_review", reason="supplier not in the master data",
+                          reason_kind="validation_failed", fields={"extracted": reading.extracted.to_dict()})
+    at = open_page("review_queue")
+    at.selectbox(key="review_pick").set_value(invoice_id).run()
+    at.button(key=f"propose_{invoice_id}").click().run()
+    assert at.text_input(key=f"supplier_{invoice_id}_city").value == "Wien"
+    assert at.text_input(key=f"supplier_{invoice_id}_iban").value == "AT904008314415493447"
+    at.text_input(key=f"review_clerk_{invoice_id}").input("Anna Berger")
+    at.button(key=f"add_supplier_{invoice_id}").click().run()
+    assert any(s.value.startswith("Supplier A0001 added by Anna Berger") for s in at.success), [e.value for e in at.error]
+    added = [s for s in load_suppliers(workspace) if s["supplier_id"] == "A0001"]
+    assert added and added[0]["added_by"] == "Anna Berger" and added[0]["name"] == "Rheinwerk OG"
