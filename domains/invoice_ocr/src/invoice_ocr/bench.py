@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["measure"]
+__all__ = ["measure", "measure_text_layer"]
 
 Echo = Callable[[str], None]
 
@@ -54,6 +54,63 @@ def _pipeline(files: list[Path], root: Path, engine: Any) -> tuple[float, Any]:
     take_inbox(workspace, limit=100_000)
     summary = InvoiceProcessor(workspace, engine=engine).run()
     return time.perf_counter() - start, summary
+
+
+def measure_text_layer(quick: bool, echo: Echo) -> list[Any]:
+    """Born-digital PDFs per minute: read through their text layer vs rasterised and OCR'd (the old path).
+
+    The same synthetic invoices as born-digital PDFs (:func:`~invoice_ocr.lib.render.born_digital_pdf`);
+    each side reads every file to its fields (text layer: :func:`read_invoice`; OCR: render at 150 dpi,
+    RapidOCR, the same extractor). Sides alternate between runs so load drift favours neither.
+    """
+    from inloop.bench.report import Figure, Sample
+    from invoice_ocr.lib.extract import extract_fields
+    from invoice_ocr.lib.invoices import generate_invoice
+    from invoice_ocr.lib.ocr import OcrEngine, OcrLine, decode_pages
+    from invoice_ocr.lib.reading import read_invoice
+    from invoice_ocr.lib.render import born_digital_pdf
+    from invoice_ocr.lib.suppliers import generate_suppliers
+
+    count = 3 if quick else 8
+    runs = 2 if quick else 3
+    suppliers = generate_suppliers(40, seed=7)
+    master = [s.to_dict() for s in suppliers]
+    pdfs = [born_digital_pdf(generate_invoice(i, suppliers, seed=42)) for i in range(1, count + 1)]
+    engine = OcrEngine()
+    engine.read(decode_pages(pdfs[0])[0])  # load the models once, outside every timing
+
+    def text_layer() -> tuple[float, int]:
+        start = time.perf_counter()
+        read = [read_invoice(pdf, "bench.pdf", suppliers=master, engine=engine) for pdf in pdfs]
+        assert all(r.path_taken == "text-layer" for r in read), [r.path_taken for r in read]
+        return time.perf_counter() - start, sum(r.fields["total"].value is not None for r in read)
+
+    def ocr() -> tuple[float, int]:
+        start = time.perf_counter()
+        found = 0
+        for pdf in pdfs:
+            lines: list[OcrLine] = []
+            for page in decode_pages(pdf):
+                lines += engine.read(page)
+            found += extract_fields(lines, master).fields["total"].value is not None
+        return time.perf_counter() - start, found
+
+    text_s: list[float] = []
+    ocr_s: list[float] = []
+    for r in range(runs):
+        for side in (("text", "ocr") if r % 2 == 0 else ("ocr", "text")):
+            seconds, _found = text_layer() if side == "text" else ocr()
+            (text_s if side == "text" else ocr_s).append(seconds)
+        echo(f"  born-digital run {r + 1}/{runs}: text layer {60 * count / text_s[-1]:.1f}/min, "
+             f"OCR {60 * count / ocr_s[-1]:.1f}/min")
+    group = "Born-digital PDFs: text layer vs OCR"
+    ratio = Sample(tuple(o / t for t, o in zip(text_s, ocr_s, strict=True)))
+    note = f"{count} synthetic born-digital PDFs per run (Helvetica text layer), read to fields, one worker"
+    return [
+        Figure.of(group, "text layer", "invoices/min", Sample(tuple(60 * count / s for s in text_s)), note=note),
+        Figure.of(group, "rasterised + OCR", "invoices/min", Sample(tuple(60 * count / s for s in ocr_s))),
+        Figure.of(group, "text layer / OCR throughput", "ratio", ratio, goal=">= 20", met=ratio.median >= 20),
+    ]
 
 
 def measure(quick: bool, echo: Echo) -> list[Any]:
@@ -101,4 +158,5 @@ def measure(quick: bool, echo: Echo) -> list[Any]:
                   note="drift-free view of the same ratio: measured within each pipeline run"),
         Figure.of(group, "invoices booked without a person", "invoices", Sample(tuple(float(b) for b in booked)),
                   note=f"of {count} per run; the rest went to review with a reason"),
+        *measure_text_layer(quick, echo),
     ]

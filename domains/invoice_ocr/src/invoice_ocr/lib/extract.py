@@ -340,6 +340,18 @@ def _choose_amounts(page: _Page) -> tuple[dict[str, _Candidate | None], str | No
                     break
         if chosen["total"]:
             break
+    if chosen["total"] is None and not totals:
+        # No total label matched (wrapped over two lines: "Total incl." / "VAT"): an amount that is
+        # net + another amount read as VAT is the total.
+        for n in cands["net"]:
+            for v in cands["vat"]:
+                for t in cands["vat"]:
+                    if (
+                        t is not v
+                        and abs(n.value[0] + v.value[0] - t.value[0]) <= Decimal("0.011")
+                        and v.value[0]
+                    ):
+                        chosen = {"net": n, "vat": v, "total": t}
     if chosen["total"] is None:
         chosen = {
             "total": _best(totals, latest=True),
@@ -375,7 +387,11 @@ def _supplier(
         for ln, text in squashed_lines:
             if not text or not name:
                 continue
-            ratio = SequenceMatcher(None, text, name, autojunk=False).ratio()
+            matcher = SequenceMatcher(None, text, name, autojunk=False)
+            # Upper bounds first: below 0.7 a name decides nothing (a match needs 0.8), so skip the full ratio.
+            if matcher.real_quick_ratio() <= max(best, 0.7) or matcher.quick_ratio() <= max(best, 0.7):
+                continue
+            ratio = matcher.ratio()
             if ratio > best:
                 best, best_line = ratio, ln
         scored.append((best, s, best_line))

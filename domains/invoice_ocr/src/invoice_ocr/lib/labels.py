@@ -106,6 +106,16 @@ _VOCABULARY: dict[str | None, dict[str, tuple[str, float]]] = {
         "nr fattura": ("it", 1.0),
         "fattura": ("it", 0.8),
         "numero documento": ("it", 0.9),
+        "folio n": ("en fr es it", 0.95),
+        "folio": ("en fr es it", 0.85),
+        "n rectificativa": ("es", 1.0),
+        "factura rectificativa n": ("es", 1.0),
+        "rectificativa n": ("es", 1.0),
+        "numero nota": ("it", 0.95),
+        "nota n": ("it es", 0.9),
+        "nota di credito nr": ("it", 1.0),
+        "credit note #": ("en", 1.0),
+        "document #": ("en", 0.85),
         "nr documento": ("it", 0.9),
         "n documento": ("it es", 0.9),
         "doc no": ("en", 0.85),
@@ -597,15 +607,20 @@ class LabelHit:
 
 def _label_regex(label: str) -> str:
     out = []
-    for ch in label:
-        if ch == " ":
+    words = label.split(" ")
+    for w, word in enumerate(words):
+        if w:
             out.append(r"[\s.\-_/'’°º]*")
-        elif ch in "#":
-            out.append(r"\s*#")
-        elif ch in "()":
-            out.append(r"\s*\(?" if ch == "(" else r"\)?")
-        else:
-            out.append(re.escape(ch))
+        if word == "n":  # "N°", "Nº" (folded to "no"), "N.", "Nr": the abbreviation of number
+            out.append(r"n(?:o|r|°|º)?")
+            continue
+        for ch in word:
+            if ch == "#":
+                out.append(r"\s*#")
+            elif ch in "()":
+                out.append(r"\s*\(?" if ch == "(" else r"\)?")
+            else:
+                out.append(re.escape(ch))
     return "".join(out)
 
 

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from invoice_ocr.lib.iban import format_iban
 from invoice_ocr.lib.invoices import BUYER, Invoice, format_amount, format_date
 
-__all__ = ["DPI", "PAGE_SIZE", "font_path", "render_page", "scan_bytes", "scan_effects"]
+__all__ = ["DPI", "PAGE_SIZE", "born_digital_pdf", "font_path", "render_page", "scan_bytes", "scan_effects"]
 
 DPI = 150
 PAGE_SIZE = (1240, 1754)  # A4 at 150 dpi
@@ -219,6 +219,56 @@ def render_page(invoice: Invoice) -> Image.Image:
     page = _Page(invoice.supplier.font)
     _LAYOUTS[invoice.supplier.layout](invoice, page, _LABELS[invoice.supplier.language])
     return page.image
+
+
+class _RecordedPage(_Page):
+    """A page that also records what the layout prints and where, for :func:`born_digital_pdf`."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(family)
+        self.texts: list[tuple[float, float, str, int, bool]] = []
+
+    def text(self, xy: tuple[int, int], text: str, size: int = 22, bold: bool = False, anchor: str = "la",
+             fill: int = 0) -> None:
+        width = _font(self.family, size, bold).getlength(text)
+        x = xy[0] - (width if anchor[0] == "r" else width / 2 if anchor[0] == "m" else 0)
+        self.texts.append((x, xy[1], text, size, bold))
+
+
+def born_digital_pdf(invoice: Invoice) -> bytes:
+    """The invoice as a born-digital PDF: the same layout as its scan, as text (Helvetica, a standard
+    Type1 font every PDF reader has) in a text layer, the way accounting software writes invoices."""
+    page = _RecordedPage(invoice.supplier.font)
+    _LAYOUTS[invoice.supplier.layout](invoice, page, _LABELS[invoice.supplier.language])
+    scale = 72 / DPI
+    height = PAGE_SIZE[1] * scale
+
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    content = "".join(
+        f"BT /F{2 if bold else 1} {size * scale:.2f} Tf {x * scale:.2f} {height - (y + 0.8 * size) * scale:.2f} Td "
+        f"({esc(text)}) Tj ET\n" for x, y, text, size, bold in page.texts)
+    body = content.encode("cp1252", errors="replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_SIZE[0] * scale:.2f} {height:.2f}] /Resources << /Font "
+        "<< /F1 5 0 R /F2 6 0 R >> >> /Contents 4 0 R >>".encode(),
+        b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 def scan_effects(page: Image.Image, scan: dict[str, object], seed: int) -> Image.Image:
