@@ -127,16 +127,29 @@ def test_the_inbox_sensor_raises_a_symlink_once_not_an_error_every_tick(
 ) -> None:
     import dagster as dg
 
+    from inloop.alerts import raise_alert
     from invoice_ocr.definitions import defs
     from invoice_ocr.defs.sensors import invoice_inbox_sensor
 
     workspace = Workspace.default().prepare()
+    # What the sensor raised before: an ERROR alert per link, counted at every scan; it is resolved now.
+    raise_alert(
+        domain="invoice_ocr",
+        concern_id="never-lose-an-invoice",
+        source="intake",
+        cause_key="inbox:invoice_ocr:Rechnung.pdf",
+        title="A file in the invoice inbox cannot be taken",
+        message="a symbolic link",
+        severity="ERROR",
+    )
     (tmp_path / "target.pdf").write_bytes(b"%PDF-1.4 elsewhere")
     (workspace.inbox / "Rechnung.pdf").symlink_to(tmp_path / "target.pdf")
     with dg.instance_for_test() as instance:
         for _ in range(4):
             invoice_inbox_sensor(dg.build_sensor_context(instance=instance, definitions=defs))
-    alerts = list_alerts("invoice_ocr")
+    alerts = list_alerts("invoice_ocr", status="open")
     assert [(a.severity, a.occurrences, a.status) for a in alerts] == [("WARN", 1, "open")]
+    [old] = list_alerts("invoice_ocr", status="resolved")
+    assert old.severity == "ERROR" and old.cause_key == "inbox:invoice_ocr:Rechnung.pdf"
     assert "Rechnung.pdf" in alerts[0].message and "refused at the door" in alerts[0].title
     assert (workspace.inbox / "Rechnung.pdf").is_symlink()

@@ -176,6 +176,10 @@ def announce_refusals(scan: InboxScan, *, db_url: str | None = None) -> int | No
     """
     from inloop.alerts import raise_alert, resolve_alerts
 
+    for name in scan.refused_new:
+        # Before this grouping, such an entry was an ERROR alert of its own, counted at every scan.
+        resolve_alerts(f"inbox:invoice_ocr:{name}", "refused at the door: listed in the grouped alert instead",
+                       db_url=db_url)
     if not scan.refused:
         resolve_alerts(REFUSED_ALERT_KEY, "no file refused at the door is left in the inbox", db_url=db_url)
         return None
