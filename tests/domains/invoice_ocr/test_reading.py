@@ -75,6 +75,7 @@ def test_labels_and_values_are_read_in_six_languages(lang: str) -> None:
     ("CHF 1'234.50", "1234.50", "CHF"), ("-12,00", "-12.00", None), ("12,00-", "-12.00", None),
     ("(12.00)", "-12.00", None), ("£99.99", "99.99", "GBP"), ("1\u202f234,56 zł", "1234.56", "PLN"),
     ("SEK 5 000,00", "5000.00", "SEK"), ("Kč 2.500,00", "2500.00", "CZK"),
+    ("CHF4'803.13", "4803.13", "CHF"),  # OCR drops the space between code and amount
 ])
 def test_amounts_in_every_usual_notation_with_their_currency(text: str, value: str, currency: str | None) -> None:
     [found] = find_amounts(text)

@@ -284,8 +284,13 @@ def find_amounts(text: str, *, require_cents: bool = True) -> list[AmountFound]:
     out: list[AmountFound] = []
     for m in _NUMBER.finditer(text):
         start, end = m.start(), m.end()
-        if start > 0 and (text[start - 1].isalpha() and text[start - 1] not in "€£$¥"):
-            continue
+        glued = re.search(r"([A-Za-z]{3})$", text[max(0, start - 3) : start])
+        if (
+            start > 0
+            and text[start - 1].isalpha()
+            and not (glued and glued.group(1).upper() in CURRENCY_CODES)
+        ):
+            continue  # part of a word or an id ("ATU12345678"), unless glued to a currency ("CHF4'803.13" in OCR)
         if (
             end < len(text)
             and text[end].isalpha()
