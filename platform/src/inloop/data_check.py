@@ -247,9 +247,7 @@ def check_domain(domain: str) -> DataCheck:
     for source in card.data_sources:
         schema = schemas.get(source.id)
         if schema is None:
-            result.not_checked[source.id] = (
-                f"the domain reads it itself ({domain} declares no schema for it), e.g. a live inbox"
-            )
+            result.not_checked[source.id] = f"the domain reads it itself ({domain} declares no schema for it)"
             continue
         try:
             mapped = read_source(source, schema)
