@@ -8,18 +8,25 @@ Evidence is declared where it lives, never in a spreadsheet:
 * **concern checks** — ``rubric: [monitor-2]`` on a concern in the domain's ``project.yaml``; the
   check's last result comes from the platform database.
 * **code** (assets, sensors, schedules, reports, plain functions) — the :func:`rubric` decorator
-  below, on the object that provides the evidence.
+  below, on the object that provides the evidence. A decorated function counts only when it is
+  *reached*: the decorator keeps a note of every call made while a recorder is listening (the pytest
+  plugin listens during the test session and writes the calls into the results record), and code that
+  nothing reached counts at most as manual. ``how`` defaults to manual.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from inloop.readiness.rubric import RUBRIC, SECTIONS, RubricTest, rubric_test
 
-__all__ = ["RUBRIC", "SECTIONS", "CodeEvidence", "RubricTest", "code_evidence", "rubric", "rubric_test"]
+__all__ = ["RUBRIC", "SECTIONS", "CodeEvidence", "ReachRecorder", "RubricTest", "code_evidence", "listen",
+           "rubric", "rubric_test"]
 
 F = TypeVar("F")
 
@@ -40,11 +47,78 @@ class CodeEvidence:
 _REGISTRY: dict[str, CodeEvidence] = {}
 
 
-def rubric(*ids: str, what: str, how: How = "automated", domain: str | None = None) -> Callable[[F], F]:
+class ReachRecorder:
+    """Which ``@rubric`` functions ran, and from where, while it listens.
+
+    Only one recorder listens at a time (the pytest plugin's, during the test session). ``context``
+    names what is running now (a test's node id); each call notes the context once, with the top-level
+    packages on the call stack, so a platform function can be credited to the domain whose code called it.
+    """
+
+    def __init__(self) -> None:
+        self.context = ""
+        #: qualname -> {context -> top-level packages of the callers}
+        self.hits: dict[str, dict[str, set[str]]] = {}
+
+    def note(self, qualname: str) -> None:
+        """One call of a decorated function (the first per context walks the stack; later ones are a lookup)."""
+        seen = self.hits.setdefault(qualname, {})
+        if self.context in seen:
+            return
+        callers: set[str] = set()
+        frame = sys._getframe(2)
+        depth = 0
+        while frame is not None and depth < 200:
+            name = frame.f_globals.get("__name__") or ""
+            callers.add(name.split(".", 1)[0])
+            frame, depth = frame.f_back, depth + 1
+        seen[self.context] = callers
+
+    def take(self) -> dict[str, dict[str, set[str]]]:
+        """The hits so far, and forget them (the plugin ships them with each test's report)."""
+        hits, self.hits = self.hits, {}
+        return hits
+
+
+_LISTENING: list[ReachRecorder] = []
+
+
+def listen(recorder: ReachRecorder | None) -> None:
+    """Make ``recorder`` the one that decorated functions report to (None: stop listening)."""
+    _LISTENING[:] = [recorder] if recorder is not None else []
+
+
+def _counted(func: Any, key: str) -> Any:
+    """``func`` wrapped so each call is noted by the listening recorder (signature and hints kept)."""
+    if inspect.iscoroutinefunction(func):
+        @functools.wraps(func)
+        async def acall(*args: Any, **kwargs: Any) -> Any:
+            if _LISTENING:
+                _LISTENING[0].note(key)
+            return await func(*args, **kwargs)
+
+        return acall
+
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if _LISTENING:
+            _LISTENING[0].note(key)
+        return func(*args, **kwargs)
+
+    return call
+
+
+def rubric(*ids: str, what: str, how: How = "manual", domain: str | None = None) -> Callable[[F], F]:
     """Declare that the decorated object is evidence for the given ML Test Score ids.
 
+    ``how="automated"`` says a pipeline, schedule, sensor or CI runs it; it scores as automated only
+    when a recorded test session (or CI) reached it — code nothing reached counts at most as manual.
+    Functions are wrapped so their calls can be noted; other objects (classes, definitions) cannot
+    be reached and count as manual.
+
     ``domain`` defaults to the top-level package of the decorated object's module when that is a
-    domain package; platform code (``inloop.*``) counts for every domain.
+    domain package; platform code (``inloop.*``) counts for a domain whose code or tests reached it,
+    or for every domain with ``domain="*"``.
     """
     if not ids:
         raise ValueError("@rubric needs at least one rubric id, e.g. @rubric('infra-7', what=...)")
@@ -60,6 +134,8 @@ def rubric(*ids: str, what: str, how: How = "automated", domain: str | None = No
         owner = domain if domain is not None else (None if top == "inloop" else top)
         key = f"{module}:{name}"
         _REGISTRY[key] = CodeEvidence(ids=tuple(ids), what=what, how=how, qualname=key, domain=owner)
+        if inspect.isfunction(obj):
+            return _counted(obj, key)  # type: ignore[no-any-return]
         return obj
 
     return decorate

@@ -6,16 +6,25 @@ Four kinds of evidence, each found where it is declared (never in a spreadsheet)
   module ``pytestmark``), found by reading ``tests/`` (AST; nothing is imported). Domain: the folder
   under ``tests/domains/<domain>/``; any other test folder counts for every domain. Verified when the
   test exists **and its last recorded run passed** (the record is written by
-  :mod:`inloop.readiness.pytest_plugin`); automated when the repository's CI runs the suite.
+  :mod:`inloop.readiness.pytest_plugin`) **at the commit checked out now, for the test file as it
+  is now** (same SHA-256). Automated when the repository's CI runs the suite and the result came from
+  CI or a full session on a clean tree; a partial (``-k``, chosen paths) local run or a dirty tree
+  counts as manual.
 * ``check`` — a card concern with ``rubric: [<id>]``. Verified when the concern is enforced, its check
-  exists in the domain's Dagster definitions and has at least one result in the platform database
-  (failed results count: catching a failure is the check's job). Automated when a schedule or sensor
-  that is on by default runs a job containing the check's asset.
+  exists in the domain's Dagster definitions and **has passed at least once** in the platform database
+  (a check that only ever failed proves nothing yet). Automated when a schedule or sensor that is on by
+  default runs a job containing the check's asset.
 * ``code`` — an object decorated ``@rubric("<id>", what=..., how=...)`` (or ``rubric(...)(obj)``),
   found by reading the sources; when the repository is the installed checkout the module is imported
-  and the declaration must have registered. Automated or manual as declared.
+  and the declaration must have registered. ``how`` defaults to manual; ``how="automated"`` counts as
+  automated only when the recorded test session at this commit **reached** the function (the record's
+  ``reached``), with the same rule for partial runs and dirty trees as tests. Code nothing reached
+  counts at most as manual; platform code counts for a domain only when that domain's tests or code
+  reached it (or it is declared ``domain="*"``).
 * ``document`` — a Markdown file with ``<!-- rubric: <id>, <id> -->``: results documented by hand
-  (manual, verified by existence).
+  (manual, verified by existence). It counts for the domain whose folder holds it
+  (``domains/<d>/...``); a document elsewhere counts only for the domains it names:
+  ``<!-- rubric: model-2; domains: credit, recommender -->``.
 """
 
 from __future__ import annotations
@@ -78,6 +87,9 @@ class Evidence:
     modules: tuple[str, ...] = ()
     #: Platform code declared ``@rubric(..., domain="*")``: counts for every domain.
     everywhere: bool = False
+    #: Code evidence: the domains whose tests (``tests/domains/<d>/``) or code (package ``d`` on the
+    #: call stack) reached it in the recorded session at this commit; "*" when anything reached it.
+    reached_by: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -228,9 +240,38 @@ def _tests_in(tree: ast.Module) -> Iterator[tuple[str, ast.AST, list[ast.Call]]]
                            class_marks + [c for d in body.decorator_list for c in _mark_calls(d)])
 
 
-def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None, problems: list[str]) -> list[Evidence]:
-    """Rubric-marked tests under ``tests/`` with their last recorded result (see ``pytest_plugin``)."""
-    from inloop.readiness.pytest_plugin import result_of
+def _provenance_problem(rec: dict[str, Any], commit: str | None, what: str) -> str:
+    """Why a recorded result does not belong to the code checked out now ('' when it does)."""
+    from inloop.readiness.pytest_plugin import UNRECORDED
+
+    recorded = rec.get("commit", UNRECORDED)
+    if recorded == UNRECORDED:
+        return (f"{what} was recorded without its commit (an old or hand-written record): run the suite again "
+                "so the result is tied to this commit")
+    if recorded != commit:
+        return (f"{what} was recorded at commit {str(recorded)[:12]}, but {str(commit)[:12]} is checked out: "
+                "run the suite again")
+    return ""
+
+
+def _strength(rec: dict[str, Any], ci: str) -> tuple[str, str]:
+    """(how, who runs it) for a result that holds: automated only from CI or a full run on a clean tree."""
+    if not ci:
+        return "manual", "by hand (pytest); no CI script runs the suite"
+    if rec.get("dirty"):
+        return "manual", "recorded on a tree with uncommitted changes (by hand)"
+    if rec.get("origin") != "ci" and rec.get("partial", True):
+        return "manual", "recorded by a partial local run (-k, -m or chosen paths; by hand)"
+    where = "CI" if rec.get("origin") == "ci" else "a full local session"
+    at = f" at {str(rec['commit'])[:12]}" if rec.get("commit") else ""
+    return "automated", f"{ci}; recorded by {where}{at}"
+
+
+def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None, problems: list[str], *,
+                          commit: str | None = None) -> list[Evidence]:
+    """Rubric-marked tests under ``tests/`` with their last recorded result (see ``pytest_plugin``),
+    counted only when that result belongs to ``commit`` and to the test file as it is now."""
+    from inloop.readiness.pytest_plugin import UNRECORDED, file_digest, result_of
 
     ci = _ci_runs_tests(repo)
     out: list[Evidence] = []
@@ -241,6 +282,7 @@ def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None,
         if tree is None:
             continue
         rel = _rel(path, repo)
+        digest = file_digest(path)
         domain = _domain_of(path, repo, "tests")
         about = () if domain else tuple(sorted(m for m in _imports(tree, None) if _is_specific_platform_module(m)))
         for suffix, node, calls in _tests_in(tree):
@@ -257,12 +299,21 @@ def collect_test_evidence(repo: Path, results: dict[str, dict[str, Any]] | None,
                               automation=ci or "by hand (pytest); no CI script runs the suite", modules=about)
                 if outcome is None:
                     ev.problem = f"never run: run `pytest '{nodeid}'` (or the suite) so its result is recorded"
+                    out.append(ev)
+                    continue
+                ev.last_result, ev.last_run_at = outcome["outcome"], outcome["at"]
+                stale = _provenance_problem(outcome, commit, "its result")
+                if stale:
+                    ev.problem, ev.last_result = stale, "stale"
+                elif outcome.get("file_sha256", UNRECORDED) != digest:
+                    ev.problem, ev.last_result = ("its file changed since the result was recorded (SHA-256 "
+                                                  "differs): run it again"), "stale"
+                elif outcome["outcome"] != "passed":
+                    ev.problem = f"its last run {outcome['outcome']}: a {outcome['outcome']} test proves nothing"
                 else:
-                    ev.last_result, ev.last_run_at = outcome["outcome"], outcome["at"]
-                    if outcome["outcome"] == "passed":
-                        ev.verified = True
-                    else:
-                        ev.problem = f"its last run {outcome['outcome']}: a {outcome['outcome']} test proves nothing"
+                    ev.verified = True
+                    if ci:
+                        ev.how, ev.automation = _strength(outcome, ci)
                 out.append(ev)
     return out
 
@@ -351,14 +402,16 @@ def _check_history(domain: str) -> dict[str, dict[str, Any]]:
     from inloop import db
     from inloop.db.models import CheckResult
 
+    passes = sa.func.sum(sa.case((CheckResult.passed.is_(True), 1), else_=0))
     latest = (sa.select(CheckResult.concern_id, sa.func.max(CheckResult.id).label("id"),
-                        sa.func.count(CheckResult.id).label("n"))
+                        sa.func.count(CheckResult.id).label("n"), passes.label("passes"))
               .where(CheckResult.domain == domain).group_by(CheckResult.concern_id).subquery())
-    query = sa.select(CheckResult, latest.c.n).join(latest, CheckResult.id == latest.c.id)
+    query = sa.select(CheckResult, latest.c.n, latest.c.passes).join(latest, CheckResult.id == latest.c.id)
     with db.read_session() as sess:
         rows = sess.execute(query).all()
-    return {row.concern_id: {"passed": row.passed, "at": row.evaluated_at, "check": row.check_name, "count": n}
-            for row, n in rows}
+    return {row.concern_id: {"passed": row.passed, "at": row.evaluated_at, "check": row.check_name, "count": n,
+                             "passes": int(p or 0)}
+            for row, n, p in rows}
 
 
 def collect_card_evidence(
@@ -412,6 +465,9 @@ def collect_card_evidence(
                 ev.problem = f"no asset check named {concern.check!r} in the domain's Dagster definitions"
             elif record is None:
                 ev.problem = "the check has never run: materialize its asset (e.g. the domain's first_run job)"
+            elif not record.get("passes", 1 if record["passed"] else 0):
+                ev.problem = (f"the check has only ever failed ({record['count']} runs): a check that never "
+                              "passed proves nothing yet")
             else:
                 ev.verified = True
             out.append(ev)
@@ -445,34 +501,80 @@ def _module_name(path: Path, repo: Path) -> str | None:
     return ".".join(mod) or None
 
 
-def _code_declarations(tree: ast.Module) -> Iterator[tuple[str, int, ast.Call]]:
-    """(object name, line, rubric call) for decorated defs/classes and ``name = rubric(...)(obj)``."""
+def _code_declarations(tree: ast.Module) -> Iterator[tuple[str, int, ast.Call, bool]]:
+    """(object name, line, rubric call, whether its calls can be recorded) for decorated defs/classes
+    and ``name = rubric(...)(obj)`` (recordable when ``obj`` turns out to be a function)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             for deco in node.decorator_list:
                 if isinstance(deco, ast.Call) and deco in _rubric_calls(deco):
-                    yield node.name, node.lineno, deco
+                    yield node.name, node.lineno, deco, not isinstance(node, ast.ClassDef)
         elif isinstance(node, ast.Assign | ast.Expr):
             value = node.value
             if isinstance(value, ast.Call) and isinstance(value.func, ast.Call) and value.func in _rubric_calls(value.func):
                 target = node.targets[0] if isinstance(node, ast.Assign) else None
                 name = (target.id if isinstance(target, ast.Name)
                         else ast.unparse(value.args[0]) if value.args else "?")
-                yield name, node.lineno, value.func
+                yield name, node.lineno, value.func, True
+
+
+def _reach_of(module: str | None, name: str, reached: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The reach record of ``module:name`` (a method is recorded as ``module:Class.name``)."""
+    if not module:
+        return None
+    for key, rec in reached.items():
+        mod, _, qual = key.partition(":")
+        if mod == module and (qual == name or qual.endswith("." + name)):
+            return rec
+    return None
+
+
+def _reached_by(rec: dict[str, Any]) -> tuple[str, ...]:
+    """Who reached it: ``d`` for tests under ``tests/domains/<d>/`` and for package ``d`` calling it; "*"."""
+    names = {"*"} | set(rec.get("callers") or ())
+    for file in rec.get("test_files") or ():
+        parts = Path(file).parts
+        if len(parts) > 3 and parts[0] == "tests" and parts[1] == "domains":
+            names.add(parts[2])
+    return tuple(sorted(names))
+
+
+def _code_strength(declared: str, reachable: bool, rec: dict[str, Any] | None, commit: str | None,
+                   ci: str) -> tuple[str, str, tuple[str, ...]]:
+    """(how it counts, who runs it, who reached it) for one ``@rubric`` declaration."""
+    if not reachable:
+        return "manual", "not a function, so no run can be recorded: counts as manual (by hand)", ()
+    if rec is None:
+        return "manual", "never reached by a recorded test session: counts as manual (by hand)", ()
+    stale = _provenance_problem(rec, commit, "its reach")
+    if stale:
+        return "manual", f"{stale}; until then it counts as manual (by hand)", ()
+    by = _reached_by(rec)
+    if declared != "automated":
+        return "manual", "by hand (reached by the recorded test session)", by
+    how, who = _strength(rec, ci)
+    if how == "automated":
+        who = f"declared automated and reached by the recorded session ({who})"
+    return how, who, by
 
 
 def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bool | None = None,
-                          for_domains: Iterable[str] | None = None) -> list[Evidence]:
+                          for_domains: Iterable[str] | None = None,
+                          reached: dict[str, dict[str, Any]] | None = None,
+                          commit: str | None = None) -> list[Evidence]:
     """``@rubric`` declarations in the platform, domain and console sources.
 
-    When verifying by import, only declarations that count for ``for_domains`` (default: all) are
-    imported: a domain's report never loads another domain's ML stack.
+    A declaration counts as automated only when it says ``how="automated"`` and the recorded test
+    session at ``commit`` reached it (``reached``, see ``pytest_plugin.load_reached``); otherwise at
+    most as manual. When verifying by import, only declarations that count for ``for_domains``
+    (default: all) are imported: a domain's report never loads another domain's ML stack.
     """
     wanted = None if for_domains is None else set(for_domains)
     from inloop.readiness import code_evidence
 
     if verify_imports is None:
         verify_imports = repo.resolve() == INSTALLED_REPO
+    ci = _ci_runs_tests(repo)
     roots = [repo / "platform" / "src", repo / "dashboards" / "src"]
     roots += [d / "src" for d in repo_domains(repo).values()]
     out: list[Evidence] = []
@@ -485,14 +587,14 @@ def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bo
                 continue
             rel = _rel(path, repo)
             module = _module_name(path, repo)
-            for name, line, call in _code_declarations(tree):
+            for name, line, call, reachable in _code_declarations(tree):
                 ids = _valid_ids(_string_args(call), f"{rel}:{line}", problems)
-                how = _kwarg(call, "how") or "automated"
+                declared = _kwarg(call, "how") or "manual"
                 domain = _kwarg(call, "domain") or _domain_of(path, repo, "")
                 ref = f"{module}:{name}" if module else f"{rel}:{name}"
                 problem, verified = "", True
-                if how not in ("automated", "manual"):
-                    problem, verified = f"how must be 'automated' or 'manual', not {how!r}", False
+                if declared not in ("automated", "manual"):
+                    problem, verified = f"how must be 'automated' or 'manual', not {declared!r}", False
                 elif verify_imports and module and (wanted is None or domain is None or domain in wanted):
                     try:
                         importlib.import_module(module)
@@ -503,6 +605,8 @@ def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bo
                                       and set(ids) <= set(e.ids)]
                         if not registered:
                             problem, verified = f"importing {module} registered no @rubric declaration for {ids}", False
+                how, automation, by = _code_strength(declared, reachable, _reach_of(module, name, reached or {}),
+                                                     commit, ci)
                 for rubric_id in ids:
                     everywhere = domain == "*"
                     if everywhere:  # declared for every domain, whether or not its code imports this
@@ -512,21 +616,26 @@ def collect_code_evidence(repo: Path, problems: list[str], *, verify_imports: bo
                         platform = domain is None and module is not None and module.split(".")[0] == "inloop"
                     out.append(Evidence(rubric_id, "code", ref, f"{rel}:{line}", domain,
                                         modules=(module,) if module and (platform or everywhere) else (),
-                                        everywhere=everywhere,
-                                        what=_kwarg(call, "what") or "", how=how if how == "manual" else "automated",
-                                        automation="declared automated (runs in a pipeline, schedule or CI)"
-                                        if how == "automated" else "by hand", verified=verified, problem=problem,
-                                        last_result="exists" if verified else "missing"))
+                                        everywhere=everywhere, reached_by=by,
+                                        what=_kwarg(call, "what") or "", how=how,  # type: ignore[arg-type]
+                                        automation=automation, verified=verified, problem=problem,
+                                        last_result=("reached" if by else "exists") if verified else "missing"))
     return out
 
 
 # --- documents -----------------------------------------------------------------------------------
 
 _DOC_TAG = re.compile(r"<!--\s*rubric:\s*(.*?)\s*-->", re.IGNORECASE | re.DOTALL)
+_DOC_DOMAINS = re.compile(r";\s*domains?\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
-def collect_document_evidence(repo: Path, problems: list[str]) -> list[Evidence]:
-    """Markdown files declaring ``<!-- rubric: id, id -->``: results documented by hand."""
+def collect_document_evidence(repo: Path, problems: list[str], domains: Iterable[str] | None = None) -> list[Evidence]:
+    """Markdown files declaring ``<!-- rubric: id, id -->``: results documented by hand.
+
+    A document counts for the domain whose folder holds it; a document anywhere else counts only for
+    the domains its tag names (``<!-- rubric: model-2; domains: credit -->``) — never for every domain.
+    """
+    known = set(repo_domains(repo)) | set(domains or ())
     out: list[Evidence] = []
     for path in _walk(repo, ".md"):
         try:
@@ -538,12 +647,28 @@ def collect_document_evidence(repo: Path, problems: list[str]) -> list[Evidence]
             continue  # the how-to shows the syntax; it is not evidence
         for match in _DOC_TAG.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            ids = _valid_ids(re.split(r"[\s,]+", match.group(1).strip()), f"{rel}:{line}", problems)
+            tag = match.group(1).strip()
+            named_part = _DOC_DOMAINS.search(tag)
+            names = [n for n in re.split(r"[\s,]+", named_part.group(1).strip()) if n] if named_part else []
+            tag = tag[: named_part.start()] if named_part else tag
+            ids = _valid_ids(re.split(r"[\s,]+", tag.strip()), f"{rel}:{line}", problems)
             title = next((t.lstrip("# ").strip() for t in text.splitlines() if t.startswith("# ")), path.stem)
+            folder = _domain_of(path, repo, "")
+            for name in names:
+                if name not in known:
+                    problems.append(f"{rel}:{line}: the rubric tag names unknown domain {name!r}; domains: "
+                                    + (", ".join(sorted(known)) or "(none)"))
+            owners = [folder] if folder else [n for n in dict.fromkeys(names) if n in known]
             for rubric_id in ids:
-                out.append(Evidence(rubric_id, "document", rel, f"{rel}:{line}", _domain_of(path, repo, ""),
-                                    what=title, how="manual", automation="by hand, results documented",
-                                    verified=True, last_result="exists"))
+                if not owners:
+                    out.append(Evidence(rubric_id, "document", rel, f"{rel}:{line}", None, what=title, how="manual",
+                                        automation="by hand, results documented", last_result="not counted",
+                                        problem="a document outside domains/<d>/ counts only for the domains it "
+                                                "names: write <!-- rubric: " + rubric_id + "; domains: <d> -->"))
+                for owner in owners:
+                    out.append(Evidence(rubric_id, "document", rel, f"{rel}:{line}", owner,
+                                        what=title, how="manual", automation="by hand, results documented",
+                                        verified=True, last_result="exists"))
     return out
 
 
@@ -608,22 +733,41 @@ def platform_usage(repo: Path, domains: Iterable[str]) -> tuple[dict[str, set[st
 
 def scope_platform_evidence(evidence: Evidence, domain: str, used: set[str], known: set[str],
                             features: dict[str, set[str]] | None = None,
-                            every: dict[str, set[str]] | None = None) -> Evidence | None:
+                            every: dict[str, set[str]] | None = None,
+                            exercised: dict[str, dict[str, set[str]]] | None = None) -> Evidence | None:
     """The evidence as it counts for ``domain``: its own; platform-wide evidence about platform code
-    the domain uses; or platform-wide evidence about code it does not use (listed, not counted).
+    the domain's own tests or code exercised; or other platform-wide evidence (listed, not counted).
 
-    A platform test is about the platform modules it imports — narrowed to those holding ``@rubric``
-    code for the same rubric test (``features``) when it imports any — and the domain must use all.
+    Platform ``@rubric`` code counts only when the domain's tests or code reached it
+    (``Evidence.reached_by``). A platform test is about the platform modules it imports — narrowed to
+    those holding ``@rubric`` code for the same rubric test (``features``) when it imports any, and then
+    the domain must have reached that code (``exercised``: rubric id -> module -> domains); otherwise the
+    domain's code must import every module it is about.
     """
     if evidence.domain is not None:
         return evidence if evidence.domain == domain else None
+    if evidence.kind == "document":
+        return evidence  # a document that names no domain: listed, never counted
     if evidence.everywhere:
         return evidence
+    if evidence.kind == "code":
+        if domain in evidence.reached_by:
+            return evidence
+        return replace(evidence, verified=False,
+                       problem=f"platform code that {domain}'s tests and code never reached in the recorded session "
+                               f"at this commit: exercise it from tests/domains/{domain}/ or {domain}'s code")
     about = {m for m in evidence.modules if m in known}
     if evidence.kind == "test" and about & (every or {}).get(evidence.rubric_id, set()):
         return evidence  # a test of platform code declared for every domain (@rubric(domain="*"))
     feature = about & (features or {}).get(evidence.rubric_id, set())
-    unused = sorted(m for m in (feature or about) if m not in used)
+    if feature:
+        reached = (exercised or {}).get(evidence.rubric_id, {})
+        if any(domain in reached.get(m, set()) for m in feature):
+            return evidence
+        names = ", ".join(sorted(feature))
+        return replace(evidence, verified=False,
+                       problem=f"a platform test of {names}, whose @rubric code {domain}'s tests and code never reached")
+    unused = sorted(m for m in about if m not in used)
     if not unused:
         return evidence
     names = ", ".join(unused)
@@ -632,7 +776,8 @@ def scope_platform_evidence(evidence: Evidence, domain: str, used: set[str], kno
 
 
 def _registered_elsewhere(found: list[Evidence], domains: Iterable[str], repo: Path,
-                          verify_imports: bool | None) -> list[Evidence]:
+                          verify_imports: bool | None, reached: dict[str, dict[str, Any]] | None = None,
+                          commit: str | None = None) -> list[Evidence]:
     """``@rubric`` declarations the imported code registered that no source file shows (e.g. made by a
     factory at import time) — only for the installed checkout, whose code is what was imported."""
     from inloop.readiness import code_evidence
@@ -648,11 +793,12 @@ def _registered_elsewhere(found: list[Evidence], domains: Iterable[str], repo: P
             continue
         everywhere = decl.domain == "*"
         platform = decl.domain is None and module.split(".")[0] == "inloop"
+        how, automation, by = _code_strength(decl.how, True, (reached or {}).get(decl.qualname), commit,
+                                             _ci_runs_tests(repo))
         for rubric_id in decl.ids:
             out.append(Evidence(rubric_id, "code", decl.qualname, module, None if everywhere else decl.domain,
-                                what=decl.what, how=decl.how, verified=True, last_result="exists",
-                                automation="declared automated (runs in a pipeline, schedule or CI)"
-                                if decl.how == "automated" else "by hand",
+                                what=decl.what, how=how, verified=True,  # type: ignore[arg-type]
+                                last_result="reached" if by else "exists", automation=automation, reached_by=by,
                                 modules=(module,) if platform or everywhere else (), everywhere=everywhere))
     return out
 
@@ -667,15 +813,26 @@ def collect_evidence(
     check_info: Callable[[str], CheckInfo] | None = None,
     history: Callable[[str], dict[str, dict[str, Any]]] | None = None,
     verify_imports: bool | None = None,
+    reached: dict[str, dict[str, Any]] | None = None,
+    commit: str | None | Literal["HEAD"] = "HEAD",
 ) -> tuple[list[Evidence], list[str]]:
-    """Every declaration of evidence in ``repo`` (domain None: every domain) and the problems met."""
-    from inloop.readiness.pytest_plugin import load_results
+    """Every declaration of evidence in ``repo`` (domain None: every domain) and the problems met.
 
+    ``results`` and ``reached`` default to the repository's record; ``commit`` to what is checked out
+    (``git rev-parse HEAD``; None outside git). Recorded results from another commit do not count.
+    """
+    from inloop.readiness.pytest_plugin import load_reached, load_results, repo_commit
+
+    if commit == "HEAD":
+        commit = repo_commit(repo)[0]
     problems: list[str] = []
-    evidence = collect_test_evidence(repo, load_results(repo) if results is None else results, problems)
+    evidence = collect_test_evidence(repo, load_results(repo) if results is None else results, problems,
+                                     commit=commit)
     for name, card in domains.items():
         evidence += collect_card_evidence(repo, name, card, problems, check_info=check_info, history=history)
-    code = collect_code_evidence(repo, problems, verify_imports=verify_imports, for_domains=domains)
-    evidence += code + _registered_elsewhere(code, domains, repo, verify_imports)
-    evidence += collect_document_evidence(repo, problems)
+    reached = load_reached(repo) if reached is None else reached
+    code = collect_code_evidence(repo, problems, verify_imports=verify_imports, for_domains=domains,
+                                 reached=reached, commit=commit)
+    evidence += code + _registered_elsewhere(code, domains, repo, verify_imports, reached, commit)
+    evidence += collect_document_evidence(repo, problems, domains)
     return evidence, problems

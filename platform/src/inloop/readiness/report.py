@@ -120,6 +120,8 @@ def domain_reports(
     check_info: Any = None,
     history: Any = None,
     verify_imports: bool | None = None,
+    reached: dict[str, dict[str, Any]] | None = None,
+    commit: Any = "HEAD",
 ) -> list[DomainReport]:
     """One report per domain of ``repo`` (default: the installed checkout), or of ``domain`` alone."""
     repo = (repo or INSTALLED_REPO).resolve()
@@ -135,16 +137,19 @@ def domain_reports(
     if not cards:
         raise ReadinessError(f"no domains in {repo} (looked for domains/*/project.yaml)")
     evidence, problems = collect_evidence(repo, cards, results=results, check_info=check_info, history=history,
-                                          verify_imports=verify_imports)
+                                          verify_imports=verify_imports, reached=reached, commit=commit)
     usage, known = platform_usage(repo, cards)
     features: dict[str, set[str]] = {}  # rubric id -> platform modules holding @rubric code for it
     every: dict[str, set[str]] = {}  # the same, declared for every domain (domain="*")
+    exercised: dict[str, dict[str, set[str]]] = {}  # rubric id -> platform module -> domains that reached its code
     for e in evidence:
         if e.kind == "code" and e.domain is None:
             (every if e.everywhere else features).setdefault(e.rubric_id, set()).update(e.modules)
+            for module in e.modules:
+                exercised.setdefault(e.rubric_id, {}).setdefault(module, set()).update(e.reached_by)
     reports = []
     for name in sorted(cards):
-        scoped = (scope_platform_evidence(e, name, usage.get(name, set()), known, features, every)
+        scoped = (scope_platform_evidence(e, name, usage.get(name, set()), known, features, every, exercised)
                   for e in evidence)
         mine = [e for e in scoped if e is not None]
         tests = [TestScore(t, [e for e in mine if e.rubric_id == t.id]) for t in RUBRIC]
