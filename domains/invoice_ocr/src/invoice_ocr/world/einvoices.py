@@ -3,8 +3,9 @@
 - :func:`cii_xml` builds the UN/CEFACT Cross Industry Invoice with ``drafthorse``, validated against
   the Factur-X EN 16931 schema on serialisation; the same XML, with the XRechnung guideline id, is
   what a German public buyer receives as an XRechnung in CII syntax.
-- :func:`facturx_pdf` embeds the CII XML in the printed invoice with ``factur-x`` (PDF/A-3 with the
-  XML attachment and XMP metadata: Factur-X / ZUGFeRD 2).
+- :func:`facturx_pdf` embeds the CII XML in the printed invoice with ``factur-x`` (the
+  ``factur-x.xml`` attachment and the Factur-X XMP metadata: Factur-X / ZUGFeRD 2; the page content
+  is Chromium's, not checked with a PDF/A-3 validator).
 - :func:`ubl_xml` turns the same invoice into UBL 2.1 with ``factur-x``'s EN 16931 data model
   (parsed from the CII, so both syntaxes carry the same business terms), XSD-checked.
 """
