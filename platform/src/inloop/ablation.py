@@ -142,7 +142,7 @@ class AblationReport:
         mlc.set_tag(run_id, "inloop.ablation_findings", "; ".join(self.findings)[:4_000] or "none")
 
 
-@rubric("data-2", "data-3", what="leave-one-data-source-out retraining: quality gain vs latency, size and "
+@rubric("data-2", "data-3", how="automated", what="leave-one-data-source-out retraining: quality gain vs latency, size and "
         "upstream dependency per feature group; groups below the declared minimum gain are findings")
 def run_ablation(groups: Sequence[FeatureGroup], fit_and_score: Callable[[tuple[str, ...]], Score], *,
                  metric: str, min_gain: float) -> AblationReport:

@@ -67,7 +67,7 @@ def clear_challenger(model_name: str) -> None:
         tracking.client().delete_registered_model_alias(model_name, CHALLENGER)
 
 
-@rubric("infra-6", what="deterministic canary routing: a small share of subjects, each always to the same model")
+@rubric("infra-6", how="automated", what="deterministic canary routing: a small share of subjects, each always to the same model")
 def routes_to_challenger(subject_id: str, share: float | None = None, salt: str = "canary") -> bool:
     """Whether ``subject_id`` is served by the challenger: a stable hash below ``share`` (default: settings)."""
     share = get_settings().canary_share if share is None else share
@@ -91,7 +91,7 @@ class StageDecision:
         return self.decision.reason
 
 
-@rubric("infra-6", what="training stages a gated candidate as challenger instead of replacing the champion")
+@rubric("infra-6", how="automated", what="training stages a gated candidate as challenger instead of replacing the champion")
 def stage_candidate(domain: str, model_name: str, version: str | int, gates: list[GateResult]) -> StageDecision:
     """Gates failed: refuse (recorded). Passed: champion if none serves (or canaries are off), else challenger."""
     version = str(version)
@@ -175,7 +175,7 @@ def _auc(scores: list[float], labels: list[float]) -> float | None:
     return round(float(roc_auc_score(labels, scores)), 4)
 
 
-@rubric("infra-6", what="the challenger's own latency, score distribution, agreement with the champion, live AUC")
+@rubric("infra-6", how="automated", what="the challenger's own latency, score distribution, agreement with the champion, live AUC")
 def canary_report(domain: str, spec: ServedModel | None = None, *, max_rows: int = 50_000) -> CanaryReport:
     """The challenger beside the champion, from the prediction log since the challenger was set
     (the most recent ``max_rows`` entries of the two versions)."""
@@ -271,7 +271,7 @@ def _labels_for(sess: Any, domain: str, spec: ServedModel, rows: list[Prediction
     return out
 
 
-@rubric("infra-6", what="promotion gates on the canary: traffic, latency, agreement, live quality, finite scores")
+@rubric("infra-6", how="automated", what="promotion gates on the canary: traffic, latency, agreement, live quality, finite scores")
 def canary_gates(report: CanaryReport) -> list[GateResult]:
     """Whether the canary's figures hold, against the settings' limits."""
     s = get_settings()
@@ -308,7 +308,7 @@ def canary_gates(report: CanaryReport) -> list[GateResult]:
     return gates
 
 
-@rubric("infra-6", what="`inloop models promote`: challenger -> champion only if its canary metrics hold")
+@rubric("infra-6", how="manual", what="`inloop models promote`: challenger -> champion only if its canary metrics hold")
 def promote_challenger(domain: str, spec: ServedModel | None = None) -> tuple[PromotionDecision, CanaryReport]:
     """Promote the challenger when every canary gate holds; otherwise record the refusal on its version."""
     spec = spec or served_model(domain)
@@ -346,7 +346,7 @@ class ModelEvent:
     alert_id: int
 
 
-@rubric("infra-7", what="`inloop models rollback`: champion back to the previous (or a named) version, audited")
+@rubric("infra-7", how="manual", what="`inloop models rollback`: champion back to the previous (or a named) version, audited")
 def rollback(domain: str, to_version: str | int | None = None, *, actor: str = "cli",
              spec: ServedModel | None = None) -> ModelEvent:
     """Point ``champion`` back (:func:`inloop.tracking.rollback_champion`), tag both versions, raise an audit alert."""

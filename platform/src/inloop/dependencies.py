@@ -104,7 +104,7 @@ class DependencyReport:
             (" ..." if len(self.changes) > 5 else "")
 
 
-@rubric("monitor-1", what="installed packages and upstream source schemas compared with the last known; alert on change")
+@rubric("monitor-1", how="automated", what="installed packages and upstream source schemas compared with the last known; alert on change")
 def check_dependencies(domain: str, current: Mapping[str, Any] | None = None) -> DependencyReport:
     """Compare ``current`` (default: :func:`snapshot`) with the stored one, alert on change, store it."""
     from inloop.alerts import raise_alert

@@ -46,7 +46,7 @@ def _forbidden_in(name: str, forbidden: Sequence[str]) -> str | None:
     return next((f for f in forbidden if f == norm or f"_{f}_" in f"_{norm}_"), None)
 
 
-@rubric("data-4", what="a model's features and their sources are held against the card's feature_policy "
+@rubric("data-4", how="automated", what="a model's features and their sources are held against the card's feature_policy "
         "(allowed features, approved sources, forbidden attributes); training refuses a violation")
 def check_features(card: ProjectCard, used: Mapping[str, Sequence[str]] | Sequence[str]) -> list[Violation]:
     """Everything in ``used`` the policy does not allow; empty when the features adhere to it.

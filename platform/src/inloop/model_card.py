@@ -106,7 +106,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-@rubric("model-1", what="model card per champion: intended use, factors, metrics, slices, ethics, caveats")
+@rubric("model-1", how="automated", what="model card per champion: intended use, factors, metrics, slices, ethics, caveats")
 def render_model_card(card: ModelCard) -> str:
     """The card as Markdown, one heading per Mitchell et al. section."""
     p = card.card

@@ -44,7 +44,7 @@ def non_finite_summary(name: str, values: Any) -> str | None:
     return f"{', '.join(parts)} of {array.size} (first rows {', '.join(str(int(r)) for r in rows)})"
 
 
-@rubric("monitor-5", what="NaN/inf in features, losses or outputs stop training and serving, with an alert")
+@rubric("monitor-5", how="automated", what="NaN/inf in features, losses or outputs stop training and serving, with an alert")
 def require_finite(domain: str, stage: Stage, arrays: Mapping[str, Any], *, alert: bool = True,
                    evidence: dict[str, Any] | None = None) -> None:
     """Raise :class:`NonFiniteError` (and an alert) if any named array holds NaN or infinity.

@@ -109,7 +109,7 @@ class StalenessCurve:
         plt.close(fig)
         return path
 
-    @rubric("model-4", what="model-age vs quality curve from time-ordered data, logged with the model "
+    @rubric("model-4", how="automated", what="model-age vs quality curve from time-ordered data, logged with the model "
             "(CSV, PNG and the derived age limit)")
     def log_to_run(self, run_id: str, folder: str = "staleness") -> None:
         """Store the curve with the model: CSV, PNG, the limit as a metric and how it was derived."""
@@ -146,7 +146,7 @@ def logged_staleness_limit(run_id: str) -> float | None:
     return None if value is None else float(value)
 
 
-@rubric("monitor-4", what="the staleness check's threshold: the age limit from the model's staleness curve, "
+@rubric("monitor-4", how="automated", what="the staleness check's threshold: the age limit from the model's staleness curve, "
         "never looser than the card's ceiling")
 def derived_threshold(limit_days: float | None, ceiling: Threshold) -> Threshold | None:
     """The age threshold a staleness check applies: the curve's limit, capped by the card's ``<=`` ceiling.

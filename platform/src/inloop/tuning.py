@@ -44,7 +44,7 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-@rubric("model-3", what="bounded hyperparameter search (fixed budget and seed, validation split), each trial "
+@rubric("model-3", how="automated", what="bounded hyperparameter search (fixed budget and seed, validation split), each trial "
         "an MLflow child run; the best setting is what training uses")
 def bounded_search(space: Mapping[str, Sequence[Any]], objective: Callable[[dict[str, Any]], float], *,
                    budget: int, seed: int, metric: str, incumbent: Mapping[str, Any] | None = None,

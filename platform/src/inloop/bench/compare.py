@@ -149,7 +149,7 @@ def _worse_by(better: str, base: float, new: float) -> float | None:
     return new / base - 1 if better == "lower" else base / new - 1
 
 
-@rubric("monitor-6", what="a bench result compared with the last committed one; a slow-down beyond tolerance alerts")
+@rubric("monitor-6", how="automated", what="a bench result compared with the last committed one; a slow-down beyond tolerance alerts")
 def compare_results(new: Path, baseline: Path | None = None, *, tolerance: float | None = None,
                     alert: bool = True, baseline_dir: Path | None = None) -> Comparison:
     """Compare ``new`` with ``baseline`` (default: per figure, the last result of the same mode committed in

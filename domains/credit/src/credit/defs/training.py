@@ -156,7 +156,7 @@ def champion_model(context: dg.AssetExecutionContext, risk_model_candidate: Cand
 
 
 @dg.asset(group_name="credit_evidence")
-@rubric("data-2", "data-3", what="every champion's run holds the leave-one-data-source-out ablation report "
+@rubric("data-2", "data-3", how="automated", what="every champion's run holds the leave-one-data-source-out ablation report "
         "(CSV, Markdown, PNG); groups below the minimum AUC gain are findings")
 def feature_ablation(context: dg.AssetExecutionContext, training_sets: TrainingSets,
                      hyperparameter_search: SearchResult, champion_model: PromotionDecision,
@@ -173,7 +173,7 @@ def feature_ablation(context: dg.AssetExecutionContext, training_sets: TrainingS
 
 
 @dg.asset(group_name="credit_evidence")
-@rubric("model-4", what="every champion's run holds its model-age vs AUC curve (CSV, PNG) and the age limit "
+@rubric("model-4", how="automated", what="every champion's run holds its model-age vs AUC curve (CSV, PNG) and the age limit "
         "the live-performance tolerance implies; the staleness check reads it")
 def model_staleness_curve(context: dg.AssetExecutionContext, loan_applications: pd.DataFrame,
                           hyperparameter_search: SearchResult, champion_model: PromotionDecision,

@@ -111,7 +111,7 @@ def live_test_set_auc(service: DecisionService, applications: pd.DataFrame, *, l
                    int(approved.sum()), int(defaulted.sum()))
 
 
-@rubric("model-2", what="offline holdout AUC vs live-test-set AUC of every model version that served, with gaps, "
+@rubric("model-2", how="automated", what="offline holdout AUC vs live-test-set AUC of every model version that served, with gaps, "
         "correlation and the card's tolerance; logged to the champion's MLflow run by the live-test-set monitor")
 def relation_from_log(tolerance: float, *, min_each: int = 30, model_name: str | None = None) -> AucRelation | None:
     """Every model version with live-test-set outcomes in the log: its offline (MLflow) and live AUC."""

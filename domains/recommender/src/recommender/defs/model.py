@@ -162,7 +162,7 @@ def shared_account_detection(interaction_split: TimeSplit, catalog: pd.DataFrame
 
 
 @dg.asset(group_name="model_evidence")
-@rubric("data-2", "data-3", what="every trained ALS run holds the leave-one-event-source-out ablation report "
+@rubric("data-2", "data-3", how="automated", what="every trained ALS run holds the leave-one-event-source-out ablation report "
         "(CSV, Markdown, PNG); sources below the minimum recall@10 gain are findings")
 def recommender_feature_ablation(collaborative_model: TrackedModel, champion_recommender: tracking.PromotionDecision,
                                  interaction_split: TimeSplit, catalog: pd.DataFrame, shoppers: pd.DataFrame,
@@ -179,7 +179,7 @@ def recommender_feature_ablation(collaborative_model: TrackedModel, champion_rec
 
 
 @dg.asset(group_name="model_evidence")
-@rubric("model-4", what="every trained ALS run holds its model-age vs recall@10 curve (CSV, PNG) and the age "
+@rubric("model-4", how="automated", what="every trained ALS run holds its model-age vs recall@10 curve (CSV, PNG) and the age "
         "limit the card's lift bar implies; the staleness check reads it")
 def recommender_staleness_curve(collaborative_model: TrackedModel, champion_recommender: tracking.PromotionDecision,
                                 shop_events: pd.DataFrame, catalog: pd.DataFrame, shoppers: pd.DataFrame,
