@@ -60,13 +60,16 @@ def test_every_declared_capability_loads_with_its_declared_type(name: str) -> No
 
 
 def test_what_each_domain_offers() -> None:
-    """The capabilities the platform's pages and commands rely on are really declared (not silently None)."""
+    """The capabilities the platform's pages and commands rely on are really declared (not silently None).
+
+    At least these: a domain may declare more as it grows."""
     offered = {name: {f for f in ("api", "served_model", "replay_runner", "subject_eraser", "data_sources",
                                   "data_quality_sources", "review_service", "bench", "cli")
                       if getattr(d, f) is not None} for name, d in DOMAINS.items()}
-    assert offered["credit"] == offered["recommender"] == {
-        "api", "served_model", "replay_runner", "subject_eraser", "data_sources", "data_quality_sources", "bench"}
-    assert offered["invoice_ocr"] == {"api", "review_service", "bench", "cli"}
+    for name in ("credit", "recommender"):
+        assert offered[name] >= {"api", "served_model", "replay_runner", "subject_eraser", "data_sources",
+                                 "data_quality_sources", "bench"}, name
+    assert offered["invoice_ocr"] >= {"api", "review_service", "bench", "cli"}
 
 
 def test_discovery_imports_neither_dagster_nor_fastapi_nor_the_ml_stack() -> None:

@@ -28,7 +28,7 @@ import logging
 import math
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 
@@ -45,7 +45,7 @@ __all__ = ["CHALLENGER", "CanaryReport", "ModelEvent", "ServedModel", "StageDeci
 
 log = logging.getLogger("inloop.canary")
 
-CHALLENGER = "challenger"
+CHALLENGER: Final = "challenger"
 
 
 # Aliases ---------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def concern_check(
                                    run_id=context.run.run_id)
         metadata = {
             "concern": concern.statement,
-            "metric": concern.metric.name,
+            "metric": concern.metric.name if concern.metric else None,
             "value": _metadata_value(measurement.value),
             "threshold": str(measurement.threshold or concern.threshold),
             "summary": measurement.summary,

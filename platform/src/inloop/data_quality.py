@@ -156,8 +156,8 @@ def plain_rule(outcome: ExpectationOutcome) -> str:
 def _sources(domain: str) -> list[QualitySource]:
     declared = get_domain(domain).data_quality_sources
     if declared is None:
-        raise LookupError(f"domain {domain!r} has no {HOOK!r} in its DomainPlugin: it declares no upstream "
-                          "sources to report on")
+        raise LookupError(f"domain {domain!r} has no {HOOK!r} hook (a field of its DomainPlugin): it declares no "
+                          "upstream sources to report on")
     return list(declared())
 
 
@@ -250,11 +250,12 @@ def _failing_rows(source: SourceReport) -> pd.DataFrame:
     for finding in source.findings:
         for position in finding.rows:
             row = frame.iloc[position] if frame is not None else None
+            frame_columns = frame.columns if frame is not None else ()
             line = {"source": source.id, "row": position, "column": finding.column, "rule": finding.rule,
-                    "value": _cell(row[finding.column]) if row is not None and finding.column in frame.columns
+                    "value": _cell(row[finding.column]) if row is not None and finding.column in frame_columns
                     else None}
             for key in source.key_columns:
-                line[key] = _cell(row[key]) if row is not None and key in frame.columns else None
+                line[key] = _cell(row[key]) if row is not None and key in frame_columns else None
             lines.append(line)
     return pd.DataFrame(lines, columns=columns)
 

@@ -200,7 +200,8 @@ def _score(system: str, cases: Sequence[EvalCase], decisions: Sequence[tuple[boo
         wrong += is_booked and not all(correct.values())
         for by in slice_by:
             groups[by].setdefault(case.slice(by), []).append((is_booked, all(correct.values())))
-    slices = {by: {name: {"invoices": len(rows), "stp_rate": sum(b for b, _ in rows) / len(rows),
+    slices: dict[str, dict[str, dict[str, float | int | None]]] = {
+        by: {name: {"invoices": len(rows), "stp_rate": sum(b for b, _ in rows) / len(rows),
                           "booked_wrong": sum(1 for b, ok in rows if b and not ok)}
                    for name, rows in sorted(groups[by].items())} for by in slice_by}
     return PolicyMetrics(system, len(cases), booked, wrong,
@@ -296,8 +297,13 @@ def _card_thresholds() -> tuple[float, float]:
     from invoice_ocr.domain import domain
 
     project = load_card(domain.card_path)
-    return (float(project.concern("field-accuracy").threshold.value),
-            float(project.concern("straight-through-processing").threshold.value))
+    floors = []
+    for concern_id in ("field-accuracy", "straight-through-processing"):
+        threshold = project.concern(concern_id).threshold
+        if threshold is None:
+            raise ValueError(f"{domain.card_path}: concern {concern_id!r} needs a threshold (the policy gate's floor)")
+        floors.append(float(threshold.value))
+    return floors[0], floors[1]
 
 
 #: Inclusion: no supplier group (layout, language, country) may have an STP rate this far below the
