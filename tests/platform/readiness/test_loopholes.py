@@ -146,3 +146,29 @@ def test_a_tagged_document_counts_only_for_the_domain_that_holds_it_or_that_it_n
     # naming boxes: boxes only; the unknown name is a problem in the declarations
     assert (parcels.score_of("model-7"), boxes.score_of("model-7")) == (0.0, 0.5)
     assert any("unknown domain 'crates'" in p for p in boxes.problems)
+
+
+def test_a_call_is_noted_per_test_with_the_calling_packages_and_the_domain_it_ran_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import inloop.readiness as readiness
+
+    @readiness.rubric("infra-7", what="rolls back a domain's champion", how="automated")
+    def rollback(domain: str, to_version: int | None = None) -> str:
+        return f"{domain} -> {to_version}"
+
+    @readiness.rubric("monitor-6", what="never called")
+    def compare() -> None:
+        return None
+
+    recorder = readiness.ReachRecorder()
+    monkeypatch.setattr(readiness, "_LISTENING", [recorder])  # the session's own recorder comes back after
+    assert rollback("recommender", 3) == "recommender -> 3"  # the wrapper keeps behaviour and arguments
+    recorder.context = "tests/domains/credit/test_x.py::test_y"
+    rollback(domain="credit")
+    hits = recorder.take()
+    assert set(hits) == {f"{__name__}:test_a_call_is_noted_per_test_with_the_calling_packages_and_the_domain_it_ran_for"
+                         ".<locals>.rollback"}
+    (by,) = hits.values()
+    assert "recommender" in by[""] and "credit" not in by[""]
+    assert "credit" in by["tests/domains/credit/test_x.py::test_y"]
+    assert recorder.take() == {}  # taken once

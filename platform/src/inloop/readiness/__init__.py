@@ -60,24 +60,30 @@ class ReachRecorder:
         #: qualname -> {context -> top-level packages of the callers}
         self.hits: dict[str, dict[str, set[str]]] = {}
 
-    def note(self, qualname: str) -> None:
-        """One call of a decorated function (the first per context walks the stack; later ones are a lookup)."""
+    def note(self, qualname: str, for_domain: str | None = None) -> None:
+        """One call of a decorated function, made for ``for_domain`` when it takes a ``domain`` argument
+        (the first call per context and domain walks the stack; later ones are a lookup)."""
         seen = self.hits.setdefault(qualname, {})
-        if self.context in seen:
+        key = f"{self.context}\x00{for_domain}" if for_domain else self.context
+        if key in seen:
             return
-        callers: set[str] = set()
+        callers: set[str] = {for_domain} if for_domain else set()
         frame = sys._getframe(2)
         depth = 0
         while frame is not None and depth < 200:
             name = frame.f_globals.get("__name__") or ""
             callers.add(name.split(".", 1)[0])
             frame, depth = frame.f_back, depth + 1
-        seen[self.context] = callers
+        seen[key] = callers
 
     def take(self) -> dict[str, dict[str, set[str]]]:
-        """The hits so far, and forget them (the plugin ships them with each test's report)."""
+        """The hits so far per context, and forget them (the plugin ships them with each test's report)."""
         hits, self.hits = self.hits, {}
-        return hits
+        merged: dict[str, dict[str, set[str]]] = {}
+        for qualname, by in hits.items():
+            for key, callers in by.items():
+                merged.setdefault(qualname, {}).setdefault(key.split("\x00", 1)[0], set()).update(callers)
+        return merged
 
 
 _LISTENING: list[ReachRecorder] = []
@@ -89,12 +95,28 @@ def listen(recorder: ReachRecorder | None) -> None:
 
 
 def _counted(func: Any, key: str) -> Any:
-    """``func`` wrapped so each call is noted by the listening recorder (signature and hints kept)."""
+    """``func`` wrapped so each call is noted by the listening recorder (signature and hints kept).
+
+    A platform function that takes the domain it works for (a ``domain`` parameter, e.g.
+    ``rollback(domain, ...)``) is noted as exercised for that domain: the call ran that domain's path.
+    """
+    try:
+        params = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        params = []
+    position = params.index("domain") if "domain" in params else None
+
+    def for_domain(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        value = kwargs.get("domain")
+        if value is None and position is not None and len(args) > position:
+            value = args[position]
+        return value if isinstance(value, str) else None
+
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
         async def acall(*args: Any, **kwargs: Any) -> Any:
             if _LISTENING:
-                _LISTENING[0].note(key)
+                _LISTENING[0].note(key, for_domain(args, kwargs))
             return await func(*args, **kwargs)
 
         return acall
@@ -102,7 +124,7 @@ def _counted(func: Any, key: str) -> Any:
     @functools.wraps(func)
     def call(*args: Any, **kwargs: Any) -> Any:
         if _LISTENING:
-            _LISTENING[0].note(key)
+            _LISTENING[0].note(key, for_domain(args, kwargs))
         return func(*args, **kwargs)
 
     return call

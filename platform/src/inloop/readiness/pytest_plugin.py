@@ -54,8 +54,12 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
+_CODE_SUFFIXES = (".py", ".yaml", ".yml", ".toml", ".sql", ".cfg", ".ini")
+
+
 def repo_commit(repo: Path) -> tuple[str | None, bool]:
-    """(``git rev-parse HEAD``, whether tracked files differ from it); (None, False) outside git."""
+    """(``git rev-parse HEAD``, whether tracked code or configuration differs from it); (None, False)
+    outside git."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=30)
         if head.returncode != 0:
@@ -64,7 +68,10 @@ def repo_commit(repo: Path) -> tuple[str | None, bool]:
                                 capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return None, False
-    return head.stdout.strip() or None, bool(status.stdout.strip())
+    # Only code and configuration make a tree dirty: a re-resolved lock file or a regenerated report
+    # does not change what the tests judged.
+    changed = [line[3:].strip() for line in status.stdout.splitlines() if len(line) > 3]
+    return head.stdout.strip() or None, any(name.endswith(_CODE_SUFFIXES) for name in changed)
 
 
 def _read(repo: Path) -> dict[str, Any]:
