@@ -7,10 +7,10 @@ Every capability is a small loader: discovery imports only this module, and the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inloop.domains import DomainApi, DomainPlugin
+from invoice_ocr.lib.workspace import DOMAIN_ROOT
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DOMAIN_ROOT", "domain"]
 
-#: ``domains/invoice_ocr``: holds project.yaml and postmortems/.
-DOMAIN_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _definitions() -> dg.Definitions:

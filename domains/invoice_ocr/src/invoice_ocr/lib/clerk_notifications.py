@@ -67,7 +67,7 @@ def clerk_action(kind: str | None) -> str:
 def review_routes() -> list[str]:
     """The routes of review notifications, from the card's ``no-stuck-invoice`` concern."""
     from inloop.cards import load_card
-    from invoice_ocr.domain import DOMAIN_ROOT
+    from invoice_ocr.lib.workspace import DOMAIN_ROOT
 
     return list(load_card(DOMAIN_ROOT / "project.yaml").concern(REVIEW_CONCERN).alert_route)
 

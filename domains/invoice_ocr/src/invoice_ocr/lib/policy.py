@@ -294,14 +294,14 @@ class GateResult:
 def _card_thresholds() -> tuple[float, float]:
     """(per-field accuracy floor, STP floor) from the project card."""
     from inloop.cards import load_card
-    from invoice_ocr.domain import domain
+    from invoice_ocr.lib.workspace import CARD_PATH
 
-    project = load_card(domain.card_path)
+    project = load_card(CARD_PATH)
     floors = []
     for concern_id in ("field-accuracy", "straight-through-processing"):
         threshold = project.concern(concern_id).threshold
         if threshold is None:
-            raise ValueError(f"{domain.card_path}: concern {concern_id!r} needs a threshold (the policy gate's floor)")
+            raise ValueError(f"{CARD_PATH}: concern {concern_id!r} needs a threshold (the policy gate's floor)")
         floors.append(float(threshold.value))
     return floors[0], floors[1]
 

@@ -51,7 +51,7 @@ FINISHED = ("booked", "rejected_with_notice")
 def retention_days() -> int:
     """The card's retention period for invoices, in days."""
     from inloop.cards import load_card
-    from invoice_ocr.domain import DOMAIN_ROOT
+    from invoice_ocr.lib.workspace import DOMAIN_ROOT
 
     retention = load_card(DOMAIN_ROOT / "project.yaml").retention
     if retention is None:

@@ -62,9 +62,9 @@ RULE_INPUTS: dict[str, tuple[str, ...]] = {rule.column: rule.sources for rule in
 @functools.lru_cache(maxsize=1)
 def _card():  # type: ignore[no-untyped-def]
     from inloop.cards import load_card
-    from invoice_ocr.domain import domain
+    from invoice_ocr.lib.workspace import CARD_PATH
 
-    return load_card(domain.card_path)
+    return load_card(CARD_PATH)
 
 
 @rubric("data-4", how="automated", what="before every batch's booking rules run: the batch's columns and their "

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REVIEW_POLICY_FILE", "Workspace"]
+__all__ = ["CARD_PATH", "DOMAIN_ROOT", "REVIEW_POLICY_FILE", "Workspace"]
+
+#: ``domains/invoice_ocr``: holds project.yaml and postmortems/. lib/ finds its card here, never
+#: through the plugin module (``invoice_ocr.domain``), whose loaders reach Dagster and FastAPI.
+DOMAIN_ROOT = Path(__file__).resolve().parents[3]
+#: The domain's project card.
+CARD_PATH = DOMAIN_ROOT / "project.yaml"
 
 #: The served review policy and the evaluation profile it was tuned on (written by ``lib.policy``,
 #: read by ``lib.skew``), relative to the workspace root.
