@@ -15,11 +15,18 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_import_contracts_are_kept() -> None:
     lint_imports = Path(sys.executable).with_name("lint-imports")
-    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     report = result.stdout + result.stderr
     assert result.returncode == 0, report[-4000:]
     # Every contract the architecture document names is really configured and kept.
-    for contract in ("The platform never imports a domain", "The console never imports a domain",
-                     "Domains never import each other", "A domain's lib/ is its core", "No import cycles"):
+    for contract in (
+        "The platform never imports a domain",
+        "The console never imports a domain",
+        "Domains never import each other",
+        "A domain's lib/ is its core",
+        "No import cycles",
+    ):
         assert contract in report, contract
     assert "0 broken" in report

@@ -63,20 +63,46 @@ def test_what_each_domain_offers() -> None:
     """The capabilities the platform's pages and commands rely on are really declared (not silently None).
 
     At least these: a domain may declare more as it grows."""
-    offered = {name: {f for f in ("api", "served_model", "replay_runner", "subject_eraser", "data_sources",
-                                  "data_quality_sources", "review_service", "bench", "cli")
-                      if getattr(d, f) is not None} for name, d in DOMAINS.items()}
+    offered = {
+        name: {
+            f
+            for f in (
+                "api",
+                "served_model",
+                "replay_runner",
+                "subject_eraser",
+                "data_sources",
+                "data_quality_sources",
+                "review_service",
+                "bench",
+                "cli",
+            )
+            if getattr(d, f) is not None
+        }
+        for name, d in DOMAINS.items()
+    }
     for name in ("credit", "recommender"):
-        assert offered[name] >= {"api", "served_model", "replay_runner", "subject_eraser", "data_sources",
-                                 "data_quality_sources", "bench"}, name
+        assert offered[name] >= {
+            "api",
+            "served_model",
+            "replay_runner",
+            "subject_eraser",
+            "data_sources",
+            "data_quality_sources",
+            "bench",
+        }, name
     assert offered["invoice_ocr"] >= {"api", "review_service", "bench", "cli"}
 
 
 def test_discovery_imports_neither_dagster_nor_fastapi_nor_the_ml_stack() -> None:
-    code = ("import sys; from inloop.domains import discover_domains; found = discover_domains(); "
-            "heavy = ('dagster', 'fastapi', 'mlflow', 'lightgbm', 'streamlit', 'rapidocr_onnxruntime'); "
-            "print(sorted(found), sorted(m for m in heavy if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    code = (
+        "import sys; from inloop.domains import discover_domains; found = discover_domains(); "
+        "heavy = ('dagster', 'fastapi', 'mlflow', 'lightgbm', 'streamlit', 'rapidocr_onnxruntime'); "
+        "print(sorted(found), sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     found, heavy = out.stdout.strip().split("] [")
     assert "'credit'" in found and heavy == "]", out.stdout
 
@@ -102,15 +128,20 @@ def test_a_domain_named_like_a_platform_command_is_refused() -> None:
     def doctor() -> None:
         """A stand-in platform command."""
 
-    impostor = DomainPlugin(name="doctor", root=Path("."), definitions=dg.Definitions,
-                            cli=lambda: typer.Typer())
+    impostor = DomainPlugin(
+        name="doctor", root=Path("."), definitions=dg.Definitions, cli=lambda: typer.Typer()
+    )
     with pytest.raises(ValueError, match="`inloop doctor` is already a command"):
         mount_domain_apps(app, {"doctor": impostor})
 
 
 def test_the_installed_inloop_command_runs_a_domain_sub_app(tmp_path: Path) -> None:
     inloop = Path(sys.executable).with_name("inloop")
-    out = subprocess.run([inloop, "invoice_ocr", "review", "list", "--root", str(tmp_path / "installation")],
-                         capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        [inloop, "invoice_ocr", "review", "list", "--root", str(tmp_path / "installation")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "the review queue is empty" in out.stdout

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["DOMAIN_ROOT", "domain"]
 
 
-
 def _definitions() -> dg.Definitions:
     from invoice_ocr.definitions import defs
 
