@@ -187,8 +187,8 @@ def test_erasure_api_needs_the_token_and_returns_the_receipt(credit_world: dict)
         assert client.post(url, json=body).status_code == 401
         client.headers["Authorization"] = f"Bearer {client.app.state.api_token}"
         assert client.post("/subjects/invoice_ocr/x1/erasure", json=body).status_code == 404
-        bad = client.post("/subjects/credit/a%20b/erasure", json=body)
-        assert bad.status_code == 422 and "not a valid" in bad.json()["detail"][0]["msg"]
+        bad = client.post("/subjects/credit/a%20b/erasure", json=body)  # the schema states each domain's id format
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "subject_id"]
         assert client.post(url, json={"reason": "x"}).status_code == 422
         response = client.post(url, json=body)
     # The app's MLflow probe may still be creating MLflow's tables (Alembic, module-global state):

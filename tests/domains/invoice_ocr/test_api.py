@@ -48,7 +48,7 @@ def test_an_upload_is_registered_durably_and_the_same_bytes_twice_are_one_invoic
 @pytest.mark.parametrize(("files", "status"), [
     ({"file": ("invoice.pdf", b"this is not a pdf at all", "application/pdf")}, 415),
     ({"file": ("invoice.png", b"GIF89a\x01\x00", "image/png")}, 415),
-    ({"file": ("empty.pdf", b"", "application/pdf")}, 422),
+    ({"file": ("empty.pdf", b"", "application/pdf")}, 415),
     (None, 422),
 ])
 def test_bad_uploads_are_refused_and_nothing_is_registered(api: TestClient, files, status: int) -> None:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from inloop.api.deps import PredictionLog, RequestId, WriteAccess
+from inloop.api.inputs import RequestBody, Timestamp, WholeNumber
 from inloop.canary import routes_to_challenger
 from inloop.settings import get_settings
 from inloop.stability import NonFiniteError
@@ -57,7 +58,7 @@ Channel = Literal["web", "app", "partner", "branch"]
 Permit = Literal["citizen", "permanent", "eu_worker", "temporary"]
 
 
-class ApplicationCreate(BaseModel):
+class ApplicationCreate(RequestBody):
     """A loan application as the front end sends it."""
 
     # Numbers are strict (no "2400" strings, no true/false); the time is an ISO-8601 string in JSON.
@@ -65,13 +66,13 @@ class ApplicationCreate(BaseModel):
 
     application_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
                                        description="The front end's id; the request id when omitted.")
-    applied_at: dt.datetime | None = Field(default=None, description="When it was submitted (default: now).")
+    applied_at: Timestamp | None = Field(default=None, description="When it was submitted (default: now).")
     income_monthly_eur: float = Field(strict=True, gt=0, le=10_000_000, description="Net monthly income in EUR.")
     employment_years: float = Field(strict=True, ge=0, le=80)
     age_band: AgeBand
     loan_amount_eur: float = Field(strict=True, gt=0, le=10_000_000)
-    loan_duration_months: int = Field(strict=True, ge=1, le=600)
-    existing_credits: int = Field(strict=True, ge=0, le=1000)
+    loan_duration_months: WholeNumber = Field(ge=1, le=600)
+    existing_credits: WholeNumber = Field(ge=0, le=1000)
     channel: Channel
     residence_permit: Permit
     application_duration_seconds: float = Field(strict=True, ge=0, le=1e12, description="Time spent filling in the form.")
@@ -107,8 +108,6 @@ def create_decision(body: ApplicationCreate, _: WriteAccess, prediction_log: Pre
     if service is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             "no champion credit model loaded: run the credit pipeline, then POST /models/reload")
-    if body.applied_at is not None and body.applied_at.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "applied_at needs a time zone")
     application = body.model_dump()
     application["application_id"] = body.application_id or request_id
     application["applied_at"] = (body.applied_at or dt.datetime.now(dt.UTC)).isoformat()

@@ -12,9 +12,10 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, HTTPException, Path, UploadFile, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inloop.api.deps import WriteAccess
+from inloop.api.inputs import STRIPPED, RequestBody, not_blank
 
 __all__ = ["PREFIX", "review_service", "router"]
 
@@ -22,6 +23,8 @@ PREFIX = "/invoices"
 router = APIRouter()
 
 MAX_INVOICE_BYTES = 15 * 1024 * 1024
+#: A clerk corrects a handful of fields; more in one approval is not a correction.
+MAX_CORRECTIONS = 100
 #: What an invoice file may be, by its first bytes.
 _SIGNATURES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg",
                b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff"}
@@ -75,19 +78,29 @@ class ReviewItemPublic(BaseModel):
     reason: str | None
 
 
-class Approval(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Approval(RequestBody):
+    # Checked as sent (the schema's rules), then stripped: minimum lengths are stated as patterns.
+    model_config = ConfigDict(extra="forbid")
 
-    clerk: str = Field(min_length=1, max_length=200)
-    corrections: dict[str, Annotated[str, Field(max_length=200)]] = Field(
+    clerk: Annotated[str, Field(min_length=1, max_length=200, pattern=not_blank(1)), STRIPPED]
+    corrections: dict[str, Annotated[str, Field(max_length=200), STRIPPED]] = Field(max_length=MAX_CORRECTIONS,
         default_factory=dict, description="Field name -> corrected value; fields not given keep the value read.")
 
+    @field_validator("corrections", mode="before")
+    @classmethod
+    def _few_corrections(cls, value: Any) -> Any:
+        # Counted before each value is checked: 100,000 entries are one error, not 100,000.
+        if isinstance(value, dict) and len(value) > MAX_CORRECTIONS:
+            raise ValueError(f"{len(value)} corrections; at most {MAX_CORRECTIONS} fields can be corrected at once")
+        return value
 
-class Rejection(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    clerk: str = Field(min_length=1, max_length=200)
-    notice: str = Field(min_length=10, max_length=5000, description="Sent to the supplier.")
+class Rejection(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    clerk: Annotated[str, Field(min_length=1, max_length=200, pattern=not_blank(1)), STRIPPED]
+    notice: Annotated[str, Field(min_length=10, max_length=5000, pattern=not_blank(10),
+                                 description="Sent to the supplier."), STRIPPED]
 
 
 InvoiceId = Annotated[int, Path(ge=1, le=2**53, description="The ledger id")]
@@ -95,15 +108,15 @@ InvoiceId = Annotated[int, Path(ge=1, le=2**53, description="The ledger id")]
 
 @router.post("", response_model=InvoiceReceived, status_code=status.HTTP_201_CREATED,
              summary="Upload an invoice (PDF, PNG, JPEG or TIFF) into the durable intake",
-             responses={415: {"description": "Not a PDF or an image (checked on the bytes)"},
-                        422: {"description": "Empty file"}})
+             responses={413: {"description": f"Over {MAX_INVOICE_BYTES} bytes"},
+                        415: {"description": "Empty, or not a PDF or an image (checked on the bytes)"}})
 async def upload_invoice(_: WriteAccess, file: Annotated[UploadFile, File(description="The scan or PDF")]) -> InvoiceReceived:
     from invoice_ocr.lib.intake import receive
     from invoice_ocr.lib.workspace import Workspace
 
     data = await file.read(MAX_INVOICE_BYTES + 1)
-    if not data:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is empty")
+    if not data:  # no content is no invoice: the same refusal as any other unreadable content
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "the file is empty: send a PDF, PNG, JPEG or TIFF")
     if len(data) > MAX_INVOICE_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"invoice files are limited to {MAX_INVOICE_BYTES} bytes")
     if _sniff(data) is None:

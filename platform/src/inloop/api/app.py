@@ -19,14 +19,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inloop import db
+from inloop.api import errors, guards, inputs
 from inloop.api.prediction_writer import PredictionWriter
 from inloop.api.routes import alerts, bug_reports, health, labels, models, predictions, subjects
 from inloop.domains import DomainApi, discover_domains
@@ -98,7 +96,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send, self.limit)
+            await _too_large(send, scope, self.limit)
             return
         # Read the whole body first (bounded by the limit), so an oversized chunked upload is
         # refused with 413 before any route sees a byte of it.
@@ -111,7 +109,7 @@ class BodyLimit:
                 break
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                await _too_large(send, self.limit)
+                await _too_large(send, scope, self.limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -122,11 +120,8 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"request body too large (limit {limit} bytes)"}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+async def _too_large(send: Send, scope: Scope, limit: int) -> None:
+    await errors.send_error(send, scope, 413, f"request body too large (limit {limit} bytes)")
 
 
 def _configure_logging() -> None:
@@ -203,11 +198,7 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
         version="0.1.0",
         summary="Serving, intake, bug reports and replay for the inloop domains. Every prediction is logged.",
         lifespan=lifespan,
-        responses={
-            400: {"description": "Malformed request body (not JSON, not UTF-8, broken multipart)"},
-            401: {"description": "Missing or wrong API token"},
-            413: {"description": "Request body too large"},
-        },
+        responses=errors.COMMON_RESPONSES,
     )
     app.state.domain_apis = domain_apis
     app.include_router(health.router)
@@ -216,38 +207,22 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     app.include_router(labels.router)
     app.include_router(alerts.router)
     app.include_router(models.router)
-    app.include_router(subjects.router)
+    app.include_router(subjects.erasure_router(domains))
     for name, api in domain_apis.items():
         app.include_router(api.router, prefix=api.prefix or f"/{name}",
                            tags=[name])
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
-        return JSONResponse({"detail": errors, "request_id": getattr(request.state, "request_id", None)}, 422)
+    errors.install(app)  # one error shape, with the request id (docs/api.md)
+    errors.document(app)  # ... and the OpenAPI schema says so
+    inputs.document(app, list(domains))  # a field naming a domain: the installed ones
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail
-        if exc.status_code == 422 and isinstance(detail, str):
-            # One 422 shape for the whole API (the documented validation-error list): a route's own
-            # "this input cannot be used" reads like a field error, located in the body.
-            detail = [{"loc": ["body"], "msg": detail, "type": "value_error"}]
-        return JSONResponse({"detail": detail, "request_id": getattr(request.state, "request_id", None)},
-                            exc.status_code, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = getattr(request.state, "request_id", None)
-        log.exception("unhandled error (request %s)", request_id)
-        return JSONResponse({"detail": "internal server error; the request id lets an operator find it in the log",
-                             "request_id": request_id}, 500, headers={"X-Request-ID": request_id or ""})
-
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"])
+    # Outermost last: request id -> CORS -> token -> body limit -> UTF-8 form fields -> routes.
+    app.add_middleware(guards.MultipartText)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(guards.TokenFirst)  # before the body is read: no token, no bytes parsed
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "HEAD", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"])
     app.add_middleware(RequestContext)
     return app
 

@@ -239,8 +239,13 @@ def inspect_screenshot(data: bytes, *, max_bytes: int = MAX_SCREENSHOT_BYTES) ->
             image.load()  # a truncated file fails only when its pixels are decoded
     except BugReportError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise BugReportError.one("screenshot", f"the image is damaged or incomplete ({exc})") from None
+    except UnidentifiedImageError:
+        raise BugReportError.one("screenshot", "the image cannot be read: damaged, or not really a PNG, JPEG "
+                                 "or WebP") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # Pillow's message, without any object repr it names the in-memory file by.
+        cause = re.sub(r"<[^<>]* object at 0x[0-9a-fA-F]+>", "the file", str(exc))
+        raise BugReportError.one("screenshot", f"the image is damaged or incomplete ({cause})") from None
     media_type, extension = _IMAGE_KINDS[kind]
     return Screenshot(data, media_type, extension, size[0], size[1])
 

@@ -31,6 +31,11 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@router.head("/health", response_class=Response, summary="Liveness for probes that send HEAD (no body)")
+async def health_head() -> Response:
+    return Response(status_code=status.HTTP_200_OK)
+
+
 def _check_database() -> ComponentStatus:
     import sqlalchemy as sa
 
@@ -66,6 +71,14 @@ def ready(request: Request, response: Response) -> ReadinessPublic:
         return ReadinessPublic(status="unavailable", components=components)
     everything = all(c.ready for c in components.values())
     return ReadinessPublic(status="ready" if everything else "degraded", components=components)
+
+
+@router.head("/ready", response_class=Response, summary="Readiness for probes that send HEAD: 200 or 503, no body",
+             responses={503: {"description": "Cannot serve (GET /ready says why)"}})
+def ready_head(request: Request) -> Response:
+    answer = Response(status_code=status.HTTP_200_OK)
+    ready(request, answer)  # the same judgement as GET /ready; it sets 503 on `answer` when unavailable
+    return Response(status_code=answer.status_code)
 
 
 class ReloadPublic(BaseModel):
