@@ -152,7 +152,7 @@ def test_challenger_serves_a_sticky_share_and_is_promoted_only_when_its_canary_h
     monkeypatch.setenv("INLOOP_CANARY_MAX_LATENCY_RATIO", "1000")
     _use(world, monkeypatch)
     result = CliRunner().invoke(__import__("inloop.cli", fromlist=["app"]).app,
-                                ["models", "promote", "credit", "--no-reload"])
+                                ["models", "promote", "credit", "--reviewer", "Dana Weber", "--no-reload"])
     assert result.exit_code == 0, result.output
     assert (tracking.champion_version(MODEL_NAME), challenger_version(MODEL_NAME)) == ("2", None)
     # The model card was logged on the promoted version's run.
@@ -164,6 +164,7 @@ def test_challenger_serves_a_sticky_share_and_is_promoted_only_when_its_canary_h
     assert "## Quantitative analyses" in card and "residence_permit" in card
     assert "Promotion gates at training:" in card and "| beats_baseline | passed |" in card
     assert "Canary gates at promotion:" in card and "| canary_agreement | passed |" in card
+    assert "- **Review**: reviewed by Dana Weber" in card  # model-1: the reviewer is on the card
 
 
 @pytest.mark.slow

@@ -112,17 +112,18 @@ def load_suppliers(folder: Path) -> list[dict[str, Any]]:
 
 
 def subset_for_tests(documents: list[WorldDocument]) -> list[WorldDocument]:
-    """The fixed subset the test suite reads: every born-digital document (each layout in each
-    language), the first scan of each language, every e-invoice."""
-    chosen, scan_languages = [], set()
-    for doc in documents:
-        kind, language = doc.truth["kind"], doc.truth["language"]
-        if kind == "scan":
-            if language in scan_languages:
-                continue
-            scan_languages.add(language)
-        chosen.append(doc)
-    return chosen
+    """The fixed subset the test suite reads, mixed like the set: for each layout one born-digital
+    and one scanned document (languages rotating, so every language has both), and every e-invoice."""
+    languages = ("en", "de", "fr", "nl", "es", "it")
+    printed = [d for d in documents if d.truth["kind"] != "e-invoice"]
+    layouts = list(dict.fromkeys(d.truth["layout"] for d in printed))
+    chosen = []
+    for i, layout in enumerate(layouts):
+        born = [d for d in printed if d.truth["layout"] == layout and d.truth["kind"] == "born-digital"]
+        scans = [d for d in printed if d.truth["layout"] == layout and d.truth["kind"] == "scan"]
+        chosen += [d for d in born if d.truth["language"] == languages[i % len(languages)]][:1]
+        chosen += scans[i % len(scans) : i % len(scans) + 1] if scans else []
+    return chosen + [d for d in documents if d.truth["kind"] == "e-invoice"]
 
 
 def _compact(text: str) -> str:
