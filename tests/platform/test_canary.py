@@ -168,3 +168,38 @@ def test_a_stricter_latency_ratio_from_the_settings_refuses_what_the_default_all
     reset_settings()
     gate = {g.name: g for g in canary_gates(_recorded(2.4, 1.5))}["canary_latency"]
     assert not gate.passed and gate.detail.endswith("(ratio 1.60, at most 1.5)")
+
+
+@pytest.mark.rubric("model-1")
+def test_a_promotion_records_its_reviewer_and_one_without_a_reviewer_is_recorded_unreviewed() -> None:
+    """Review is recorded (ML Test Score model-1): on the version, in the audit event and on the model card."""
+    from typer.testing import CliRunner
+
+    from inloop.alerts import list_alerts
+    from inloop.canary import REVIEWED_BY, promote_challenger
+    from inloop.cli import app
+    from inloop.model_card import review_of
+
+    _register_two_versions("reviewed")
+    _traffic("reviewed", 200, challenger_is_good=True)
+    decision, _ = promote_challenger("shop_reviewed", _spec("reviewed"), reviewer="  Dana Weber ")
+    assert decision.promoted and tracking.champion_version("reviewed") == "2"
+    tags = tracking.client().get_model_version("reviewed", "2").tags
+    assert (tags[REVIEWED_BY], tags["inloop.review"]) == ("Dana Weber", "reviewed")
+    assert review_of(tags) == "reviewed by Dana Weber (inloop models promote --reviewer)"
+    (event,) = [a for a in list_alerts(domain="shop_reviewed") if "promoted to champion" in a.title]
+    assert "(reviewed by Dana Weber)" in event.title and event.evidence["reviewer"] == "Dana Weber"
+
+    _register_two_versions("unnamed")
+    _traffic("unnamed", 200, challenger_is_good=True)
+    decision, _ = promote_challenger("shop_unnamed", _spec("unnamed"))
+    tags = tracking.client().get_model_version("unnamed", "2").tags
+    assert decision.promoted and (tags[REVIEWED_BY], tags["inloop.review"]) == ("", "unreviewed")
+    assert review_of(tags) == "unreviewed: promoted without a named reviewer"
+    assert review_of({}).startswith("unreviewed: promoted by the training pipeline's gates")
+
+    # the command refuses a promotion nobody reviewed, before it touches anything
+    missing = CliRunner().invoke(app, ["models", "promote", "credit", "--no-reload"])
+    assert missing.exit_code == 2 and "--reviewer" in missing.output
+    blank = CliRunner().invoke(app, ["models", "promote", "credit", "--reviewer", " ", "--no-reload"])
+    assert blank.exit_code != 0 and "--reviewer must name the person" in blank.output

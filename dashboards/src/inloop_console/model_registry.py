@@ -38,6 +38,8 @@ class VersionView:
     gates: list[dict[str, Any]]
     refused_by: list[str]
     previous_champion: str | None
+    #: who reviewed the promotion (``inloop models promote --reviewer``); "" when nobody did
+    reviewed_by: str = ""
 
     @property
     def decision(self) -> str:
@@ -46,6 +48,11 @@ class VersionView:
         if self.promotion == "refused":
             return "refused by " + (", ".join(self.refused_by) or "a gate")
         return "not put to the gate"
+
+    @property
+    def review(self) -> str:
+        """Who reviewed the promotion, in words (the console's model card shows the same)."""
+        return f"reviewed by {self.reviewed_by}" if self.reviewed_by else "unreviewed"
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,8 @@ def domain_models(domain: str, max_versions: int = 20) -> list[ModelView]:
             refused = [g for g in tags.get("inloop.promotion_refused_by", "").split(",") if g]
             views.append(VersionView(str(v.version), _when(v.creation_timestamp), v.run_id,
                                      aliases.get(str(v.version), list(getattr(v, "aliases", []) or [])),
-                                     tags.get("inloop.promotion"), gates, refused, tags.get("inloop.previous_champion")))
+                                     tags.get("inloop.promotion"), gates, refused, tags.get("inloop.previous_champion"),
+                                     (tags.get("inloop.reviewed_by") or "").strip()))
         out.append(ModelView(model.name, views))
     return out
 

@@ -39,7 +39,7 @@ from inloop.serving import ServedModel, served_model
 from inloop.settings import get_settings
 from inloop.tracking import CHAMPION, GateResult, PromotionDecision
 
-__all__ = ["CHALLENGER", "CanaryReport", "ModelEvent", "ServedModel", "StageDecision", "VersionStats",
+__all__ = ["CHALLENGER", "REVIEW", "REVIEWED_BY", "CanaryReport", "ModelEvent", "ServedModel", "StageDecision", "VersionStats",
            "canary_gates", "canary_report", "challenger_version", "clear_challenger", "promote_challenger",
            "reload_running_api", "rollback", "routes_to_challenger", "served_model", "stage_candidate"]
 
@@ -308,9 +308,21 @@ def canary_gates(report: CanaryReport) -> list[GateResult]:
     return gates
 
 
+#: Model-version tags of a promotion's review (model-1): who reviewed it, or "unreviewed".
+REVIEWED_BY = "inloop.reviewed_by"
+REVIEW = "inloop.review"
+
+
 @rubric("infra-6", how="manual", what="`inloop models promote`: challenger -> champion only if its canary metrics hold")
-def promote_challenger(domain: str, spec: ServedModel | None = None) -> tuple[PromotionDecision, CanaryReport]:
-    """Promote the challenger when every canary gate holds; otherwise record the refusal on its version."""
+def promote_challenger(domain: str, spec: ServedModel | None = None, *,
+                       reviewer: str | None = None) -> tuple[PromotionDecision, CanaryReport]:
+    """Promote the challenger when every canary gate holds; otherwise record the refusal on its version.
+
+    ``reviewer`` is the person who reviewed the promotion (``inloop models promote --reviewer``, which
+    refuses without one); it is stored on the promoted version (``inloop.reviewed_by``) and in the audit
+    event, and shown on the model card. A promotion made without one is recorded as unreviewed.
+    """
+    reviewer = (reviewer or "").strip() or None
     spec = spec or served_model(domain)
     report = canary_report(domain, spec)
     gates = canary_gates(report)
@@ -325,10 +337,16 @@ def promote_challenger(domain: str, spec: ServedModel | None = None) -> tuple[Pr
     decision = tracking.promote(spec.model_name, report.challenger, gates)
     if decision.promoted:
         clear_challenger(spec.model_name)
+        # before the card is logged, so the card names the reviewer
+        mlc.set_model_version_tag(spec.model_name, report.challenger, REVIEWED_BY, reviewer or "")
+        mlc.set_model_version_tag(spec.model_name, report.challenger, REVIEW, "reviewed" if reviewer else "unreviewed")
         _log_card_quietly(domain, spec.model_name, report.challenger)
-        _event(domain, spec.model_name, "promoted", f"{spec.model_name} v{report.challenger} promoted to champion",
+        review = f"reviewed by {reviewer}" if reviewer else "unreviewed"
+        _event(domain, spec.model_name, "promoted",
+               f"{spec.model_name} v{report.challenger} promoted to champion ({review})",
                f"the canary held ({', '.join(g.name for g in gates)}); previous champion v{report.champion}",
-               {"version": report.challenger, "previous_champion": report.champion, "report": report.to_dict()})
+               {"version": report.challenger, "previous_champion": report.champion, "reviewer": reviewer,
+                "report": report.to_dict()})
     else:
         # promote() tagged the refusal; the version stays the challenger and keeps serving its share.
         mlc.set_model_version_tag(spec.model_name, report.challenger, "inloop.promotion", CHALLENGER)

@@ -20,7 +20,7 @@ import pandas as pd
 from inloop import tracking
 from inloop.readiness import rubric
 
-__all__ = ["ModelCard", "SECTIONS", "build_model_card", "log_model_card", "render_model_card"]
+__all__ = ["ModelCard", "SECTIONS", "build_model_card", "log_model_card", "render_model_card", "review_of"]
 
 #: The sections of Mitchell et al. (2019), in order.
 SECTIONS = ("Model details", "Intended use", "Factors", "Metrics", "Evaluation data", "Training data",
@@ -106,6 +106,16 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def review_of(version_tags: dict[str, str]) -> str:
+    """Who reviewed the version's promotion (``inloop models promote --reviewer``), in words."""
+    reviewer = (version_tags.get("inloop.reviewed_by") or "").strip()
+    if reviewer:
+        return f"reviewed by {reviewer} (inloop models promote --reviewer)"
+    if version_tags.get("inloop.review") == "unreviewed":
+        return "unreviewed: promoted without a named reviewer"
+    return "unreviewed: promoted by the training pipeline's gates, not through a reviewed promotion"
+
+
 @rubric("model-1", how="automated", what="model card per champion: intended use, factors, metrics, slices, ethics, caveats")
 def render_model_card(card: ModelCard) -> str:
     """The card as Markdown, one heading per Mitchell et al. section."""
@@ -123,7 +133,8 @@ def render_model_card(card: ModelCard) -> str:
               f"- **Owner / point of contact**: {bc.stakeholder.name} ({bc.stakeholder.role}), {bc.stakeholder.contact}",
               f"- **Promotion**: {card.version_tags.get('inloop.promotion', 'unknown')}"
               + (f", previous champion v{card.version_tags['inloop.previous_champion']}"
-                 if card.version_tags.get("inloop.previous_champion") else ""), ""]
+                 if card.version_tags.get("inloop.previous_champion") else ""),
+              f"- **Review**: {review_of(card.version_tags)}", ""]
     if card.params:
         lines += ["Parameters:", "", *_table(sorted((k, v[:120]) for k, v in card.params.items()),
                                               ("parameter", "value")), ""]

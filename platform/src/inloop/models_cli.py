@@ -62,12 +62,20 @@ def models_status(
 @models_app.command("promote")
 def models_promote(
     domain: Annotated[str, typer.Argument(help="Domain, e.g. credit.")],
+    reviewer: Annotated[str, typer.Option(help="Who reviewed this promotion (recorded with it and shown on the "
+                                               "model card); required.")],
     reload: Annotated[bool, typer.Option(help="Ask the running API to reload its models afterwards.")] = True,
 ) -> None:
-    """Promote the challenger to champion, only if its canary metrics hold; exit 1 when refused."""
+    """Promote the challenger to champion, only if its canary metrics hold; exit 1 when refused.
+
+    A promotion is a reviewed change (ML Test Score model-1): ``--reviewer`` names the person who
+    reviewed it; it is stored on the version and in the audit event, and the model card shows it.
+    """
     from inloop.canary import promote_challenger, reload_running_api
 
-    decision, report = promote_challenger(domain, _spec(domain))
+    if not reviewer.strip():
+        raise _fail("--reviewer must name the person who reviewed this promotion (it is recorded with it)")
+    decision, report = promote_challenger(domain, _spec(domain), reviewer=reviewer.strip())
     for g in decision.gates:
         typer.echo(f"  {'ok    ' if g.passed else 'FAILED'} {g.name}: {g.detail}")
     if report.challenger is None:

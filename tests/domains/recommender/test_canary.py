@@ -69,6 +69,7 @@ def test_challenger_serves_its_share_of_accounts_and_promotion_waits_for_the_can
     assert not gates["canary_agreement"].passed
     assert all(g.passed for n, g in gates.items() if n not in ("canary_agreement", "canary_latency")), gates
     assert gates["canary_latency"].detail.startswith("p95 ")  # both versions logged their latencies
-    result = CliRunner().invoke(app, ["models", "promote", "recommender", "--no-reload"])
+    result = CliRunner().invoke(app, ["models", "promote", "recommender", "--reviewer", "Dana Weber",
+                                      "--no-reload"])
     assert result.exit_code == 1 and "canary_agreement" in result.output
     assert (tracking.champion_version(MODEL_NAME), challenger_version(MODEL_NAME)) == ("1", "2")
