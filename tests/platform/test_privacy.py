@@ -230,10 +230,17 @@ def test_concurrent_requests_for_one_person_share_one_register_entry(credit_worl
 
 
 @pytest.mark.rubric("data-5")
-def test_forget_command_prints_the_receipt_and_refuses_domains_without_subjects(credit_world: dict) -> None:
+def test_forget_command_prints_the_receipt_and_refuses_domains_without_subjects(credit_world: dict,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
+    from inloop import domains as registry
     from inloop.cli import app
+    from inloop.domains import DomainPlugin
+
+    bare = DomainPlugin(name="bare", root=Path("."), definitions=lambda: None)  # type: ignore[arg-type, return-value]
+    real = registry.get_domain
+    monkeypatch.setattr(registry, "get_domain", lambda name: bare if name == "bare" else real(name))
 
     runner = CliRunner()
     before = _db_text()
@@ -246,7 +253,7 @@ def test_forget_command_prints_the_receipt_and_refuses_domains_without_subjects(
                                "--requested-by", "dpo"])
     assert done.exit_code == 0, done.output
     assert f"credit: subject {credit_world['a']} — DONE" in done.output and "prediction log" in done.output
-    refused = runner.invoke(app, ["forget", "invoice_ocr", "S-1", "--reason", "GDPR request #6"])
+    refused = runner.invoke(app, ["forget", "bare", "S-1", "--reason", "GDPR request #6"])
     assert refused.exit_code == 2 and "no person-level subjects" in refused.output
     assert credit_world["a"] not in _db_text()
 
