@@ -85,7 +85,7 @@ def _local_file_missing(url: str) -> bool:
     if not url.startswith("sqlite"):
         return False
     database = make_url(url).database
-    return bool(database) and database != ":memory:" and not Path(database).exists()
+    return database is not None and database not in ("", ":memory:") and not Path(database).exists()
 
 
 def _check_platform_database(settings: Settings, echo: Callable[[str], None], problems: list[str],

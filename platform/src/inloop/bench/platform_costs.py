@@ -71,7 +71,7 @@ def _lookups(url: str, bare_path: Path, lookups: int) -> tuple[list[float], list
     from inloop.predictions import get_prediction
 
     with db.read_session(url) as sess:
-        total = sess.scalar(sa.select(sa.func.max(Prediction.id)))
+        total = sess.scalar(sa.select(sa.func.max(Prediction.id))) or 0  # an empty log has no max
         picks = random.Random(7).sample(range(1, total + 1), min(lookups, total))
         ids = list(sess.scalars(sa.select(Prediction.request_id).where(Prediction.id.in_(picks))))
     platform_ms = []
