@@ -23,8 +23,11 @@ st.title("ML Test Score")
 st.caption("How production-ready each domain is, by the 28 tests of the ML Test Score (Breck et al., 2017). "
            "A test scores 1 when it runs automatically and repeatedly, 0.5 when done by hand with documented "
            "results; a section is the sum of its 7 tests, the final score the weakest section. Evidence is "
-           "declared next to the code and verified: the test must exist and have passed, the check must exist "
-           "and have run. The same table: `inloop readiness DOMAIN`.")
+           "declared next to the code and counts only if it ran: a test must have passed at the commit checked out "
+           "now, for its file as it is; `@rubric` code must have been reached by the recorded test session "
+           "(otherwise it counts at most as by hand); a check must exist and have passed at least once; a "
+           "document counts for its domain's folder or the domains it names. The same table: "
+           "`inloop readiness DOMAIN`; CI fails below 5.")
 domains = registry.discover_domains()
 if not domains:
     st.warning("No domains are installed, so there is nothing to score.")
