@@ -16,9 +16,17 @@ from fastapi.testclient import TestClient
 from inloop.api.errors import MAX_LISTED_ERRORS
 from inloop.predictions import log_prediction
 
-APPLICATION = {"income_monthly_eur": 3100.0, "employment_years": 4.0, "age_band": "26-35", "loan_amount_eur": 9000.0,
-               "loan_duration_months": 36, "existing_credits": 1, "channel": "web", "residence_permit": "citizen",
-               "application_duration_seconds": 420.0}
+APPLICATION = {
+    "income_monthly_eur": 3100.0,
+    "employment_years": 4.0,
+    "age_band": "26-35",
+    "loan_amount_eur": 9000.0,
+    "loan_duration_months": 36,
+    "existing_credits": 1,
+    "channel": "web",
+    "residence_permit": "citizen",
+    "application_duration_seconds": 420.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +95,16 @@ def test_a_flood_of_unknown_fields_is_one_short_error(client: TestClient) -> Non
 
 def test_a_long_error_list_names_the_first_problems_and_counts_all(client: TestClient) -> None:
     # 22 unknown keys: under the flood threshold, so pydantic names each one; the list is capped.
-    resp = client.post("/labels", json={"domain": "credit", "name": "d", "value": 1, "subject_id": "a",
-                                        **{f"unknown_{i}": i for i in range(22)}})
+    resp = client.post(
+        "/labels",
+        json={
+            "domain": "credit",
+            "name": "d",
+            "value": 1,
+            "subject_id": "a",
+            **{f"unknown_{i}": i for i in range(22)},
+        },
+    )
     body = _assert_error_shape(resp)
     assert resp.status_code == 422 and len(body["detail"]) == MAX_LISTED_ERRORS and body["error_count"] == 22
 
@@ -106,10 +122,20 @@ def test_without_the_token_not_a_byte_of_the_body_is_read(client: TestClient, pa
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-             "headers": [(b"content-type", b"application/json"), (b"authorization", b"Bearer wrong")],
-             "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"authorization", b"Bearer wrong")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 401 and received == []
     body = json.loads(sent[1]["body"])
@@ -119,8 +145,19 @@ def test_without_the_token_not_a_byte_of_the_body_is_read(client: TestClient, pa
 # Item 4: strict timestamps with a stated range --------------------------------------------------
 
 
-@pytest.mark.parametrize("applied_at", [0, "0", 1e11, "0001-01-01T00:00:00+14:00", "2026-05-01T10:00:00",
-                                        "2100-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2026-02-30T00:00:00Z"])
+@pytest.mark.parametrize(
+    "applied_at",
+    [
+        0,
+        "0",
+        1e11,
+        "0001-01-01T00:00:00+14:00",
+        "2026-05-01T10:00:00",
+        "2100-01-01T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+        "2026-02-30T00:00:00Z",
+    ],
+)
 def test_applied_at_is_a_plausible_rfc3339_string(client: TestClient, applied_at: object) -> None:
     resp = client.post("/credit/decisions", json={**APPLICATION, "applied_at": applied_at})
     assert resp.status_code == 422, resp.text
@@ -132,7 +169,9 @@ def test_the_timestamp_rule_and_range_are_in_the_schema(client: TestClient) -> N
     applied_at = schema["components"]["schemas"]["ApplicationCreate"]["properties"]["applied_at"]["anyOf"][0]
     assert applied_at["format"] == "date-time" and applied_at["pattern"].startswith("^20[0-9]{2}-")
     assert "2000-01-01 to 2099-12-31" in applied_at["description"]
-    accepted = client.post("/credit/decisions", json={**APPLICATION, "applied_at": "2026-05-01T10:00:00+02:00"})
+    accepted = client.post(
+        "/credit/decisions", json={**APPLICATION, "applied_at": "2026-05-01T10:00:00+02:00"}
+    )
     assert accepted.status_code == 503  # valid: the route runs (and has no champion model in this test)
 
 
@@ -141,32 +180,48 @@ def test_the_timestamp_rule_and_range_are_in_the_schema(client: TestClient) -> N
 
 def test_invalid_utf8_in_a_form_field_is_refused_and_nothing_is_stored(client: TestClient) -> None:
     before = _reports(client)
-    form = (b'--b\r\nContent-Disposition: form-data; name="reporter"\r\n\r\nJos\xe9\r\n'
-            b'--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nthe page is wrong\r\n'
-            b'--b\r\nContent-Disposition: form-data; name="domain"\r\n\r\ncredit\r\n--b--\r\n')
-    resp = client.post("/bug-reports", content=form, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    form = (
+        b'--b\r\nContent-Disposition: form-data; name="reporter"\r\n\r\nJos\xe9\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nthe page is wrong\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="domain"\r\n\r\ncredit\r\n--b--\r\n'
+    )
+    resp = client.post(
+        "/bug-reports", content=form, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
     assert resp.status_code == 400
     assert "reporter" in _assert_error_shape(resp)["detail"] and "UTF-8" in resp.json()["detail"]
     assert _reports(client) == before
-    json_resp = client.post("/labels", content=b'{"domain": "cr\xe9dit"}', headers={"Content-Type": "application/json"})
+    json_resp = client.post(
+        "/labels", content=b'{"domain": "cr\xe9dit"}', headers={"Content-Type": "application/json"}
+    )
     assert json_resp.status_code in {400, 422}  # JSON that is not UTF-8 is refused too
-    ok = client.post("/bug-reports", data={"reporter": "José", "text": "the page is wrong", "domain": "credit"})
+    ok = client.post(
+        "/bug-reports", data={"reporter": "José", "text": "the page is wrong", "domain": "credit"}
+    )
     assert ok.status_code == 201 and ok.json()["report"]["reporter"] == "José"
 
 
 # Item 6: one error shape, with the request id --------------------------------------------------
 
 
-def test_every_error_has_the_documented_shape_and_the_request_id(client: TestClient, anonymous: TestClient) -> None:
+def test_every_error_has_the_documented_shape_and_the_request_id(
+    client: TestClient, anonymous: TestClient
+) -> None:
     cases = [
         anonymous.get("/alerts"),  # 401
         client.get("/predictions/does-not-exist"),  # 404
         client.put("/labels"),  # 405
-        client.post("/labels", content=b"x" * (21 * 1024 * 1024), headers={"Content-Type": "application/json"}),  # 413
+        client.post(
+            "/labels", content=b"x" * (21 * 1024 * 1024), headers={"Content-Type": "application/json"}
+        ),  # 413
         client.post("/invoices", files={"file": ("a.pdf", b"not a pdf", "application/pdf")}),  # 415
         client.post("/labels", json={"domain": "credit"}),  # 422 from validation
-        client.post("/bug-reports", data={"reporter": "a", "text": "abc", "domain": "nope"}),  # 422 from the route
-        client.get("/recommender/pages/home", params={"user_id": 1, "at": "2026-11-01T10:00:00"}),  # 422 query
+        client.post(
+            "/bug-reports", data={"reporter": "a", "text": "abc", "domain": "nope"}
+        ),  # 422 from the route
+        client.get(
+            "/recommender/pages/home", params={"user_id": 1, "at": "2026-11-01T10:00:00"}
+        ),  # 422 query
     ]
     assert [r.status_code for r in cases] == [401, 404, 405, 413, 415, 422, 422, 422]
     for resp in cases:
@@ -184,11 +239,16 @@ def test_the_schema_documents_the_error_shapes(client: TestClient) -> None:
 def test_screenshot_errors_are_readable_and_oversized_uploads_are_413(client: TestClient) -> None:
     before = _reports(client)
     data = {"reporter": "ana", "text": "Something odd", "domain": "credit"}
-    broken = client.post("/bug-reports", data=data, files={"screenshot": ("s.png", b"\x89PNG\r\n\x1a\n????", "image/png")})
+    broken = client.post(
+        "/bug-reports", data=data, files={"screenshot": ("s.png", b"\x89PNG\r\n\x1a\n????", "image/png")}
+    )
     assert broken.status_code == 415
     assert "object at 0x" not in broken.text and "screenshot" in _assert_error_shape(broken)["detail"]
-    big = client.post("/bug-reports", data=data,
-                      files={"screenshot": ("big.png", b"\x89PNG" + b"0" * (10 * 1024 * 1024 + 10), "image/png")})
+    big = client.post(
+        "/bug-reports",
+        data=data,
+        files={"screenshot": ("big.png", b"\x89PNG" + b"0" * (10 * 1024 * 1024 + 10), "image/png")},
+    )
     assert big.status_code == 413 and "limit" in _assert_error_shape(big)["detail"]
     assert _reports(client) == before
 
@@ -212,23 +272,34 @@ def test_probes_may_use_head_and_405_lists_every_method(anonymous: TestClient, c
 def _agrees(client: TestClient, component: str, body: dict[str, Any], response: Any) -> None:
     """The schema's verdict on ``body`` is the server's: valid <=> not refused with 400/422."""
     spec = client.get("/openapi.json").json()
-    validator = jsonschema.Draft202012Validator({**spec, "$ref": f"#/components/schemas/{component}"},
-                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator = jsonschema.Draft202012Validator(
+        {**spec, "$ref": f"#/components/schemas/{component}"},
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
     schema_valid = validator.is_valid(body)
     server_valid = response.status_code not in {400, 422}
     assert schema_valid == server_valid, (body, response.status_code, response.text[:300])
 
 
-@pytest.mark.parametrize("label", [
-    {"domain": "credit", "name": "d", "value": 0.0, "request_id": "", "subject_id": ""},
-    {"domain": "credit", "name": "d", "value": 0.0},
-    {"domain": "credit", "name": "d", "value": 0.0, "request_id": None, "subject_id": None},
-    {"domain": "credit", "name": "d", "value": 1, "subject_id": " "},
-    {"domain": "credit", "name": " d", "value": 1, "subject_id": "a1"},
-    {"domain": "credit", "name": "d", "value": True, "subject_id": "a1"},
-    {"domain": "credit", "name": "d", "value": 1, "subject_id": "a1", "observed_at": 0},
-    {"domain": "credit", "name": "d", "value": 1, "subject_id": "a1", "observed_at": "2026-05-01T12:00:00Z"},
-])
+@pytest.mark.parametrize(
+    "label",
+    [
+        {"domain": "credit", "name": "d", "value": 0.0, "request_id": "", "subject_id": ""},
+        {"domain": "credit", "name": "d", "value": 0.0},
+        {"domain": "credit", "name": "d", "value": 0.0, "request_id": None, "subject_id": None},
+        {"domain": "credit", "name": "d", "value": 1, "subject_id": " "},
+        {"domain": "credit", "name": " d", "value": 1, "subject_id": "a1"},
+        {"domain": "credit", "name": "d", "value": True, "subject_id": "a1"},
+        {"domain": "credit", "name": "d", "value": 1, "subject_id": "a1", "observed_at": 0},
+        {
+            "domain": "credit",
+            "name": "d",
+            "value": 1,
+            "subject_id": "a1",
+            "observed_at": "2026-05-01T12:00:00Z",
+        },
+    ],
+)
 def test_label_rules_are_stated_in_the_schema(client: TestClient, label: dict[str, Any]) -> None:
     _agrees(client, "LabelCreate", label, client.post("/labels", json=label))
 
@@ -239,11 +310,18 @@ def test_a_label_for_another_domains_prediction_is_a_conflict(client: TestClient
     assert resp.status_code == 409 and "belongs to domain 'recommender'" in resp.text
 
 
-@pytest.mark.parametrize(("reporter", "text", "status"), [
-    ("   ", "the page is wrong", 422), ("ana", "a  ", 422), ("ana", " a b ", 201), ("\x1c", "abc", 422),
-])
-def test_bug_report_lengths_hold_after_stripping_as_the_schema_says(client: TestClient, reporter: str, text: str,
-                                                                   status: int) -> None:
+@pytest.mark.parametrize(
+    ("reporter", "text", "status"),
+    [
+        ("   ", "the page is wrong", 422),
+        ("ana", "a  ", 422),
+        ("ana", " a b ", 201),
+        ("\x1c", "abc", 422),
+    ],
+)
+def test_bug_report_lengths_hold_after_stripping_as_the_schema_says(
+    client: TestClient, reporter: str, text: str, status: int
+) -> None:
     spec = client.get("/openapi.json").json()
     form = spec["components"]["schemas"]["Body_create_bug_report_bug_reports_post"]
     assert form["properties"]["domain"]["enum"] == ["credit", "invoice_ocr", "recommender"]
@@ -254,8 +332,10 @@ def test_bug_report_lengths_hold_after_stripping_as_the_schema_says(client: Test
 
 
 def test_a_bug_report_naming_an_unknown_request_is_404_not_422(client: TestClient) -> None:
-    resp = client.post("/bug-reports", data={"reporter": "ana", "text": "odd page", "domain": "credit",
-                                             "request_id": "never-logged-id"})
+    resp = client.post(
+        "/bug-reports",
+        data={"reporter": "ana", "text": "odd page", "domain": "credit", "request_id": "never-logged-id"},
+    )
     assert resp.status_code == 404 and "request_id" in _assert_error_shape(resp)["detail"]
 
 

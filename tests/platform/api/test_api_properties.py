@@ -40,7 +40,8 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 anonymous = schemathesis.openapi.from_asgi("/openapi.json", app)
 for fuzzed in (schema, anonymous):
     fuzzed.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
-        expected_statuses=[*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "415"])
+        expected_statuses=[*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "415"]
+    )
 
 EXAMPLES = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
@@ -95,6 +96,8 @@ def test_the_api_keeps_its_contract_with_the_token(case) -> None:  # type: ignor
 @anonymous.parametrize()
 @EXAMPLES
 def test_the_api_keeps_its_contract_without_the_token(case) -> None:  # type: ignore[no-untyped-def]
-    response = case.call_and_validate(excluded_checks=[not_a_server_error], additional_checks=[no_server_error])
+    response = case.call_and_validate(
+        excluded_checks=[not_a_server_error], additional_checks=[no_server_error]
+    )
     if "security" in case.operation.definition.raw:
         assert response.status_code in {401, 405}, response.text[:300]
