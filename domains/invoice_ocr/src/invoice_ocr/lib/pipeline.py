@@ -11,7 +11,6 @@ booking land exactly once.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from invoice_ocr.lib.ocr import OcrEngine, UnreadableFile
 from invoice_ocr.lib.policy import ReviewPolicy, load_policy
 from invoice_ocr.lib.reading import read_invoice
 from invoice_ocr.lib.storage import ContentStore
+from invoice_ocr.lib.supplier_onboarding import load_suppliers
 from invoice_ocr.lib.validate import validate_batch
 from invoice_ocr.lib.workspace import Workspace
 
@@ -73,17 +73,6 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"stp_rate": self.stp_rate, "invoices_per_minute": self.invoices_per_minute}
-
-
-def load_suppliers(workspace: Workspace) -> list[dict[str, Any]]:
-    """The supplier master, plus the suppliers clerks added from the review queue (kept apart, see
-    :mod:`invoice_ocr.lib.supplier_onboarding`, so a regenerated master does not drop them)."""
-    from invoice_ocr.lib.supplier_onboarding import clerk_added_suppliers
-
-    path = workspace.supplier_master_path
-    if not path.exists():
-        raise FileNotFoundError(f"no supplier master at {path}: materialize invoice_ocr/supplier_master first")
-    return json.loads(path.read_text(encoding="utf-8")) + clerk_added_suppliers(workspace)
 
 
 @dataclass

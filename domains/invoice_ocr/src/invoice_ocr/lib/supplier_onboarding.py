@@ -17,7 +17,7 @@ fraud the rule catches, so both the proposal and :func:`add_supplier` refuse it.
 
 Clerk-added records live in ``supplier_additions.json`` beside the generated master (the
 ``supplier_master`` asset rewrites the master file; the additions survive that) and
-:func:`invoice_ocr.lib.pipeline.load_suppliers` serves both.
+:func:`load_suppliers` (here, also served from ``invoice_ocr.lib.pipeline``) serves both.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from invoice_ocr.lib.suppliers import Supplier, supplier_problems
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["RECORD_FIELDS", "SupplierProposal", "SupplierRefused", "add_supplier", "additions_path",
-           "clerk_added_suppliers", "propose_supplier"]
+           "clerk_added_suppliers", "load_suppliers", "propose_supplier"]
 
 #: What a clerk fills in (the rest of a master record, the invoice habits, stays empty for a real supplier).
 RECORD_FIELDS = ("name", "street", "postcode", "city", "country", "vat_id", "iban", "bic", "currency", "vat_rate")
@@ -76,6 +76,15 @@ class SupplierProposal:
 def additions_path(workspace: Workspace) -> Path:
     """Where clerk-added supplier records are kept (beside the generated master)."""
     return workspace.root / "supplier_additions.json"
+
+
+def load_suppliers(workspace: Workspace) -> list[dict[str, Any]]:
+    """The supplier master, plus the suppliers clerks added from the review queue (kept apart, so a
+    regenerated master does not drop them). Also served as ``invoice_ocr.lib.pipeline.load_suppliers``."""
+    path = workspace.supplier_master_path
+    if not path.exists():
+        raise FileNotFoundError(f"no supplier master at {path}: materialize invoice_ocr/supplier_master first")
+    return json.loads(path.read_text(encoding="utf-8")) + clerk_added_suppliers(workspace)
 
 
 def clerk_added_suppliers(workspace: Workspace) -> list[dict[str, Any]]:
@@ -212,7 +221,6 @@ def propose_supplier(workspace: Workspace, invoice_id: int, *, engine: Any = Non
     Raises ``KeyError`` when the invoice is not in the ledger. When the invoice belongs to a known
     supplier (a changed IBAN included) the proposal has ``known_supplier`` and a ``refusal`` instead.
     """
-    from invoice_ocr.lib.pipeline import load_suppliers
     from invoice_ocr.lib.reading import read_invoice
 
     with Ledger(workspace.ledger_path) as ledger:
@@ -315,8 +323,6 @@ def add_supplier(workspace: Workspace, invoice_id: int, record: dict[str, Any], 
     duplicate a known supplier (same VAT id, IBAN or name: see the module's note on fraud risk);
     ``KeyError`` when the invoice is not in the ledger. Returns the stored record.
     """
-    from invoice_ocr.lib.pipeline import load_suppliers
-
     clerk = " ".join((clerk or "").split())
     if not clerk:
         raise SupplierRefused("say who adds the supplier (clerk name)")
