@@ -92,6 +92,8 @@ def test_percentages_and_ids_are_not_amounts() -> None:
     ("14 mars 2026", ("fr",), None, "2026-03-14"),
     ("14 maart 2026", ("nl",), None, "2026-03-14"),
     ("14 de marzo de 2026", ("es",), None, "2026-03-14"),
+    ("27demarzo de2026", ("es",), None, "2026-03-27"),  # OCR dropped the spaces
+    ("Gent, 15 december 2025", ("nl",), None, "2025-12-15"),
     ("14 marzo 2026", ("it",), None, "2026-03-14"),
     ("March 14, 2026", ("en",), None, "2026-03-14"),
     ("07/02/23", ("de",), None, "2023-02-07"),  # German writes day first

@@ -154,6 +154,30 @@ class _Page:
             out.append(ln)
         return out
 
+    def left_of(self, label: OcrLine) -> list[OcrLine]:
+        """Boxes on the label's row to its left, nearest first, up to the previous box that is a label
+        (right-aligned layouts print "FN-2026-02216  Invoice no.")."""
+        h = self._h(label)
+        found = sorted(
+            (
+                ln
+                for ln in self.lines
+                if ln is not label
+                and ln.page == label.page
+                and ln.x1 < label.x0 + 1.0 * h
+                and ln.cx < label.x0
+                and label.x0 - ln.x1 < 12 * h
+                and self.same_row(label, ln)
+            ),
+            key=lambda ln: -ln.x1,
+        )
+        out = []
+        for ln in found:
+            if self.hits[id(ln)]:
+                break
+            out.append(ln)
+        return out[:1]
+
     def below(self, label: OcrLine, *, above: bool = False) -> list[OcrLine]:
         """Boxes just below the label that overlap it horizontally (a value printed under its caption),
         nearest first, up to the next label; ``above``: just above it (a caption printed under its value)."""
@@ -238,7 +262,13 @@ def _candidates(
         if value is not None:
             out.append(_Candidate(value, line.score, line.text, hit.weight * 0.97, order, hit.label))
             continue
-        if below:
+        left = [(n, v) for n in page.left_of(line) if (v := parse(n.text, n)) is not None]
+        if left:
+            n, v = left[0]
+            out.append(_Candidate(v, min(line.score, n.score), n.text, hit.weight * 0.95, order, hit.label))
+            continue
+        # A title ("INVOICE", "Rechnung") is no caption: what is printed under it is not its value.
+        if below and hit.weight >= 0.85:
             for above, factor in ((False, BELOW_FACTOR), (True, BELOW_FACTOR * 0.99)):
                 hits = [(n, v) for n in page.below(line, above=above) if (v := parse(n.text, n)) is not None]
                 if hits:

@@ -107,6 +107,10 @@ _VOCABULARY: dict[str | None, dict[str, tuple[str, float]]] = {
         "fattura": ("it", 0.8),
         "numero documento": ("it", 0.9),
         "folio n": ("en fr es it", 0.95),
+        "ref facture": ("fr", 1.0),
+        "ref factura": ("es", 1.0),
+        "rif fattura": ("it", 1.0),
+        "invoice ref no": ("en", 1.0),
         "folio": ("en fr es it", 0.85),
         "n rectificativa": ("es", 1.0),
         "factura rectificativa n": ("es", 1.0),
@@ -635,7 +639,9 @@ def _compiled() -> tuple[re.Pattern[str], list[tuple[str | None, str, tuple[str,
     entries.sort(key=lambda e: len(e[1]), reverse=True)
     parts = [f"(?P<l{i}>{_label_regex(label)})" for i, (_f, label, _l, _w) in enumerate(entries)]
     # "n" and "no" inside labels may be printed as "n°", "nº", "no." or "nr."; the end must not run into a word.
-    pattern = re.compile(r"(?<![a-z0-9])(?:" + "|".join(parts) + r")(?:[\s.]*[°º])?\.?(?![a-z])")
+    # OCR glues a currency code to its label ("GesamtbetragEUR"): that end counts as a word end too.
+    end = r"(?:(?![a-z])|(?=(?:eur|chf|gbp|usd|sek|dkk|nok|pln|czk|huf)(?![a-z])))"
+    pattern = re.compile(r"(?<![a-z0-9])(?:" + "|".join(parts) + r")(?:[\s.]*[°º])?\.?" + end)
     return pattern, entries
 
 

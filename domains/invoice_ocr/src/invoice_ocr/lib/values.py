@@ -387,13 +387,13 @@ class DateFound:
 
 _NUMERIC_DATE = re.compile(r"(?<![\d.,/])(\d{1,4})\s?([./\-])\s?(\d{1,2})\s?\2\s?(\d{2,4})(?![\d,]|\.\d)")
 _MONTH_WORD = r"[A-Za-zÀ-ÿ]{3,}\.?"
+# Day, month name, year (and month, day, year); OCR may drop the spaces ("27demarzo de2026").
 _TEXT_DATES = (
     re.compile(
-        r"(?<!\d)\d{1,2}(?:st|nd|rd|th|er|º|°|\.)?\s*(?:de\s+|di\s+)?"
-        + _MONTH_WORD
-        + r",?\s*(?:de\s+|del\s+)?\d{2,4}(?!\d)"
+        r"(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th|er|º|°|\.)?\s*(?:de\s+|di\s+)?(?P<month>[A-Za-zÀ-ÿ0]{3,}\.?)"
+        r",?\s*(?:de\s*|del\s*)?(?P<year>\d{2,4})(?!\d)"
     ),
-    re.compile(_MONTH_WORD + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}(?!\d)"),
+    re.compile(r"(?P<month>[A-Za-zÀ-ÿ]{3,}\.?)\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s*(?P<year>\d{4})(?!\d)"),
 )
 
 
@@ -483,11 +483,20 @@ def find_date(text: str, languages: tuple[str, ...] = (), country: str | None = 
         for m in pattern.finditer(text):
             if found and m.start() >= found[0][0]:
                 break
-            word = re.search(r"[A-Za-zÀ-ÿ]{3,}", m.group(0))
-            if word and fold(word.group(0)) in ("rechnung", "invoice", "facture", "date", "datum"):
+            month = m.group("month")
+            if sum(c.isalpha() for c in month) < 2:
                 continue
-            # Month names rarely mean different months in two languages: try the document's first.
-            value = _dateparser(m.group(0), tuple(languages)) or _dateparser(m.group(0), _ALL_LANGUAGES)
+            month = re.sub(r"0", "o", month)  # OCR reads "Oct" as "0ct"
+            if fold(month).rstrip(".") in ("rechnung", "invoice", "facture", "date", "datum"):
+                continue
+            value = None
+            # "27demarzo": the Spanish/Italian "de"/"di" glued to the month by OCR.
+            for name in (month, *([month[2:]] if fold(month[:2]) in ("de", "di") else [])):
+                clean = f"{m.group('day')} {name} {m.group('year')}"
+                # Month names rarely mean different months in two languages: try the document's first.
+                value = _dateparser(clean, tuple(languages)) or _dateparser(clean, _ALL_LANGUAGES)
+                if value:
+                    break
             if value:
                 found.append((m.start(), DateFound(value, m.group(0))))
                 break
