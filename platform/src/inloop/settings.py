@@ -90,10 +90,6 @@ class Settings(BaseSettings):
         "Per domain, a card overlay whose top-level keys replace the project card's (e.g. data_sources pointing "
         "at a team's own data): INLOOP_CARD_OVERLAYS='{\"credit\": \"domains/credit/examples/german_credit/"
         "card-overlay.yaml\"}'. See docs/own-data.md."))
-    card_overlays: dict[str, Path] = Field(default_factory=dict, description=(
-        "Per domain, a card overlay whose top-level keys replace the project card's (e.g. data_sources pointing "
-        "at a team's own data): INLOOP_CARD_OVERLAYS='{\"credit\": \"domains/credit/examples/german_credit/"
-        "card-overlay.yaml\"}'. See docs/own-data.md."))
     bench_regression_tolerance: float = Field(default=0.3, ge=0,
                                               description="Relative slow-down of a bench figure that counts as a regression.")
 

@@ -235,10 +235,12 @@ def test_real_rows_that_break_the_schema_block_training_and_go_to_their_owner(
     from credit.defs.card import credit_card
     from inloop.data_quality import build_report
 
-    # Three applicants with a zero-month term: readable, mapped, but impossible (the schema's 1..120 months).
+    # 25 applicants (2.5 %, above the card's 1 % tolerance) with a zero-month term: readable and mapped, but
+    # impossible (the schema's 1..120 months).
+    broken = list(range(0, 1_000, 40))
     overlay = _broken_overlay(tmp_path, lambda source: None)
     rows = pd.read_csv(tmp_path / "germancredit.csv")
-    rows.loc[[4, 40, 400], "duration_in_month"] = 0
+    rows.loc[broken, "duration_in_month"] = 0
     rows.to_csv(tmp_path / "germancredit.csv", index=False)
     _use_overlay(monkeypatch, overlay)
     try:
@@ -255,6 +257,6 @@ def test_real_rows_that_break_the_schema_block_training_and_go_to_their_owner(
     assert materialized == {"loan_applications"}  # the blocking check stopped everything after the source
     (source,) = report.sources
     assert source.owner and source.owner.startswith("Credit Risk data steward")
-    assert source.rows_breaking == 3
+    assert source.rows_breaking == len(broken)
     (finding,) = [f for f in source.findings if f.column == "loan_duration_months"]
-    assert sorted(finding.rows) == [4, 40, 400] and finding.failing_rows == 3
+    assert sorted(finding.rows) == broken and finding.failing_rows == len(broken)
