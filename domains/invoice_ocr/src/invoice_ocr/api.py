@@ -195,13 +195,29 @@ class SupplierProposalPublic(BaseModel):
     refusal: str | None = Field(description="Why no record is offered (a changed IBAN stays a fraud-risk review)")
 
 
-class SupplierAddition(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_RecordText = Annotated[str, Field(max_length=100), STRIPPED]
 
-    clerk: str = Field(min_length=1, max_length=200, description="Who adds the supplier (recorded)")
-    record: dict[str, Annotated[str, Field(max_length=200)]] = Field(
-        max_length=10, description="The checked record: name, street, postcode, city, country, vat_id, iban, bic, "
-                                   "currency, vat_rate (e.g. 0.19). The supplier id is assigned.")
+
+class SupplierRecordBody(RequestBody):
+    """A supplier record as the clerk checked it; whether the values are valid (IBAN check digits, VAT id
+    format, everything filled in) is the master data's rule, answered with 409 and what to fix."""
+
+    name: Annotated[str, Field(max_length=200), STRIPPED] = ""
+    street: _RecordText = ""
+    postcode: _RecordText = ""
+    city: _RecordText = ""
+    country: _RecordText = ""
+    vat_id: _RecordText = ""
+    iban: _RecordText = ""
+    bic: _RecordText = ""
+    currency: _RecordText = ""
+    vat_rate: _RecordText = Field(default="", max_length=100, description="e.g. 0.19 for 19 %")
+
+
+class SupplierAddition(RequestBody):
+    clerk: Annotated[str, Field(min_length=1, max_length=200, pattern=not_blank(1),
+                                description="Who adds the supplier (recorded)"), STRIPPED]
+    record: SupplierRecordBody = Field(description="The checked record; the supplier id is assigned.")
 
 
 def _waiting(invoice_id: int) -> None:
@@ -233,6 +249,6 @@ def add_supplier(invoice_id: InvoiceId, body: SupplierAddition, _: WriteAccess) 
 
     _waiting(invoice_id)
     try:
-        return review_service().add_supplier(invoice_id, body.clerk, body.record)
+        return review_service().add_supplier(invoice_id, body.clerk, body.record.model_dump())
     except ReviewError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
