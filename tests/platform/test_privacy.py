@@ -186,7 +186,7 @@ def test_erasure_api_needs_the_token_and_returns_the_receipt(credit_world: dict)
         body = {"reason": "GDPR art. 17 request #3", "requested_by": "dpo"}
         assert client.post(url, json=body).status_code == 401
         client.headers["Authorization"] = f"Bearer {client.app.state.api_token}"
-        assert client.post("/subjects/invoice_ocr/x1/erasure", json=body).status_code == 404
+        assert client.post("/subjects/nope/x1/erasure", json=body).status_code == 404  # no such domain
         bad = client.post("/subjects/credit/a%20b/erasure", json=body)  # the schema states each domain's id format
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "subject_id"]
         assert client.post(url, json={"reason": "x"}).status_code == 422
