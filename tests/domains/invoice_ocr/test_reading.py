@@ -329,3 +329,20 @@ def test_a_scan_is_read_with_ocr(tmp_path) -> None:  # type: ignore[no-untyped-d
     assert reading.path_taken == "ocr" and reading.ocr_seconds > 0
     assert reading.fields["total"].value == truth["total"]
     assert reading.fields["invoice_number"].value == truth["invoice_number"]
+
+
+def test_a_phone_photo_is_turned_by_its_exif_orientation_and_scaled_to_an_ocr_size() -> None:
+    import io
+
+    from PIL import Image
+
+    from invoice_ocr.lib.ocr import MAX_LONG_SIDE, decode_pages
+
+    photo = Image.new("RGB", (6000, 4500), "white")  # a 27 Mpx landscape sensor image ...
+    exif = photo.getexif()
+    exif[0x0112] = 6  # ... of a portrait page: "rotate 90 degrees clockwise to display"
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", exif=exif)
+    [page] = decode_pages(buffer.getvalue())
+    assert page.size[1] > page.size[0]  # upright (portrait), as the camera meant it
+    assert max(page.size) == MAX_LONG_SIDE

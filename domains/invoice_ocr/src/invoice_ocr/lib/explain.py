@@ -60,7 +60,7 @@ def explain(workspace: Workspace, invoice_id: int, *, engine: OcrEngine | None =
     if reading.extracted is None:
         raise ValueError(f"invoice #{invoice_id} cannot be read: {reading.error}")
     extracted, lines = reading.extracted, reading.lines
-    turned = any("upside down" in note for note in reading.notes)
+    turned = any("read after turning it" in note for note in reading.notes)
     policy = load_policy(workspace)
     row = batch_frame([{"invoice_id": invoice_id, "fields": extracted.to_dict()}], suppliers,
                       today or dt.date.today()).iloc[0]

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 __all__ = ["MAX_PAGES", "MAX_PIXELS", "OcrEngine", "OcrLine", "UnreadableFile", "decode_pages", "ocr_page"]
 
-#: A4 at 300 dpi is 8.7 Mpx; anything above ~5x that is not a scan we accept.
-MAX_PIXELS = 45_000_000
+#: A4 at 300 dpi is 8.7 Mpx and phone cameras take 12-64 Mpx photos; above this a file is refused unopened.
+MAX_PIXELS = 80_000_000
+#: Larger pages are scaled down to this long side before OCR (A4 at ~330 dpi): more pixels only cost time.
+MAX_LONG_SIDE = 3800
 MAX_PAGES = 3
 #: Below this many pixels on the short side (about 60 dpi for A4) text is too small to read reliably.
 MIN_SHORT_SIDE = 500
@@ -135,7 +137,11 @@ def decode_pages(data: bytes) -> list[Image.Image]:
     pages = _pdf_pages(data) if data[:1024].lstrip().startswith(b"%PDF") else _image_pages(data)
     out = []
     for page in pages:
+        # Phone photos are stored sideways with an EXIF orientation tag; turn them as the camera meant.
+        page = ImageOps.exif_transpose(page) or page
         page = page.convert("L")
+        if max(page.size) > MAX_LONG_SIDE:
+            page.thumbnail((MAX_LONG_SIDE, MAX_LONG_SIDE), Image.Resampling.LANCZOS)
         if min(page.size) < MIN_SHORT_SIDE:
             raise UnreadableFile("low_resolution", f"the page is only {page.size[0]} x {page.size[1]} pixels; "
                                  "rescan at 150 dpi or more")

@@ -222,14 +222,15 @@ def _image_lines(data: bytes, engine: OcrEngine, reading: InvoiceReading) -> lis
     return lines
 
 
-def _turned(lines: list[OcrLine], data: bytes, engine: OcrEngine, reading: InvoiceReading) -> list[OcrLine]:
-    """The scan's pages turned by 180 degrees and read again (a page fed upside down)."""
+def _turned(data: bytes, engine: OcrEngine, reading: InvoiceReading, angle: int) -> list[OcrLine]:
+    """The scan's pages turned by ``angle`` degrees (counter-clockwise) and read again."""
     pages = decode_pages(data)
     out: list[OcrLine] = []
     offset = 0.0
     for index, page in enumerate(pages):
-        out += _ocr_lines(engine, page.rotate(180), reading, index, offset)
-        offset += page.size[1]
+        turned = page.rotate(angle, expand=True)
+        out += _ocr_lines(engine, turned, reading, index, offset)
+        offset += turned.size[1]
     return out
 
 
@@ -315,14 +316,18 @@ def _read(
     extracted = extract_fields(lines, suppliers)
     if extracted.looks_upside_down and reading.path_taken == "ocr" and not is_pdf:
         assert engine is not None
-        turned_lines = _turned(lines, data, engine, reading)
-        turned = extract_fields(turned_lines, suppliers)
-        if turned.looks_upside_down:
+        # Upside down (a sheet fed the wrong way) first, then sideways (a photo taken in landscape).
+        for angle, how in ((180, "upside down"), (90, "sideways"), (270, "sideways")):
+            turned_lines = _turned(data, engine, reading, angle)
+            turned = extract_fields(turned_lines, suppliers)
+            if not turned.looks_upside_down:
+                reading.notes.append(f"the scan was {how}; it was read after turning it")
+                extracted, lines = turned, turned_lines
+                break
+        else:
             raise UnreadableFile(
                 "no_invoice_text", "no invoice fields found on the page (not an invoice, or unreadable)"
             )
-        reading.notes.append("the scan was upside down; it was read after turning it")
-        extracted, lines = turned, turned_lines
     elif extracted.looks_upside_down and all(
         f.value is None
         for k, f in extracted.fields.items()
