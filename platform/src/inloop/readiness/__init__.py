@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -68,7 +69,7 @@ class ReachRecorder:
         if key in seen:
             return
         callers: set[str] = {for_domain} if for_domain else set()
-        frame = sys._getframe(2)
+        frame: types.FrameType | None = sys._getframe(2)
         depth = 0
         while frame is not None and depth < 200:
             name = frame.f_globals.get("__name__") or ""
