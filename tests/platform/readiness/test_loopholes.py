@@ -172,3 +172,14 @@ def test_a_call_is_noted_per_test_with_the_calling_packages_and_the_domain_it_ra
     assert "recommender" in by[""] and "credit" not in by[""]
     assert "credit" in by["tests/domains/credit/test_x.py::test_y"]
     assert recorder.take() == {}  # taken once
+
+    @readiness.rubric("data-1", what="an asset that yields its outputs")
+    def outputs(domain: str):  # type: ignore[no-untyped-def]
+        yield from (domain, "done")
+
+    import inspect
+
+    assert inspect.isgeneratorfunction(outputs)  # Dagster tells generator assets apart by this
+    assert list(outputs("invoice_ocr")) == ["invoice_ocr", "done"]
+    (by,) = recorder.take().values()
+    assert "invoice_ocr" in by["tests/domains/credit/test_x.py::test_y"]

@@ -113,6 +113,15 @@ def _counted(func: Any, key: str) -> Any:
             value = args[position]
         return value if isinstance(value, str) else None
 
+    if inspect.isgeneratorfunction(func):  # e.g. an asset that yields its outputs: stay a generator
+        @functools.wraps(func)
+        def gcall(*args: Any, **kwargs: Any) -> Any:
+            if _LISTENING:
+                _LISTENING[0].note(key, for_domain(args, kwargs))
+            return (yield from func(*args, **kwargs))
+
+        return gcall
+
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
         async def acall(*args: Any, **kwargs: Any) -> Any:
