@@ -63,20 +63,32 @@ def test_deleting_evidence_in_a_copy_drops_the_test_its_section_and_the_final_sc
     data7 = next(t for t in before["tests"] if t["id"] == "data-7")
     ours = [e for e in data7["evidence"] if e["ref"].startswith(FEATURE_TESTS + "::")]
     assert ours and all(e["verified"] and e["last_result"] == "passed" for e in ours)
-    assert data7["score"] == 1.0
+    # one chosen file: a partial run, so automated only when it came from CI (CI=true), else by hand
+    worth = 1.0 if os.environ.get("CI", "").lower() in ("true", "1", "yes") else 0.5
+    assert data7["score"] == worth and {e["score"] for e in ours} == {worth}
     remaining = max((e["score"] for e in data7["evidence"] if not e["ref"].startswith(FEATURE_TESTS)), default=0.0)
 
     (repo / FEATURE_TESTS).unlink()
     after = _readiness(repo)
-    assert _score(after, "data-7") == remaining < 1.0
-    assert after["sections"]["data"] == before["sections"]["data"] - (1.0 - remaining)
+    assert _score(after, "data-7") == remaining < worth
+    assert after["sections"]["data"] == before["sections"]["data"] - (worth - remaining)
     assert after["final"] == min(after["sections"].values())
 
-    # Now the weakest section: remove the file that declares its best evidence for one rubric test.
-    weakest = min(after["sections"], key=after["sections"].get)
+    # Only what ran counts: in the copy only the feature tests ran, so a section whose evidence is all
+    # tests that never ran there, or platform code credit's tests never reached, scores 0 — and says why.
+    for section, score in after["sections"].items():
+        if score == 0:
+            problems = [e["problem"] for t in after["tests"] if t["section"] == section for e in t["evidence"]]
+            reasons = ("never run", "never reached", "does not use", "only ever failed", "planned", "no asset check")
+            assert problems and all(any(r in p for r in reasons) for p in problems), problems
+
+    # Now the weakest section that still scores: remove the file that declares its best evidence for one
+    # rubric test.
+    scoring = {k: v for k, v in after["sections"].items() if v > 0}
+    if not scoring:
+        pytest.fail("every credit section scores 0 in the copy; nothing left to delete")
+    weakest = min(scoring, key=scoring.get)  # type: ignore[arg-type]
     floor = after["sections"][weakest]
-    if floor == 0:
-        pytest.fail(f"credit's {weakest} section already scores 0 in the copy; nothing left to delete")
     def files_of(test: dict) -> set[str]:
         return {e["location"].rsplit(":", 1)[0] for e in test["evidence"] if e["verified"]}
 
@@ -90,5 +102,7 @@ def test_deleting_evidence_in_a_copy_drops_the_test_its_section_and_the_final_sc
     final = _readiness(repo)
     assert _score(final, target["id"]) == 0.0, (target["id"], files)
     assert final["sections"][weakest] <= floor - target["score"]
-    assert final["final"] < after["final"]
+    assert final["final"] == min(final["sections"].values()) <= after["final"]
+    if after["final"] == floor:  # that section was the minimum: the final score drops with it
+        assert final["final"] < after["final"]
     assert any(m["id"] == target["id"] for m in final["missing"])
