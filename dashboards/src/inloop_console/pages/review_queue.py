@@ -131,6 +131,9 @@ with right:
                         st.success(f"Supplier {added['supplier_id']} added by {who}. Enter {added['supplier_id']} as "
                                    "the supplier id below and approve; their next invoices book without review.")
     st.markdown("**Fields read** (correct what is wrong)")
+    if detail.get("path_taken"):  # e-invoice XML (exact), the PDF's text layer, or OCR of a scan
+        st.caption(f"Read from: {detail['path_taken']}"
+                   + (f" · language {detail['language']}" if detail.get("language") else ""))
     corrections: dict[str, str] = {}
     for field_name, read in (detail.get("fields") or {}).items():
         read = read if isinstance(read, dict) else {"value": read}

@@ -160,6 +160,7 @@ _VOCABULARY: dict[str | None, dict[str, tuple[str, float]]] = {
         "emise le": ("fr", 0.9),
         "date de l avoir": ("fr", 1.0),
         "factuurdatum": ("nl", 1.0),
+        "d.d": ("nl", 0.85),  # "de dato": dated
         "factuur datum": ("nl", 1.0),
         "datum factuur": ("nl", 1.0),
         "datum van uitgifte": ("nl", 0.95),
