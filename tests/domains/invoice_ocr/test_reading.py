@@ -25,17 +25,78 @@ def _line(text: str, x0: float, y0: float, x1: float, score: float = 0.98) -> Oc
 
 # Six languages: (labels for number, date, net, VAT, total), the printed values, and what must be read.
 PAGES = {
-    "en": ("Invoice no:", "Invoice date", "Subtotal", "VAT 20%", "Amount due", "12 March 2026", "1,000.00", "200.00",
-           "1,200.00", "GB"),
-    "de": ("Rechnungsnr.", "Rechnungsdatum", "Nettobetrag", "MwSt. 19 %", "Gesamtbetrag", "12.03.2026", "1.000,00",
-           "190,00", "1.190,00", "DE"),
-    "fr": ("Facture n°", "Date de facture", "Montant HT", "TVA 20 %", "Total TTC", "12 mars 2026", "1 000,00", "200,00",
-           "1 200,00", "FR"),
-    "nl": ("Factuurnummer", "Factuurdatum", "Subtotaal", "BTW 21%", "Totaal", "12-03-2026", "1.000,00", "210,00",
-           "1.210,00", "NL"),
-    "es": ("Número de factura", "Fecha", "Base imponible", "IVA 21%", "Importe total", "12 de marzo de 2026",
-           "1.000,00", "210,00", "1.210,00", "ES"),
-    "it": ("Fattura n.", "Data", "Imponibile", "IVA 22%", "Totale", "12/03/2026", "1.000,00", "220,00", "1.220,00", "IT"),
+    "en": (
+        "Invoice no:",
+        "Invoice date",
+        "Subtotal",
+        "VAT 20%",
+        "Amount due",
+        "12 March 2026",
+        "1,000.00",
+        "200.00",
+        "1,200.00",
+        "GB",
+    ),
+    "de": (
+        "Rechnungsnr.",
+        "Rechnungsdatum",
+        "Nettobetrag",
+        "MwSt. 19 %",
+        "Gesamtbetrag",
+        "12.03.2026",
+        "1.000,00",
+        "190,00",
+        "1.190,00",
+        "DE",
+    ),
+    "fr": (
+        "Facture n°",
+        "Date de facture",
+        "Montant HT",
+        "TVA 20 %",
+        "Total TTC",
+        "12 mars 2026",
+        "1 000,00",
+        "200,00",
+        "1 200,00",
+        "FR",
+    ),
+    "nl": (
+        "Factuurnummer",
+        "Factuurdatum",
+        "Subtotaal",
+        "BTW 21%",
+        "Totaal",
+        "12-03-2026",
+        "1.000,00",
+        "210,00",
+        "1.210,00",
+        "NL",
+    ),
+    "es": (
+        "Número de factura",
+        "Fecha",
+        "Base imponible",
+        "IVA 21%",
+        "Importe total",
+        "12 de marzo de 2026",
+        "1.000,00",
+        "210,00",
+        "1.210,00",
+        "ES",
+    ),
+    "it": (
+        "Fattura n.",
+        "Data",
+        "Imponibile",
+        "IVA 22%",
+        "Totale",
+        "12/03/2026",
+        "1.000,00",
+        "220,00",
+        "1.220,00",
+        "IT",
+    ),
 }
 
 
@@ -52,7 +113,9 @@ def _page(lang: str) -> list[OcrLine]:
         _line(f"{vat_value} EUR", 1000, 841, 1160),
         _line(total, 700, 880, 900),
         _line(f"{total_value} EUR", 1000, 881, 1160),
-        _line(f"IBAN {IBAN[:4]} {IBAN[4:8]} {IBAN[8:12]} {IBAN[12:16]} {IBAN[16:20]} {IBAN[20:]}", 80, 1200, 640),
+        _line(
+            f"IBAN {IBAN[:4]} {IBAN[4:8]} {IBAN[8:12]} {IBAN[12:16]} {IBAN[16:20]} {IBAN[20:]}", 80, 1200, 640
+        ),
         _line("BIC COBADEFFXXX", 700, 1200, 1000),
     ]
 
@@ -70,14 +133,26 @@ def test_labels_and_values_are_read_in_six_languages(lang: str) -> None:
     assert not extracted.doubts
 
 
-@pytest.mark.parametrize(("text", "value", "currency"), [
-    ("1.234,56 €", "1234.56", "EUR"), ("1,234.56 USD", "1234.56", "USD"), ("1 234,56", "1234.56", None),
-    ("CHF 1'234.50", "1234.50", "CHF"), ("-12,00", "-12.00", None), ("12,00-", "-12.00", None),
-    ("(12.00)", "-12.00", None), ("£99.99", "99.99", "GBP"), ("1\u202f234,56 zł", "1234.56", "PLN"),
-    ("SEK 5 000,00", "5000.00", "SEK"), ("Kč 2.500,00", "2500.00", "CZK"),
-    ("CHF4'803.13", "4803.13", "CHF"),  # OCR drops the space between code and amount
-])
-def test_amounts_in_every_usual_notation_with_their_currency(text: str, value: str, currency: str | None) -> None:
+@pytest.mark.parametrize(
+    ("text", "value", "currency"),
+    [
+        ("1.234,56 €", "1234.56", "EUR"),
+        ("1,234.56 USD", "1234.56", "USD"),
+        ("1 234,56", "1234.56", None),
+        ("CHF 1'234.50", "1234.50", "CHF"),
+        ("-12,00", "-12.00", None),
+        ("12,00-", "-12.00", None),
+        ("(12.00)", "-12.00", None),
+        ("£99.99", "99.99", "GBP"),
+        ("1\u202f234,56 zł", "1234.56", "PLN"),
+        ("SEK 5 000,00", "5000.00", "SEK"),
+        ("Kč 2.500,00", "2500.00", "CZK"),
+        ("CHF4'803.13", "4803.13", "CHF"),  # OCR drops the space between code and amount
+    ],
+)
+def test_amounts_in_every_usual_notation_with_their_currency(
+    text: str, value: str, currency: str | None
+) -> None:
     [found] = find_amounts(text)
     assert (str(found.value), found.currency) == (value, currency)
 
@@ -87,23 +162,27 @@ def test_percentages_and_ids_are_not_amounts() -> None:
     assert find_amounts("ATU12345678") == []
 
 
-@pytest.mark.parametrize(("text", "languages", "country", "expected"), [
-    ("14. März 2026", ("de",), None, "2026-03-14"),
-    ("14 mars 2026", ("fr",), None, "2026-03-14"),
-    ("14 maart 2026", ("nl",), None, "2026-03-14"),
-    ("14 de marzo de 2026", ("es",), None, "2026-03-14"),
-    ("27demarzo de2026", ("es",), None, "2026-03-27"),  # OCR dropped the spaces
-    ("Gent, 15 december 2025", ("nl",), None, "2025-12-15"),
-    ("14 marzo 2026", ("it",), None, "2026-03-14"),
-    ("March 14, 2026", ("en",), None, "2026-03-14"),
-    ("07/02/23", ("de",), None, "2023-02-07"),  # German writes day first
-    ("07/02/23", ("en",), "US", "2023-07-02"),  # a US supplier writes month first
-    ("07/02/23", ("en",), "GB", "2023-02-07"),
-    ("07.02.2023", ("en",), None, "2023-02-07"),  # nobody writes month-first with dots
-    ("2023-02-07", ("en",), None, "2023-02-07"),
-])
-def test_dates_follow_the_language_and_the_suppliers_country(text: str, languages: tuple[str, ...],
-                                                             country: str | None, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "languages", "country", "expected"),
+    [
+        ("14. März 2026", ("de",), None, "2026-03-14"),
+        ("14 mars 2026", ("fr",), None, "2026-03-14"),
+        ("14 maart 2026", ("nl",), None, "2026-03-14"),
+        ("14 de marzo de 2026", ("es",), None, "2026-03-14"),
+        ("27demarzo de2026", ("es",), None, "2026-03-27"),  # OCR dropped the spaces
+        ("Gent, 15 december 2025", ("nl",), None, "2025-12-15"),
+        ("14 marzo 2026", ("it",), None, "2026-03-14"),
+        ("March 14, 2026", ("en",), None, "2026-03-14"),
+        ("07/02/23", ("de",), None, "2023-02-07"),  # German writes day first
+        ("07/02/23", ("en",), "US", "2023-07-02"),  # a US supplier writes month first
+        ("07/02/23", ("en",), "GB", "2023-02-07"),
+        ("07.02.2023", ("en",), None, "2023-02-07"),  # nobody writes month-first with dots
+        ("2023-02-07", ("en",), None, "2023-02-07"),
+    ],
+)
+def test_dates_follow_the_language_and_the_suppliers_country(
+    text: str, languages: tuple[str, ...], country: str | None, expected: str
+) -> None:
     found = find_date(text, languages, country)
     assert found is not None and found.value is not None and found.value.isoformat() == expected
 
@@ -111,8 +190,11 @@ def test_dates_follow_the_language_and_the_suppliers_country(text: str, language
 def test_a_day_month_order_nothing_settles_is_a_review_reason_not_a_guess() -> None:
     found = find_date("07/02/23", ("en",), None)
     assert found is not None and found.value is None and "2023-02-07" in (found.ambiguous or "")
-    lines = [_line("Invoice no: 4711", 80, 100, 400), _line("Invoice date: 07/02/23", 80, 140, 400),
-             _line("Total 100.00", 700, 800, 1000)]
+    lines = [
+        _line("Invoice no: 4711", 80, 100, 400),
+        _line("Invoice date: 07/02/23", 80, 140, 400),
+        _line("Total 100.00", 700, 800, 1000),
+    ]
     extracted = extract_fields(lines, [])
     assert extracted.fields["invoice_date"].value is None
     assert any("day first" in d and "month first" in d for d in extracted.doubts)
@@ -132,9 +214,17 @@ def test_iban_bic_and_vat_ids_are_checked_and_ocr_confusions_repaired_only_by_ch
     assert find_vat_id("USt-IdNr.: DE 136 695 977") is None
 
 
-@pytest.mark.parametrize(("title", "lang"), [("Credit note", "en"), ("Gutschrift", "de"), ("Avoir", "fr"),
-                                             ("Creditnota", "nl"), ("Nota de crédito", "es"),
-                                             ("Nota di credito", "it")])
+@pytest.mark.parametrize(
+    ("title", "lang"),
+    [
+        ("Credit note", "en"),
+        ("Gutschrift", "de"),
+        ("Avoir", "fr"),
+        ("Creditnota", "nl"),
+        ("Nota de crédito", "es"),
+        ("Nota di credito", "it"),
+    ],
+)
 def test_credit_notes_have_negative_totals(title: str, lang: str) -> None:
     lines = [_line(title, 80, 40, 400), *_page(lang)[1:]]
     extracted = extract_fields(lines, [])
@@ -143,11 +233,23 @@ def test_credit_notes_have_negative_totals(title: str, lang: str) -> None:
 
 
 def test_totals_on_the_last_page_of_a_multi_page_invoice_and_the_consistent_total_wins() -> None:
-    page1 = [_line("Invoice no: 77", 80, 100, 400), _line("Invoice date: 2026-03-01", 80, 140, 500),
-             _line("Total", 700, 600, 800), _line("450.00", 1000, 601, 1160)]  # a line item's column
-    page2 = [OcrLine(t, 0.98, x0, y0 + 2000, x1, y0 + 2028, 0.0, 1) for t, x0, y0, x1 in (
-        ("Net amount", 700, 800, 900), ("1,000.00", 1000, 800, 1160), ("VAT", 700, 840, 800),
-        ("200.00", 1000, 840, 1160), ("Total", 700, 880, 800), ("1,200.00 GBP", 1000, 880, 1160))]
+    page1 = [
+        _line("Invoice no: 77", 80, 100, 400),
+        _line("Invoice date: 2026-03-01", 80, 140, 500),
+        _line("Total", 700, 600, 800),
+        _line("450.00", 1000, 601, 1160),
+    ]  # a line item's column
+    page2 = [
+        OcrLine(t, 0.98, x0, y0 + 2000, x1, y0 + 2028, 0.0, 1)
+        for t, x0, y0, x1 in (
+            ("Net amount", 700, 800, 900),
+            ("1,000.00", 1000, 800, 1160),
+            ("VAT", 700, 840, 800),
+            ("200.00", 1000, 840, 1160),
+            ("Total", 700, 880, 800),
+            ("1,200.00 GBP", 1000, 880, 1160),
+        )
+    ]
     extracted = extract_fields(page1 + page2, [])
     assert extracted.fields["total"].value == "1200.00"
     assert extracted.fields["currency"].value == "GBP"
@@ -158,18 +260,27 @@ def test_totals_on_the_last_page_of_a_multi_page_invoice_and_the_consistent_tota
 
 def _pdf(lines: list[tuple[float, float, str]], *, pages: int = 1) -> bytes:
     """A minimal born-digital PDF (Helvetica, a standard Type1 font): ``(x, y_from_top, text)`` in points."""
+
     def esc(text: str) -> str:
         return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "",
-               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"]
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
     kids = []
     for p in range(pages):
-        content = "".join(f"BT /F1 10 Tf {x:.1f} {842 - y:.1f} Td ({esc(t)}) Tj ET\n" for x, y, t in lines
-                          if p == pages - 1 or y < 400).encode("cp1252")
+        content = "".join(
+            f"BT /F1 10 Tf {x:.1f} {842 - y:.1f} Td ({esc(t)}) Tj ET\n"
+            for x, y, t in lines
+            if p == pages - 1 or y < 400
+        ).encode("cp1252")
         objects.append(f"<< /Length {len(content)} >>\nstream\n{content.decode('cp1252')}\nendstream")
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
-                       f"/Contents {len(objects)} 0 R >>")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
+            f"/Contents {len(objects)} 0 R >>"
+        )
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {pages} >>"
     out = bytearray(b"%PDF-1.4\n")
@@ -185,25 +296,52 @@ def _pdf(lines: list[tuple[float, float, str]], *, pages: int = 1) -> bytes:
 
 
 BORN_DIGITAL = [
-    (50, 60, "Brauhaus Technik GmbH"), (50, 75, "Hauptstraße 1, 10115 Berlin"),
-    (50, 160, "RECHNUNG"), (330, 200, "Rechnungsnummer:"), (450, 200, "RE-2026-0815"),
-    (330, 215, "Rechnungsdatum:"), (450, 215, "03.02.2026"), (330, 230, "Fällig am:"), (450, 230, "05.03.2026"),
-    (50, 300, "Beschreibung"), (450, 300, "Betrag"), (50, 315, "Wartung Anlage"), (450, 315, "2.500,00"),
-    (330, 600, "Nettobetrag"), (450, 600, "2.500,00 EUR"), (330, 615, "MwSt. 19 %"), (450, 615, "475,00 EUR"),
-    (330, 630, "Gesamtbetrag"), (450, 630, "2.975,00 EUR"),
-    (50, 760, "IBAN: DE89 3704 0044 0532 0130 00   BIC: COBADEFFXXX"), (50, 775, "USt-IdNr.: DE136695976"),
+    (50, 60, "Brauhaus Technik GmbH"),
+    (50, 75, "Hauptstraße 1, 10115 Berlin"),
+    (50, 160, "RECHNUNG"),
+    (330, 200, "Rechnungsnummer:"),
+    (450, 200, "RE-2026-0815"),
+    (330, 215, "Rechnungsdatum:"),
+    (450, 215, "03.02.2026"),
+    (330, 230, "Fällig am:"),
+    (450, 230, "05.03.2026"),
+    (50, 300, "Beschreibung"),
+    (450, 300, "Betrag"),
+    (50, 315, "Wartung Anlage"),
+    (450, 315, "2.500,00"),
+    (330, 600, "Nettobetrag"),
+    (450, 600, "2.500,00 EUR"),
+    (330, 615, "MwSt. 19 %"),
+    (450, 615, "475,00 EUR"),
+    (330, 630, "Gesamtbetrag"),
+    (450, 630, "2.975,00 EUR"),
+    (50, 760, "IBAN: DE89 3704 0044 0532 0130 00   BIC: COBADEFFXXX"),
+    (50, 775, "USt-IdNr.: DE136695976"),
 ]
 
 
 def test_a_born_digital_pdf_is_read_through_its_text_layer_without_ocr() -> None:
-    reading = read_invoice(_pdf(BORN_DIGITAL, pages=2), "rechnung.pdf", suppliers=[], today=dt.date(2026, 2, 10))
+    reading = read_invoice(
+        _pdf(BORN_DIGITAL, pages=2), "rechnung.pdf", suppliers=[], today=dt.date(2026, 2, 10)
+    )
     assert reading.path_taken == "text-layer" and reading.error is None
     assert reading.ocr_seconds == 0.0 and reading.pages == 2
     values = reading.values()
-    assert values == {**values, "invoice_number": "RE-2026-0815", "invoice_date": "2026-02-03",
-                      "due_date": "2026-03-05", "net": "2500.00", "vat": "475.00", "total": "2975.00",
-                      "currency": "EUR", "iban": IBAN, "bic": "COBADEFFXXX", "vat_id": VAT_ID,
-                      "supplier_name": "Brauhaus Technik GmbH", "supplier_id": None}
+    assert values == {
+        **values,
+        "invoice_number": "RE-2026-0815",
+        "invoice_date": "2026-02-03",
+        "due_date": "2026-03-05",
+        "net": "2500.00",
+        "vat": "475.00",
+        "total": "2975.00",
+        "currency": "EUR",
+        "iban": IBAN,
+        "bic": "COBADEFFXXX",
+        "vat_id": VAT_ID,
+        "supplier_name": "Brauhaus Technik GmbH",
+        "supplier_id": None,
+    }
     assert reading.language == "de"
     assert reading.fields["total"].source == "2.975,00 EUR"
     assert any("supplier not in the master data" in r for r in reading.review_reasons)
@@ -260,15 +398,25 @@ def _cii(credit_note: bool = False) -> bytes:
 def test_a_factur_x_pdf_is_read_from_its_embedded_xml_exactly() -> None:
     from facturx import generate_from_binary
 
-    pdf = bytes(generate_from_binary(_pdf(BORN_DIGITAL), _cii(), flavor="factur-x", level="en16931",
-                                     check_xsd=True))
+    pdf = bytes(
+        generate_from_binary(_pdf(BORN_DIGITAL), _cii(), flavor="factur-x", level="en16931", check_xsd=True)
+    )
     reading = read_invoice(pdf, "facture.pdf", suppliers=[])
     assert reading.path_taken == "e-invoice"
     values = reading.values()
-    assert values == {**values, "invoice_number": "FX-2026-7", "invoice_date": "2026-04-01", "due_date": "2026-05-01",
-                      "net": "100.00", "vat": "20.00", "total": "120.00", "currency": "EUR",
-                      "iban": "FR1420041010050500013M02606", "vat_id": "FR40303265045",
-                      "supplier_name": "Atelier Lumière SARL"}
+    assert values == {
+        **values,
+        "invoice_number": "FX-2026-7",
+        "invoice_date": "2026-04-01",
+        "due_date": "2026-05-01",
+        "net": "100.00",
+        "vat": "20.00",
+        "total": "120.00",
+        "currency": "EUR",
+        "iban": "FR1420041010050500013M02606",
+        "vat_id": "FR40303265045",
+        "supplier_name": "Atelier Lumière SARL",
+    }
     assert all(reading.fields[k].confidence == 1.0 for k in ("invoice_number", "total", "invoice_date"))
     assert "ExchangedDocument/ID" in reading.fields["invoice_number"].source
     assert not any("schema" in r for r in reading.review_reasons)
@@ -302,15 +450,32 @@ def test_the_read_command_prints_one_json_object_per_file_and_exits_1_for_an_unr
     good = tmp_path / "rechnung.pdf"
     good.write_bytes(_pdf(BORN_DIGITAL))
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
-    result = CliRunner().invoke(app, ["read", str(good), str(tmp_path / "broken.pdf"), "--json",
-                                      "--root", str(tmp_path / "installation")])
+    result = CliRunner().invoke(
+        app,
+        ["read", str(good), str(tmp_path / "broken.pdf"), "--json", "--root", str(tmp_path / "installation")],
+    )
     assert result.exit_code == 1, result.output
     first, second = json.loads(result.stdout)
     assert set(first) == {"file", "path_taken", "language", "fields", "review_reasons", "error"}
     assert first["path_taken"] == "text-layer" and first["fields"]["total"] == {
-        "value": "2975.00", "confidence": 1.0, "source": "2.975,00 EUR"}
-    assert set(first["fields"]) == {"invoice_number", "invoice_date", "due_date", "total", "net", "vat", "currency",
-                                    "iban", "bic", "vat_id", "supplier_name", "supplier_id"}
+        "value": "2975.00",
+        "confidence": 1.0,
+        "source": "2.975,00 EUR",
+    }
+    assert set(first["fields"]) == {
+        "invoice_number",
+        "invoice_date",
+        "due_date",
+        "total",
+        "net",
+        "vat",
+        "currency",
+        "iban",
+        "bic",
+        "vat_id",
+        "supplier_name",
+        "supplier_id",
+    }
     assert second["path_taken"] == "unreadable" and second["error"]
     ok = CliRunner().invoke(app, ["read", str(good), "--json", "--root", str(tmp_path / "installation")])
     assert ok.exit_code == 0
