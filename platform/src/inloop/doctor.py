@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.metadata
 import platform as stdlib_platform
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from inloop.settings import Settings, get_settings, redact_url
 
-__all__ = ["run_doctor"]
+__all__ = ["Instigator", "declared_instigators", "run_doctor", "stopped_instigators"]
 
 _PACKAGES = ["inloop", "dagster", "dagster-webserver", "dagster-postgres", "mlflow", "great-expectations",
              "evidently", "pandas", "scikit-learn", "lightgbm", "implicit", "rapidocr-onnxruntime", "fastapi",
@@ -64,6 +66,7 @@ def run_doctor(echo: Callable[[str], None]) -> int:
         except Exception as exc:
             echo(f"  {dom.name:22} DEFINITIONS DO NOT LOAD: {type(exc).__name__}: {exc}")
             problems.append(f"{dom.name}: fix its Dagster definitions (`cd {dom.root} && dg check defs`)")
+    _check_instigators(settings, domains.values(), echo, problems, not_yet)
     echo("Optional tools:")
     for tool, why in (("chromium", "real-browser console check"), ("pg_ctl", "PostgreSQL tests")):
         echo(f"  {tool:22} {shutil.which(tool) or 'not found'} ({why})")
@@ -140,3 +143,80 @@ def _check_tracking(settings: Settings, echo: Callable[[str], None], problems: l
     except Exception as exc:
         echo(f"{where} UNREACHABLE: {exc}")
         problems.append("cannot reach MLflow; check INLOOP_MLFLOW_TRACKING_URI")
+
+
+@dataclass(frozen=True)
+class Instigator:
+    """A sensor or schedule of a domain's code location (every one feeds a concern or its alerts)."""
+
+    location: str
+    kind: str  # "sensor" | "schedule"
+    name: str
+    running_by_default: bool
+
+
+def declared_instigators(location: str, defs: Any) -> list[Instigator]:
+    """Every sensor and schedule a code location's Definitions declare, with their default status."""
+    import dagster as dg
+
+    found = [Instigator(location, "sensor", s.name, s.default_status == dg.DefaultSensorStatus.RUNNING)
+             for s in defs.sensors or []]
+    found += [Instigator(location, "schedule", s.name, s.default_status == dg.DefaultScheduleStatus.RUNNING)
+              for s in defs.schedules or []]
+    return found
+
+
+def stopped_instigators(instance: Any, declared: Iterable[Instigator]) -> list[Instigator]:
+    """The declared sensors and schedules that do not run in ``instance``.
+
+    A stored state (someone pressed stop or start in the UI or CLI) wins over the code's default;
+    without one, the default status declared in code is what the daemon follows.
+    """
+    from dagster._core.scheduler.instigation import InstigatorStatus
+
+    stored: dict[tuple[str, str], Any] = {}
+    for state in instance.all_instigator_state():
+        location = state.origin.repository_origin.code_location_origin.location_name
+        stored[(location, state.instigator_name)] = state.status
+    stopped = []
+    for item in declared:
+        status = stored.get((item.location, item.name))
+        if status in (InstigatorStatus.RUNNING, InstigatorStatus.AUTOMATICALLY_RUNNING):
+            continue
+        if status == InstigatorStatus.STOPPED or not item.running_by_default:
+            stopped.append(item)
+    return stopped
+
+
+def _check_instigators(settings: Settings, domains: Iterable[Any], echo: Callable[[str], None],
+                       problems: list[str], not_yet: list[str]) -> None:
+    """Every concern sensor and schedule must run: a stopped one means a concern silently goes unchecked."""
+    declared: list[Instigator] = []
+    for dom in domains:
+        try:
+            declared += declared_instigators(dom.name, dom.definitions())
+        except Exception:
+            continue  # already reported above as definitions that do not load
+    echo("Sensors and schedules:")
+    home = settings.dagster_home_dir
+    if not home.is_dir():
+        # Doctor only looks: opening an instance in a missing DAGSTER_HOME would create it.
+        stopped = [d for d in declared if not d.running_by_default]
+        echo(f"  {len(declared)} declared, {len(declared) - len(stopped)} running by default "
+             "(no Dagster instance yet: `make up` creates it)")
+    else:
+        from dagster import DagsterInstance
+
+        try:
+            with DagsterInstance.from_config(str(home)) as instance:
+                stopped = stopped_instigators(instance, declared)
+        except Exception as exc:
+            echo(f"  Dagster instance in {home} UNREADABLE: {type(exc).__name__}: {exc}")
+            problems.append(f"cannot read the Dagster instance in {home}; check DAGSTER_HOME and dagster.yaml")
+            return
+        echo(f"  {len(declared)} declared, {len(declared) - len(stopped)} running in the instance at {home}")
+    for item in stopped:
+        echo(f"  STOPPED {item.kind} {item.location}/{item.name}")
+        problems.append(f"the {item.kind} {item.name} of {item.location} is stopped, so the concerns it feeds go "
+                        f"unchecked: start it in the Dagster UI (Automation) or `dagster {item.kind} start "
+                        f"{item.name} -w workspace.yaml`")

@@ -39,6 +39,7 @@ first_run = dg.define_asset_job("first_run", selection=dg.AssetSelection.assets(
 
 nightly_training = dg.ScheduleDefinition(
     name="recommender_nightly", job=recommender_pipeline, cron_schedule="0 2 * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,  # the staleness concern relies on it
     description="Retrain, evaluate, gate and replay the pages every night (the card's restart story: a "
                 "missed night is simply re-run).",
 )

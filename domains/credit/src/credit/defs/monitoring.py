@@ -285,8 +285,9 @@ monitoring_checks = [live_inputs_match_schema, live_inputs_not_drifted, decision
                      rejections_have_reasons, champion_not_stale, live_test_set_performance_check]
 
 
+# Running by default: the live-input concerns are only checked when a batch is monitored.
 @dg.sensor(job_name="monitor_live_batch", minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.STOPPED)
+           default_status=dg.DefaultSensorStatus.RUNNING)
 def credit_inbox_sensor(context: dg.SensorEvaluationContext):  # type: ignore[no-untyped-def]
     """Starts the monitoring job once for every new batch the front end drops into the inbox."""
     seen = set((context.cursor or "").split(",")) - {""}
