@@ -66,18 +66,16 @@ class UnknownDomainError(LookupError):
 class DomainApi:
     """A domain's HTTP surface, mounted by :func:`inloop.api.app.create_app`.
 
+    The models its routes serve live in the domain's serving slot (``DomainPlugin.served_models``),
+    which the API loads at start-up, reloads on ``POST /models/reload`` and reads for ``/ready``.
+
     Attributes:
         router: the domain's FastAPI routes.
         prefix: where they are mounted (default ``/<domain name>``).
-        load_models: called once at start-up; returns a status line, raises when the models cannot
-            load (the API then starts degraded and ``/ready`` says why).
-        reload_models: called by ``POST /models/reload`` (default: ``load_models``).
     """
 
     router: APIRouter
     prefix: str | None = None
-    load_models: Callable[[], str | None] | None = None
-    reload_models: Callable[[], str | None] | None = None
 
 
 class ReviewService(Protocol):
@@ -117,9 +115,10 @@ class DomainPlugin:
         root: the domain's folder (holds ``project.yaml`` and ``postmortems/``).
         definitions: its Dagster code location (the ``defs`` that ``workspace.yaml`` and ``dg.toml`` load).
         demos: its worst-case demos, by id (:class:`~inloop.demos.Demo`).
-        api: its HTTP routes and model loading (:class:`DomainApi`), if it serves HTTP.
+        api: its HTTP routes (:class:`DomainApi`), if it serves HTTP.
         served_model: what it serves, for canary, rollback and model cards (:class:`~inloop.serving.ServedModel`).
-        served_models: the platform serving slot (:class:`~inloop.serving.ServedModels`); no domain fills it yet.
+        served_models: a new serving slot (:class:`~inloop.serving.ServedModels`) on the domain's model loader;
+            the API holds one per app: start-up load, ``POST /models/reload``, ``/ready``, canary routing.
         replay_runner: re-runs a logged prediction on another model version (``inloop replay --against``).
         subject_eraser: where it keeps people, for ``inloop forget`` (:class:`~inloop.privacy.erasure.SubjectEraser`).
         data_sources: column name -> dtype of each upstream source, for the dependency watch.
@@ -136,7 +135,7 @@ class DomainPlugin:
     demos: Callable[[], Mapping[str, Demo]] = _no_demos
     api: Callable[[], DomainApi] | None = None
     served_model: Callable[[], ServedModel] | None = None
-    served_models: Callable[[], ServedModels] | None = None
+    served_models: Callable[[], ServedModels[Any]] | None = None
     replay_runner: Callable[[], ReplayRunner] | None = None
     subject_eraser: Callable[[], SubjectEraser] | None = None
     data_sources: Callable[[], Mapping[str, Any]] | None = None

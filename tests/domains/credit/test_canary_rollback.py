@@ -205,13 +205,12 @@ def test_rollback_makes_the_running_api_serve_the_previous_champion_and_is_audit
 @pytest.mark.rubric("monitor-5")
 def test_a_model_that_scores_nan_is_never_served_the_api_says_why_and_alerts(
         world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from credit import api as credit_api
     from credit.lib.model import RiskModel
     from inloop.canary import clear_challenger
 
     clear_challenger("credit-default-risk")
     client = _client()
-    service = credit_api._state["service"]
+    service = client.app.state.served_models["credit"].live().champion
 
     class BrokenModel(RiskModel):  # a numerically broken model: every contribution NaN
         def contributions_matrix(self, matrix: np.ndarray) -> np.ndarray:

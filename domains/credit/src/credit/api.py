@@ -10,47 +10,24 @@ are what catch a unit change, not the front end's validation.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from credit.lib.decision import DecisionService
 from inloop.api.deps import PredictionLog, RequestId, WriteAccess
 from inloop.api.inputs import RequestBody, Timestamp, WholeNumber
-from inloop.canary import routes_to_challenger
-from inloop.settings import get_settings
+from inloop.api.serving import live, served_models
+from inloop.serving import ServedModels
 from inloop.stability import NonFiniteError
 
-__all__ = ["load_models", "reload_models", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
-_lock = threading.Lock()
-_state: dict[str, Any] = {}
-
-
-def load_models() -> str:
-    """At start-up: forget any earlier service, then load the champion and the policy in force."""
-    with _lock:
-        _state.clear()
-    return reload_models()
-
-
-def reload_models() -> str:
-    """Load the champion (and the challenger, if any) and the policy again; only a successful load
-    replaces what serves now."""
-    from credit.lib.registry import load_challenger_service, load_decision_service
-
-    service = load_decision_service()
-    challenger = load_challenger_service(service.policy)
-    if challenger is not None and challenger.model_version == service.model_version:
-        challenger = None
-    with _lock:
-        _state["service"], _state["challenger"] = service, challenger
-    canary = (f"; challenger v{challenger.model_version} serves {get_settings().canary_share:.0%} (canary)"
-              if challenger is not None else "")
-    return f"{service.model_name} v{service.model_version}, policy {service.policy.version}{canary}"
+#: The app's credit serving slot (:func:`credit.serving.served_models`): champion, challenger, canary.
+CreditModels = Annotated[ServedModels[DecisionService], Depends(served_models("credit"))]
 
 
 AgeBand = Literal["18-25", "26-35", "36-50", "51-65", "66+"]
@@ -103,19 +80,17 @@ class DecisionPublic(BaseModel):
     responses={503: {"description": "No champion model loaded yet"}},
 )
 def create_decision(body: ApplicationCreate, _: WriteAccess, prediction_log: PredictionLog,
-                    request_id: RequestId) -> DecisionPublic:
-    service = _state.get("service")
-    if service is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            "no champion credit model loaded: run the credit pipeline, then POST /models/reload")
+                    request_id: RequestId, models: CreditModels) -> DecisionPublic:
+    now = live(models)  # 503 while no champion is loaded; one snapshot for the whole request
+    if body.applied_at is not None and body.applied_at.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "applied_at needs a time zone")
     application = body.model_dump()
     application["application_id"] = body.application_id or request_id
     application["applied_at"] = (body.applied_at or dt.datetime.now(dt.UTC)).isoformat()
     # The canary: a challenger decides for a small, stable share of applicants (by application id);
     # the champion's answer is computed beside it (not applied) so their agreement can be measured.
-    challenger = _state.get("challenger")
-    canary = challenger is not None and routes_to_challenger(application["application_id"])
-    serving = challenger if canary else service
+    route = now.route(application["application_id"])
+    serving = route.model
     start = time.perf_counter()
     try:
         (decision,) = serving.decide_many([application], log=False)
@@ -129,17 +104,7 @@ def create_decision(body: ApplicationCreate, _: WriteAccess, prediction_log: Pre
     latency_ms = (time.perf_counter() - start) * 1000
     (entry,) = serving.log_entries([decision], [application], latency_ms)
     entry.request_id = request_id
-    if challenger is not None:
-        entry.output["canary"] = {"role": "challenger" if canary else "champion",
-                                  "champion_version": service.model_version,
-                                  "challenger_version": challenger.model_version}
-        if canary:
-            try:
-                (shadow,) = service.decide_many([application], log=False)
-                entry.output["canary"].update(champion_decision=shadow.decision,
-                                              champion_score=shadow.probability_of_default)
-            except ValueError as exc:
-                entry.output["canary"]["champion_error"] = str(exc)[:300]
+    route.stamp(entry, lambda champion: _champion_answer(champion, application))
     prediction_log.record(entry)
     out = decision.output()
     return DecisionPublic(request_id=request_id, application_id=decision.application_id, decision=out["decision"],
@@ -147,3 +112,9 @@ def create_decision(body: ApplicationCreate, _: WriteAccess, prediction_log: Pre
                           reasons=[ReasonPublic(**r) for r in out["reasons"]], policy_version=decision.policy_version,
                           model_name=decision.model_name, model_version=decision.model_version,
                           live_test_set=decision.live_test_set)
+
+
+def _champion_answer(champion: DecisionService, application: dict[str, Any]) -> dict[str, Any]:
+    """The champion's decision on a canary application (logged beside the challenger's, not applied)."""
+    (shadow,) = champion.decide_many([application], log=False)
+    return {"champion_decision": shadow.decision, "champion_score": shadow.probability_of_default}

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from inloop.domains import BenchMeasure
     from inloop.incidents.replay import ReplayRunner
     from inloop.privacy.erasure import SubjectEraser
-    from inloop.serving import ServedModel
+    from inloop.serving import ServedModel, ServedModels
 
 __all__ = ["domain"]
 
@@ -40,13 +40,19 @@ def _demos() -> Mapping[str, Demo]:
 def _api() -> DomainApi:
     from recommender import api
 
-    return DomainApi(router=api.router, load_models=api.load_models, reload_models=api.reload_models)
+    return DomainApi(router=api.router)
 
 
 def _served_model() -> ServedModel:
     from recommender.serving import SERVED_MODEL
 
     return SERVED_MODEL
+
+
+def _served_models() -> ServedModels[Any]:
+    from recommender.serving import served_models
+
+    return served_models()
 
 
 def _replay_runner() -> ReplayRunner:
@@ -86,6 +92,7 @@ domain = DomainPlugin(
     demos=_demos,
     api=_api,
     served_model=_served_model,
+    served_models=_served_models,
     replay_runner=_replay_runner,
     subject_eraser=_subject_eraser,
     data_sources=_data_sources,

@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,7 +26,7 @@ from inloop import db
 from inloop.api import errors, guards, inputs
 from inloop.api.prediction_writer import PredictionWriter
 from inloop.api.routes import alerts, bug_reports, health, labels, models, predictions, subjects
-from inloop.domains import DomainApi, discover_domains
+from inloop.domains import discover_domains
 from inloop.settings import get_settings
 
 __all__ = ["create_app"]
@@ -174,18 +173,22 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     logging_on = settings.prediction_logging if prediction_logging is None else prediction_logging
     domains = discover_domains()
     domain_apis = {name: d.api() for name, d in domains.items() if d.api is not None}
+    # One serving slot per domain that serves models, per app (tests build several apps in one process).
+    served_models = {name: d.served_models() for name, d in domains.items() if d.served_models is not None}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = get_settings().prepare()  # read again: the data dir may differ from creation time (tests)
         app.state.api_token = current.resolved_api_token()
         db.ensure_schema()  # migrate before serving, so no request ever waits on a migration
-        app.state.domain_status = {}
         writer = PredictionWriter().start() if logging_on else None
         app.state.prediction_writer = writer
         app.state.mlflow_probe = MlflowProbe().start()
-        for name, api in domain_apis.items():
-            app.state.domain_status[name] = _load_models(name, api)
+        for name, slot in served_models.items():
+            try:
+                slot.load()
+            except Exception as exc:  # a domain without a model degrades (/ready says why), never crashes
+                log.error("domain %s: models not loaded: %s", name, exc)
         try:
             yield
         finally:
@@ -201,6 +204,7 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
         responses=errors.COMMON_RESPONSES,
     )
     app.state.domain_apis = domain_apis
+    app.state.served_models = served_models
     app.include_router(health.router)
     app.include_router(predictions.router)
     app.include_router(bug_reports.router)
@@ -226,15 +230,3 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
     return app
 
-
-def _load_models(name: str, api: DomainApi) -> dict[str, Any]:
-    """Call a domain API's ``load_models()`` if it has one; a failure degrades, never crashes."""
-    loader = api.load_models
-    if loader is None:
-        return {"ready": True, "detail": "no models to load"}
-    try:
-        detail = loader()
-        return {"ready": True, "detail": detail or "loaded"}
-    except Exception as exc:
-        log.error("domain %s: models not loaded: %s", name, exc)
-        return {"ready": False, "detail": f"models not loaded: {type(exc).__name__}: {exc}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
@@ -63,8 +64,12 @@ def ready(request: Request, response: Response) -> ReadinessPublic:
     probe = request.app.state.mlflow_probe
     components: dict[str, ComponentStatus] = {"database": _check_database(),
                                               "mlflow": ComponentStatus(ready=probe.ready, detail=probe.detail)}
-    for name, state in request.app.state.domain_status.items():
-        components[f"models:{name}"] = ComponentStatus(ready=state["ready"], detail=str(state["detail"]))
+    served = request.app.state.served_models
+    for name in dict.fromkeys([*request.app.state.domain_apis, *served]):
+        # A domain's slot says whether its champion serves; a domain that serves no model is always ready.
+        slot = served.get(name)
+        components[f"models:{name}"] = (ComponentStatus(ready=True, detail="no models to load") if slot is None
+                                        else ComponentStatus(ready=slot.status.ready, detail=slot.status.detail))
     models = [c for k, c in components.items() if k.startswith("models:")]
     if not components["database"].ready or (models and not any(c.ready for c in models)):
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -87,20 +92,10 @@ class ReloadPublic(BaseModel):
 
 @router.post("/models/reload", response_model=ReloadPublic, summary="Reload every domain's models from MLflow")
 def reload_models(request: Request, _: WriteAccess) -> ReloadPublic:
-    """Ask each domain to reload its champion. If MLflow is unreachable, the loaded model keeps serving."""
+    """Ask each domain's serving slot to reload its champion. A failed reload keeps the loaded models serving."""
     out: dict[str, ComponentStatus] = {}
-    for name, api in request.app.state.domain_apis.items():
-        reloader = api.reload_models or api.load_models
-        if reloader is None:
-            continue
-        try:
-            detail = reloader()
-            state = {"ready": True, "detail": str(detail or "reloaded")}
-        except Exception as exc:
-            previous = request.app.state.domain_status.get(name, {"ready": False})
-            state = {"ready": previous["ready"],
-                     "detail": f"reload failed ({type(exc).__name__}: {exc}); still serving the loaded model"
-                     if previous["ready"] else f"models not loaded: {type(exc).__name__}: {exc}"}
-        request.app.state.domain_status[name] = state
-        out[name] = ComponentStatus(**state)
+    for name, slot in request.app.state.served_models.items():
+        with contextlib.suppress(Exception):  # the slot's status says what failed and what still serves
+            slot.reload()
+        out[name] = ComponentStatus(ready=slot.status.ready, detail=slot.status.detail)
     return ReloadPublic(domains=out)
