@@ -183,3 +183,30 @@ def test_a_call_is_noted_per_test_with_the_calling_packages_and_the_domain_it_ra
     assert list(outputs("invoice_ocr")) == ["invoice_ocr", "done"]
     (by,) = recorder.take().values()
     assert "invoice_ocr" in by["tests/domains/credit/test_x.py::test_y"]
+
+
+def test_a_platform_test_of_a_package_counts_only_for_the_domains_that_reached_its_code(tmp_path: Path) -> None:
+    repo, head = _checkout(tmp_path)
+    package = repo / "platform" / "src" / "inloop" / "privacy"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from inloop.privacy.erasure import forget\n")
+    (package / "erasure.py").write_text('from inloop.readiness import rubric\n\n\n'
+                                        '@rubric("data-5", what="forget a person", how="automated")\n'
+                                        "def forget(domain, subject):\n    pass\n")
+    (repo / "tests" / "platform").mkdir()
+    source = 'import pytest\n\nfrom inloop.privacy import forget\n\n\n@pytest.mark.rubric("data-5")\ndef test_forget():\n    pass\n'
+    (repo / "tests" / "platform" / "test_privacy.py").write_text(source)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "privacy")
+    head = _git(repo, "rev-parse", "HEAD")
+    results = {"tests/platform/test_privacy.py::test_forget": {
+        **_record(head), "file_sha256": hashlib.sha256(source.encode()).hexdigest()}}
+    # the platform test called forget("parcels", ...): parcels' erasure ran, boxes' never did
+    reached = {"inloop.privacy.erasure:forget": {"commit": head, "origin": "ci", "partial": False,
+                                                 "test_files": ["tests/platform/test_privacy.py"],
+                                                 "callers": ["inloop", "parcels"]}}
+    reports = _reports(repo, results, reached)
+    assert reports["parcels"].score_of("data-5") == 1.0
+    assert reports["boxes"].score_of("data-5") == 0.0
+    problems = {e.problem for e in _evidence(reports["boxes"], "data-5")}
+    assert "a platform test of inloop.privacy.erasure, whose @rubric code boxes's tests and code never reached" in problems

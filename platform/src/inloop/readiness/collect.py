@@ -759,7 +759,9 @@ def scope_platform_evidence(evidence: Evidence, domain: str, used: set[str], kno
     about = {m for m in evidence.modules if m in known}
     if evidence.kind == "test" and about & (every or {}).get(evidence.rubric_id, set()):
         return evidence  # a test of platform code declared for every domain (@rubric(domain="*"))
-    feature = about & (features or {}).get(evidence.rubric_id, set())
+    # a test importing a package (``from inloop.privacy import forget``) is about the feature modules in it
+    feature = {f for f in (features or {}).get(evidence.rubric_id, set())
+               if any(f == m or f.startswith(m + ".") for m in about)}
     if feature:
         reached = (exercised or {}).get(evidence.rubric_id, {})
         if any(domain in reached.get(m, set()) for m in feature):
