@@ -112,8 +112,11 @@ def load_suppliers(folder: Path) -> list[dict[str, Any]]:
 
 
 def subset_for_tests(documents: list[WorldDocument]) -> list[WorldDocument]:
-    """The fixed subset the test suite reads, mixed like the set: for each layout one born-digital
-    and one scanned document (languages rotating, so every language has both), and every e-invoice."""
+    """The fixed subset the test suite reads, mixed like the set: for each layout two born-digital and
+    two scanned documents (languages rotating, so every language has both kinds), and every e-invoice.
+
+    Two of each per layout give every language ten or more documents, so that the 90 % target means
+    what it says (one miss allowed in ten) instead of demanding a perfect score of a handful."""
     languages = ("en", "de", "fr", "nl", "es", "it")
     printed = [d for d in documents if d.truth["kind"] != "e-invoice"]
     layouts = list(dict.fromkeys(d.truth["layout"] for d in printed))
@@ -121,8 +124,9 @@ def subset_for_tests(documents: list[WorldDocument]) -> list[WorldDocument]:
     for i, layout in enumerate(layouts):
         born = [d for d in printed if d.truth["layout"] == layout and d.truth["kind"] == "born-digital"]
         scans = [d for d in printed if d.truth["layout"] == layout and d.truth["kind"] == "scan"]
-        chosen += [d for d in born if d.truth["language"] == languages[i % len(languages)]][:1]
-        chosen += scans[i % len(scans) : i % len(scans) + 1] if scans else []
+        wanted = {languages[(2 * i) % len(languages)], languages[(2 * i + 1) % len(languages)]}
+        chosen += [d for d in born if d.truth["language"] in wanted]
+        chosen += [scans[(i + k) % len(scans)] for k in range(min(2, len(scans)))]
     return chosen + [d for d in documents if d.truth["kind"] == "e-invoice"]
 
 
