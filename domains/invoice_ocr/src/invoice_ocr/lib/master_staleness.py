@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 import time
 from typing import Any
 
@@ -62,7 +63,9 @@ def supplier_history(weeks: int, *, start: int = 40, seed: int = 7) -> list[list
     for _ in range(weeks):
         for i, s in enumerate(active):
             if rng.random() < BANK_CHANGES_PER_MONTH * per_step:
-                bban = "".join(reversed(s.iban[4:]))
+                # Another account at the same bank: the BBAN's digits reversed, its letters (bank codes) kept,
+                # so the new IBAN still has the country's BBAN format.
+                bban = re.sub(r"\d+", lambda m: m.group(0)[::-1], s.iban[4:])
                 active[i] = dataclasses.replace(s, iban=make_iban(s.iban[:2], bban))
         newcomers = sum(rng.random() < NEW_SUPPLIERS_PER_MONTH * per_step for _ in range(len(active)))
         active += pool[next_new:next_new + newcomers]
