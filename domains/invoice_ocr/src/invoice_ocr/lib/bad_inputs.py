@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -62,7 +63,8 @@ def _foreign_iban(index: int, suppliers: list[Supplier], seed: int) -> bytes:
 
     invoice = generate_invoice(index, suppliers, seed)
     country = invoice.supplier.iban[:2]
-    other = make_iban(country, "".join(reversed(invoice.supplier.iban[4:])))
+    # Another account at the same bank (digits reversed, bank letters kept): well-formed, checksum right.
+    other = make_iban(country, re.sub(r"\d+", lambda m: m.group(0)[::-1], invoice.supplier.iban[4:]))
     invoice = dataclasses.replace(invoice, supplier=dataclasses.replace(invoice.supplier, iban=other))
     return scan_bytes(scan_effects(render_page(invoice), invoice.scan, seed=index), "png")
 
