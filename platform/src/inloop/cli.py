@@ -18,6 +18,7 @@ from inloop.domains import DomainPlugin, UnknownDomainError, discover_domains, g
 from inloop.incidents.cli import bug_app, postmortem_app, replay
 from inloop.models_cli import bench_app, model_card, models_app
 from inloop.privacy.cli import forget_command
+from inloop.world_cli import incident_app, world_app
 
 app = typer.Typer(
     name="inloop",
@@ -41,6 +42,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 app.command("model-card")(model_card)
+app.add_typer(incident_app, name="incident")
+app.add_typer(world_app, name="world")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

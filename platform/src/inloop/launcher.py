@@ -241,6 +241,10 @@ def services(settings: Settings, workspace: Path) -> list[Service]:
              "--port", str(settings.api_port), "--no-access-log"],
             f"http://{host}:{settings.api_port}/health", f"http://{host}:{settings.api_port}/docs",
         ))
+        if settings.world:
+            # The simulated world sends traffic to the API: it is healthy when the API is.
+            out.append(Service("world", [str(bindir / "inloop"), "world", "run"],
+                               f"http://{host}:{settings.api_port}/health", "inloop incident list"))
     console = workspace.parent / "dashboards" / "src" / "inloop_console" / "app.py"
     if console.exists():
         out.append(Service(

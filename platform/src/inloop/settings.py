@@ -73,6 +73,10 @@ class Settings(BaseSettings):
         default=None, description="Optional Slack-compatible webhook for alerts routed to 'webhook'."
     )
     demo_data_scale: float = Field(default=1.0, gt=0, le=100, description="Multiplier on demo data sizes.")
+    world: bool = Field(default=True, description="Run the simulated world (traffic, incidents) under `inloop up`; "
+                        "off for a fork with real traffic.")
+    world_day_seconds: float = Field(default=60.0, gt=0, le=86_400,
+                                     description="Real seconds per simulated day (the world's clock speed).")
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     auto_migrate: bool = Field(default=True, description="Upgrade the platform DB schema on first use.")
     prediction_logging: bool = Field(default=True, description="Log every served prediction (off only to measure its cost).")

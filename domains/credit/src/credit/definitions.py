@@ -9,7 +9,13 @@ from credit.defs.applications import (
     applications_without_erased_applicants,
     loan_applications,
 )
-from credit.defs.monitoring import credit_inbox_sensor, monitoring_checks
+from credit.defs.monitoring import (
+    credit_inbox_sensor,
+    credit_served_decisions_sensor,
+    live_applications,
+    live_input_drift,
+    monitoring_checks,
+)
 from credit.defs.monitoring import monitoring_assets as live_path_assets
 from credit.defs.quality import data_quality_report
 from credit.defs.training import (
@@ -46,6 +52,12 @@ monitor_live_batch = dg.define_asset_job(
     description="Decide a front-end batch with the champion and the policy, then check, compare and feed back.",
 )
 
+monitor_served_decisions = dg.define_asset_job(
+    "monitor_served_decisions", executor_def=EXECUTOR,
+    selection=dg.AssetSelection.assets(live_applications, live_input_drift),
+    description="Check the inputs of what POST /credit/decisions served (schema, drift); already decided and logged.",
+)
+
 # The evidence assets (ablation: nine trainings, staleness curve: three) stay out of the first start;
 # `train_credit_model` logs them with every champion it trains.
 first_run = dg.define_asset_job(
@@ -57,6 +69,6 @@ defs = domain_definitions(
     "credit",
     assets=[*training_assets, *evidence_assets, *monitoring_assets],
     asset_checks=[applications_match_schema, applications_without_erased_applicants, *gate_checks, *monitoring_checks],
-    jobs=[train_credit_model, monitor_live_batch, first_run],
-    sensors=[credit_inbox_sensor],
+    jobs=[train_credit_model, monitor_live_batch, monitor_served_decisions, first_run],
+    sensors=[credit_inbox_sensor, credit_served_decisions_sensor],
 )

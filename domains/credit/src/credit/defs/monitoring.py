@@ -17,6 +17,8 @@ from credit.defs.card import credit_card
 from credit.lib.data import HISTORY_MONTHS, MODEL_INPUTS
 from credit.lib.decision import Decision
 from credit.lib.live import (
+    SERVED_BATCH_PREFIX,
+    batch_from_prediction_log,
     inbox_dir,
     latest_batch_id,
     live_test_set_outcomes,
@@ -291,9 +293,29 @@ monitoring_checks = [live_inputs_match_schema, live_inputs_not_drifted, decision
 def credit_inbox_sensor(context: dg.SensorEvaluationContext):  # type: ignore[no-untyped-def]
     """Starts the monitoring job once for every new batch the front end drops into the inbox."""
     seen = set((context.cursor or "").split(",")) - {""}
-    new = sorted(p.stem for p in inbox_dir().glob("*.parquet") if p.stem not in seen) if inbox_dir().is_dir() else []
+    # Batches built from the prediction log were decided when served: the served-decisions sensor has them.
+    new = sorted(p.stem for p in inbox_dir().glob("*.parquet")
+                 if p.stem not in seen and not p.stem.startswith(SERVED_BATCH_PREFIX)) if inbox_dir().is_dir() else []
     for batch_id in new:
         yield dg.RunRequest(run_key=batch_id, run_config={"ops": {"live_applications": {"config": {
             "batch_id": batch_id}}}})
     if new:
         context.update_cursor(",".join(sorted(seen | set(new))))
+
+
+#: A served batch is judged once it holds this many decisions (enough for per-column drift).
+SERVED_BATCH_MIN = 100
+
+
+@dg.sensor(job_name="monitor_served_decisions", minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING)
+def credit_served_decisions_sensor(context: dg.SensorEvaluationContext):  # type: ignore[no-untyped-def]
+    """Monitors what ``POST /credit/decisions`` served: every ``SERVED_BATCH_MIN`` logged decisions become
+    a batch whose inputs are checked (schema, drift) like a front-end batch, without deciding them again."""
+    found = batch_from_prediction_log(int(context.cursor or 0), SERVED_BATCH_MIN)
+    if found is None:
+        return dg.SkipReason(f"fewer than {SERVED_BATCH_MIN} decisions served since log entry {context.cursor or 0}")
+    batch_id, last_id = found
+    context.update_cursor(str(last_id))
+    return dg.RunRequest(run_key=batch_id, run_config={"ops": {"live_applications": {"config": {
+        "batch_id": batch_id}}}})

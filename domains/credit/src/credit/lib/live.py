@@ -24,10 +24,13 @@ from inloop import db
 from inloop.db.models import Label, Prediction
 from inloop.settings import get_settings
 
-__all__ = ["inbox_dir", "latest_batch_id", "live_test_set_outcomes", "read_batch", "record_outcomes",
+__all__ = ["SERVED_BATCH_PREFIX", "batch_from_prediction_log", "inbox_dir", "latest_batch_id", "live_test_set_outcomes", "read_batch", "record_outcomes",
            "simulate_frontend_batch"]
 
 OUTCOME = LABEL
+#: Batches built from the prediction log (what ``POST /credit/decisions`` decided) start with this:
+#: they are already decided, so only their inputs are monitored (no re-decision, no outcomes).
+SERVED_BATCH_PREFIX = "served-"
 
 
 def inbox_dir() -> Path:
@@ -59,7 +62,8 @@ def simulate_frontend_batch(months: int | Sequence[int], size: int, *, seed: int
 
 def latest_batch_id() -> str | None:
     """The newest batch in the inbox, or None when it is empty."""
-    files = sorted(inbox_dir().glob("*.parquet"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    files = sorted((p for p in inbox_dir().glob("*.parquet") if not p.stem.startswith(SERVED_BATCH_PREFIX)),
+                   key=lambda p: (p.stat().st_mtime_ns, p.name))
     return files[-1].stem if files else None
 
 
@@ -104,3 +108,23 @@ def live_test_set_outcomes(model_version: str | None = None, last: int | None = 
                           "defaulted": int(r.value)} for r in rows],
                         columns=["request_id", "model_version", "policy_version", "probability_of_default",
                                  "defaulted"])
+
+
+def batch_from_prediction_log(after_id: int, min_rows: int) -> tuple[str, int] | None:
+    """The applications served since log entry ``after_id``, as an inbox batch, once there are ``min_rows``.
+
+    Returns the batch id and the last log id it holds, or None while fewer have been served. The inputs
+    are the ones logged at decision time, so monitoring sees what the live path received.
+    """
+    with db.read_session() as sess:
+        rows = sess.execute(sa.select(Prediction.id, Prediction.features)
+                            .where(Prediction.domain == "credit", Prediction.component == COMPONENT,
+                                   Prediction.id > after_id).order_by(Prediction.id)).all()
+    if len(rows) < min_rows:
+        return None
+    frame = pd.DataFrame([r.features for r in rows])
+    frame["applied_at"] = pd.to_datetime(frame["applied_at"], utc=True, format="ISO8601")
+    batch_id = f"{SERVED_BATCH_PREFIX}{rows[0].id}-{rows[-1].id}"
+    inbox_dir().mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(inbox_dir() / f"{batch_id}.parquet", index=False)
+    return batch_id, int(rows[-1].id)

@@ -1,0 +1,34 @@
+"""What can go wrong in credit's world, each caught by a card concern's check (never told to the platform)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from inloop.world import IncidentKind
+
+__all__ = ["INCIDENTS", "apply_incidents"]
+
+INCIDENTS = {
+    "unit-change": IncidentKind(
+        "A front-end release times the application form in milliseconds (web and app; partners still send "
+        "seconds), on the live path only.",
+        concerns=("live-input-schema",),
+    ),
+    "population-shift": IncidentKind(
+        "A marketing campaign brings younger applicants with lower incomes asking for larger loans.",
+        concerns=("live-input-drift",),
+    ),
+}
+
+
+def apply_incidents(applications: pd.DataFrame, active: set[str]) -> pd.DataFrame:
+    """The day's applicants as the running incidents change them."""
+    out = applications.copy()
+    if "unit-change" in active:
+        own = out["channel"].astype(str).isin(["web", "app"])
+        out.loc[own, "application_duration_seconds"] = out.loc[own, "application_duration_seconds"] * 1000
+    if "population-shift" in active:
+        out["income_monthly_eur"] = (out["income_monthly_eur"] * 0.55).round(0)
+        out["loan_amount_eur"] = (out["loan_amount_eur"] * 2.2).round(-1)
+        out["age_band"] = "18-25"
+    return out

@@ -1,0 +1,75 @@
+"""``inloop incident start|stop|list`` and ``inloop world run``: the simulated world's command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+__all__ = ["incident_app", "world_app"]
+
+incident_app = typer.Typer(
+    help="Break the simulated world (never the platform) and see how fast the platform notices.",
+    no_args_is_help=True,
+)
+world_app = typer.Typer(
+    help="The simulated world: traffic through the real entry points on a fast clock.", no_args_is_help=True
+)
+
+
+@incident_app.command("start")
+def start(ref: Annotated[str, typer.Argument(help="DOMAIN:KIND, e.g. credit:unit-change")]) -> None:
+    """Inject an incident into the world; the running platform is not told."""
+    from inloop.world import WorldError, start_incident
+
+    try:
+        record = start_incident(ref)
+    except WorldError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{ref} started at {record['started_at']} (simulated {record['simulated_started_at']})")
+
+
+@incident_app.command("stop")
+def stop(ref: Annotated[str, typer.Argument(help="DOMAIN:KIND")]) -> None:
+    """End a running incident: the world behaves as before."""
+    from inloop.world import WorldError, stop_incident
+
+    try:
+        record = stop_incident(ref)
+    except WorldError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{ref} stopped at {record['stopped_at']}")
+
+
+@incident_app.command("list")
+def list_incidents() -> None:
+    """Every incident injected, with time to detect (first failing check), to alert and to recover."""
+    from inloop.world import describe, incident_kinds, incident_times, world_clock
+
+    times = incident_times()
+    if not times:
+        typer.echo("no incident injected yet; kinds: " + ", ".join(sorted(incident_kinds())))
+        return
+    clock = world_clock()
+    for row in (describe(t, clock) for t in times):
+        typer.echo("  ".join(f"{k}: {v}" for k, v in row.items()))
+
+
+@world_app.command("run")
+def run(
+    days: Annotated[int | None, typer.Option(min=1, help="Stop after this many simulated days.")] = None,
+    api_url: Annotated[str | None, typer.Option(help="The API (default: this checkout's).")] = None,
+) -> None:
+    """Send each domain's simulated arrivals, one simulated day per INLOOP_WORLD_DAY_SECONDS."""
+    from inloop.settings import get_settings
+    from inloop.world import run_world
+
+    settings = get_settings()
+    if not settings.world:
+        typer.echo("the simulated world is off (INLOOP_WORLD=off): nothing to run")
+        return
+    url = api_url or f"http://127.0.0.1:{settings.api_port}"
+    sent = run_world(base_url=url, token=settings.resolved_api_token(), days=days, echo=typer.echo)
+    typer.echo(f"{sent} arrivals sent")
