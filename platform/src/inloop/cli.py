@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from inloop.cards import CardError, lint_card
-from inloop.data_quality_cli import data_quality_command
 from inloop.data_check import data_app
+from inloop.data_quality_cli import data_quality_command
 from inloop.domains import DomainPlugin, UnknownDomainError, discover_domains, get_domain
 from inloop.incidents.cli import bug_app, postmortem_app, replay
 from inloop.models_cli import bench_app, model_card, models_app

@@ -24,10 +24,11 @@ so on the receipt.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from inloop.privacy import StoreReceipt, SubjectEraser
 from inloop.privacy import stores as platform_stores
@@ -124,7 +125,7 @@ class SupplierEraser(SubjectEraser):
             removed, files = removed + len(records) - len(kept), files + 1
             if erase:
                 text = json.dumps(kept, indent=2, ensure_ascii=False)
-                platform_stores._atomic_write(path, lambda h, text=text: h.write(text), mode="w")
+                platform_stores._atomic_write(path, functools.partial(_write_text, text), mode="w")
         return StoreReceipt("invoice_ocr: supplier master", "deleted", removed, files,
                             detail="the supplier's record in the master and in the clerk-added suppliers")
 
@@ -160,3 +161,7 @@ class SupplierEraser(SubjectEraser):
 def eraser() -> SupplierEraser:
     """A fresh eraser per request (it remembers the supplier's identity for the verification scan)."""
     return SupplierEraser("invoice_ocr")
+
+
+def _write_text(text: str, handle: IO[str]) -> None:
+    handle.write(text)

@@ -270,9 +270,9 @@ def _candidates(
         # A title ("INVOICE", "Rechnung") is no caption: what is printed under it is not its value.
         if below and hit.weight >= 0.85:
             for above, factor in ((False, BELOW_FACTOR), (True, BELOW_FACTOR * 0.99)):
-                hits = [(n, v) for n in page.below(line, above=above) if (v := parse(n.text, n)) is not None]
-                if hits:
-                    n, v = hits[0]
+                found = [(n, v) for n in page.below(line, above=above) if (v := parse(n.text, n)) is not None]
+                if found:
+                    n, v = found[0]
                     weight = hit.weight * (0.95 if not above else 0.93)
                     out.append(
                         _Candidate(v, min(line.score, n.score) * factor, n.text, weight, order, hit.label)
