@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from inloop import db
-from inloop.alerts import list_alerts, raise_alert, route_pending_alerts
+from inloop.alerts import list_alerts, raise_alert, resolve_alerts, route_pending_alerts
 from inloop.cards import load_card
 from inloop.checks import Measurement, concern_check, latest_results, metric_history
 from inloop.db.models import Alert, CheckResult
@@ -166,3 +166,24 @@ def test_the_alert_router_sensor_routes_its_own_domain_only() -> None:
 def test_unknown_routes_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown alert route"):
         raise_alert(domain="d", cause_key="x", title="t", message="m", routes=("pager",))
+
+
+def test_an_alert_resolved_before_the_router_ran_is_still_announced_once(webhook) -> None:
+    """A check that failed on one batch and passed on the next: raised and resolved between two router
+    ticks. It must still reach its routes (once, saying it resolved), or a flapping concern stays silent."""
+    url, hook = webhook
+    raise_alert(domain="parcels", cause_key="flap", title="t", message="m", routes=("console", "webhook"))
+    assert resolve_alerts("flap", "check passed again on batch 7") == 1
+    first = route_pending_alerts("parcels", webhook_url=url)
+    assert {d.route for d in first} == {"console", "webhook"} and all(d.ok for d in first)
+    assert len(hook.received) == 1
+    assert "already resolved" in hook.received[0]["text"] and "check passed again on batch 7" in hook.received[0]["text"]
+    (alert,) = list_alerts("parcels")
+    assert alert.status == "resolved"
+    assert route_pending_alerts("parcels", webhook_url=url) == []  # once, not on every tick
+    # A resolved alert that was announced while open is not announced again for its resolution.
+    raise_alert(domain="parcels", cause_key="seen", title="t", message="m", routes=("webhook",))
+    assert len(route_pending_alerts("parcels", webhook_url=url)) == 1
+    resolve_alerts("seen", "fixed")
+    assert route_pending_alerts("parcels", webhook_url=url) == []
+    assert len(hook.received) == 2

@@ -159,13 +159,18 @@ def _should_announce(occurrences: int, routed: int) -> bool:
 
 def route_pending_alerts(domain: str, *, db_url: str | None = None, webhook_url: str | None = None,
                          http: httpx.Client | None = None) -> list[Delivery]:
-    """Deliver the domain's new (and escalating) alerts to their routes; mark them routed."""
+    """Deliver the domain's new (and escalating) alerts to their routes; mark them routed.
+
+    An alert raised and resolved between two ticks (a check that failed on one batch and passed on the
+    next) is still announced, once, saying when and why it resolved: a flapping concern is not silent.
+    """
     webhook_url = webhook_url or get_settings().alert_webhook_url
     deliveries: list[Delivery] = []
     with db.session(db_url) as sess:
         rows = sess.scalars(
-            sa.select(Alert).where(Alert.domain == domain, Alert.status == "open",
-                                   Alert.occurrences > Alert.routed_occurrences).order_by(Alert.id)
+            sa.select(Alert).where(Alert.domain == domain, Alert.occurrences > Alert.routed_occurrences,
+                                   sa.or_(Alert.status != "resolved", Alert.routed_occurrences == 0))
+            .order_by(Alert.id)
         ).all()
         for row in rows:
             if _should_announce(row.occurrences, row.routed_occurrences):
@@ -181,6 +186,9 @@ def route_pending_alerts(domain: str, *, db_url: str | None = None, webhook_url:
 def _deliver(row: Alert, webhook_url: str | None, http: httpx.Client | None) -> list[Delivery]:
     repeat = f" (seen {row.occurrences}x)" if row.occurrences > 1 else ""
     text = f"[{row.severity}] {row.domain}: {row.title}{repeat}\n{row.message}"
+    if row.status == "resolved":  # raised and resolved before this tick: announced once, as such
+        when = f"{row.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if row.resolved_at else "since"
+        text += f"\n(already resolved {when}: {row.resolution or 'no reason given'})"
     out = []
     for route in row.routes:
         if route == "console":
