@@ -6,6 +6,7 @@ import dagster as dg
 
 from inloop.orchestration import domain_definitions
 from recommender.defs.checks import CHECKS
+from recommender.defs.live import LIVE_ASSETS, LIVE_CHECKS, LIVE_JOBS, LIVE_SENSORS
 from recommender.defs.model import (
     als_hyperparameter_search,
     champion_recommender,
@@ -44,7 +45,8 @@ nightly_training = dg.ScheduleDefinition(
                 "missed night is simply re-run).",
 )
 
-defs = domain_definitions("recommender", assets=[*ASSETS, *EVIDENCE_ASSETS],
-                          asset_checks=[*CHECKS, shop_events_without_erased_accounts],
-                          jobs=[recommender_pipeline, first_run],
-                          schedules=[nightly_training])
+defs = domain_definitions("recommender", assets=[*ASSETS, *EVIDENCE_ASSETS, *LIVE_ASSETS],
+                          asset_checks=[*CHECKS, shop_events_without_erased_accounts, *LIVE_CHECKS],
+                          jobs=[recommender_pipeline, first_run, *LIVE_JOBS],
+                          schedules=[nightly_training],
+                          sensors=LIVE_SENSORS)
