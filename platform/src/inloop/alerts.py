@@ -179,7 +179,7 @@ def route_pending_alerts(domain: str, *, db_url: str | None = None, webhook_url:
                 if any(d.route == "webhook" and not d.ok and webhook_url for d in delivered):
                     continue  # leave it pending: the next sensor tick tries the webhook again
             row.routed_occurrences = row.occurrences
-            row.routed_at = utcnow()
+            row.routed_at = row.routed_at or utcnow()  # when it was first announced
     return deliveries
 
 

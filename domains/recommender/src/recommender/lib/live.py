@@ -24,8 +24,8 @@ from recommender.lib.page import DOMAIN
 __all__ = ["SERVED_BATCH_MIN", "catalog_feed_dir", "deliveries", "read_delivery", "served_batch_since",
            "served_page_views", "shared_account_traffic", "write_delivery"]
 
-#: Page views a served batch holds before it is judged: at the 5 % of shared accounts the page was built for,
-#: enough that the share's noise (about 0.02) stays far below the concern's limit, so the check does not flap.
+#: Page views a served batch holds before it is judged: enough sessions (about 75) that the share of shared
+#: accounts in ordinary traffic stays well below the concern's limit, so the check does not flap.
 SERVED_BATCH_MIN = 150
 
 
@@ -106,9 +106,9 @@ def _mixes_two_people(sections: dict[str, list[object]]) -> bool:
 def shared_account_traffic(views: pd.DataFrame) -> Measurement:
     """Share of served page views on accounts the detector flagged as shared by two people.
 
-    The page was built and judged for about 5 % of shared accounts, of which the detector misses one in
-    four; far more than that means far more last-seen boxes that can show one person's browsing to the
-    other. Boxes that visibly mix two people's sections across devices are counted beside it.
+    The page was built and judged for about 5 % of accounts being shared (about one page view in ten, a
+    household being two people), of which the detector misses one in four; far more than that means far
+    more last-seen boxes that can show one person's browsing to the other. Boxes that visibly mix two people's sections across devices are counted beside it.
     """
     if views.empty:
         return Measurement(None, "no page views in the batch: nothing to judge")
