@@ -31,7 +31,6 @@ from inloop.world import (
     world_clock,
     world_modules,
 )
-
 from recommender.world import Rates
 
 SCALE = 0.4  # the API regenerates the suite's TEST_SHOP (600 articles, 800 accounts) at this scale
