@@ -41,7 +41,7 @@ def _day(index: int) -> SimulatedDay:
 
 
 def test_the_shop_world_is_seeded_and_its_incidents_change_only_the_world(inloop_env: Path) -> None:
-    from recommender.lib.live import deliveries, read_delivery
+    from recommender.live import deliveries, read_delivery
     from recommender.world import RATES, deliver_catalog, sessions_for_day
 
     assert "recommender" in world_modules()  # `inloop world run` (started by `inloop up`) drives it
@@ -72,7 +72,7 @@ def test_the_shop_world_is_seeded_and_its_incidents_change_only_the_world(inloop
 def test_shared_account_traffic_is_judged_on_the_served_boxes() -> None:
     import pandas as pd
 
-    from recommender.lib.live import shared_account_traffic
+    from recommender.live import shared_account_traffic
 
     def view(shared: bool, sections: dict[str, list[str]]) -> dict[str, Any]:
         return {"log_id": 1, "request_id": "r", "client_request_id": "world-x", "shared_account_detected": shared,

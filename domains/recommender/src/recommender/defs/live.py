@@ -15,7 +15,7 @@ from pydantic import Field
 from inloop.checks import concern_check
 from recommender.defs.checks import card
 from recommender.lib import measures
-from recommender.lib.live import (
+from recommender.live import (
     SERVED_BATCH_MIN,
     deliveries,
     read_delivery,

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from inloop.world import SIMULATED_REQUEST_PREFIX, SimulatedDay, WorldApi
-from recommender.lib.live import write_delivery
 from recommender.lib.shop import CATEGORIES, STYLES, ShopSpec, generate_catalog, generate_shoppers
+from recommender.live import write_delivery
 from recommender.world.incidents import apply_to_delivery
 from recommender.world.rates import RATES, SEED, Rates
 
