@@ -152,11 +152,12 @@ def _living_day(server, instance: dg.DagsterInstance, rates=None) -> Callable[[i
                                     run_config=request.run_config, raise_on_error=False)
             assert result.success
         context = dg.build_sensor_context(cursor=state["feed"], instance=instance)
-        for request in recommender_catalog_feed_sensor(context):
-            result = dg.materialize([catalog_delivery, delivered_items_have_gender_target], instance=instance,
-                                    run_config=request.run_config, raise_on_error=False)
-            assert result.success
+        request = recommender_catalog_feed_sensor(context)
+        assert isinstance(request, dg.RunRequest), request  # the day's delivery
         state["feed"] = context.cursor or ""
+        result = dg.materialize([catalog_delivery, delivered_items_have_gender_target], instance=instance,
+                                run_config=request.run_config, raise_on_error=False)
+        assert result.success
         router(dg.build_sensor_context(instance=instance))
         print(f"day {index}: {state['served']} page views served in all; world {arrived - began:.1f} s, "
               f"platform {time.monotonic() - arrived:.1f} s")
