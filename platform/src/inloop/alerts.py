@@ -3,8 +3,9 @@
 An alert is a row in the platform database (the console inbox). Repeats of the same cause
 while it is open increase ``occurrences`` on one row instead of creating new ones. Routing
 (log, Slack-compatible webhook) is done by :func:`route_pending_alerts`, which the per-domain
-Dagster sensor calls: a new alert is delivered once, repeats are re-announced only when their
-count reaches 10, 100, 1000, ... so a flapping check cannot spam anyone.
+Dagster sensor calls: a new alert is delivered once (also when it already resolved before the
+router's tick), repeats are re-announced only when their count reaches 10, 100, 1000, ... so a
+flapping check cannot spam anyone.
 """
 
 from __future__ import annotations
@@ -163,9 +164,12 @@ def route_pending_alerts(domain: str, *, db_url: str | None = None, webhook_url:
     webhook_url = webhook_url or get_settings().alert_webhook_url
     deliveries: list[Delivery] = []
     with db.session(db_url) as sess:
+        # An alert that opened and resolved between two ticks (a check failed on one batch and passed
+        # on the next) was never announced: it is announced once, saying when and why it resolved.
         rows = sess.scalars(
-            sa.select(Alert).where(Alert.domain == domain, Alert.status == "open",
-                                   Alert.occurrences > Alert.routed_occurrences).order_by(Alert.id)
+            sa.select(Alert).where(Alert.domain == domain, Alert.occurrences > Alert.routed_occurrences,
+                                   sa.or_(Alert.status == "open", Alert.routed_occurrences == 0))
+            .order_by(Alert.id)
         ).all()
         for row in rows:
             if _should_announce(row.occurrences, row.routed_occurrences):
@@ -181,6 +185,8 @@ def route_pending_alerts(domain: str, *, db_url: str | None = None, webhook_url:
 def _deliver(row: Alert, webhook_url: str | None, http: httpx.Client | None) -> list[Delivery]:
     repeat = f" (seen {row.occurrences}x)" if row.occurrences > 1 else ""
     text = f"[{row.severity}] {row.domain}: {row.title}{repeat}\n{row.message}"
+    if row.status != "open" and row.resolved_at is not None:
+        text += f"\n(already {row.status} at {row.resolved_at:%Y-%m-%d %H:%M:%S} UTC: {row.resolution or '-'})"
     out = []
     for route in row.routes:
         if route == "console":
