@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
 
-__all__ = ["incident_app", "world_app"]
+__all__ = ["exit_on_sigterm", "incident_app", "world_app"]
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM end this process cleanly (exit 0), even where it was started with SIGTERM ignored.
+
+    A process inherits an ignored signal from its parent (some supervisors and sandboxes start
+    background jobs so), and Python keeps it ignored: ``kill PID`` would then do nothing.
+    """
+
+    def _stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
 
 incident_app = typer.Typer(
     help="Break the simulated world (never the platform) and see how fast the platform notices.",
@@ -62,10 +76,11 @@ def run(
     days: Annotated[int | None, typer.Option(min=1, help="Stop after this many simulated days.")] = None,
     api_url: Annotated[str | None, typer.Option(help="The API (default: this checkout's).")] = None,
 ) -> None:
-    """Send each domain's simulated arrivals, one simulated day per INLOOP_WORLD_DAY_SECONDS."""
+    """Send each domain's simulated arrivals, one simulated day per INLOOP_WORLD_DAY_SECONDS (SIGTERM stops it)."""
     from inloop.settings import get_settings
     from inloop.world import run_world
 
+    exit_on_sigterm()
     settings = get_settings()
     if not settings.world:
         typer.echo("the simulated world is off (INLOOP_WORLD=off): nothing to run")
