@@ -1,4 +1,4 @@
-"""``inloop incident start|stop|list`` and ``inloop world run``: the simulated world's command line."""
+"""``inloop incident start|stop|list|report`` and ``inloop world run``: the simulated world's command line."""
 
 from __future__ import annotations
 
@@ -69,6 +69,31 @@ def list_incidents() -> None:
     clock = world_clock()
     for row in (describe(t, clock) for t in times):
         typer.echo("  ".join(f"{k}: {v}" for k, v in row.items()))
+
+
+@incident_app.command("report")
+def report(ref: Annotated[str | None, typer.Argument(help="DOMAIN:KIND (default: every incident injected)")] = None) -> None:
+    """Per incident: time to detect, alert and recover (wall and simulated), and the card's outage-impact
+    ladder (1 min / 10 min / 1 h / 24 h) against what was observed at each rung."""
+    from inloop.domains import get_domain
+    from inloop.world import incident_kinds, incident_times, render_incident_report, world_clock
+
+    kinds = incident_kinds()
+    if ref is not None and ref not in kinds:
+        known = ", ".join(sorted(kinds)) or "none"
+        typer.echo(f"error: no incident {ref!r}; known: {known}", err=True)
+        raise typer.Exit(2)
+    times = [t for t in incident_times() if ref is None or t.ref == ref]
+    if not times:
+        typer.echo("no incident injected yet" + ("" if ref else "; kinds: " + ", ".join(sorted(kinds))))
+        return
+    clock = world_clock()
+    for t in times:
+        domain = t.ref.partition(":")[0]
+        ladder = get_domain(domain).card().outage_impact.buckets()
+        kind = kinds.get(t.ref)
+        typer.echo(render_incident_report(t, clock, ladder, kind.concerns if kind else ()))
+        typer.echo("")
 
 
 @world_app.command("run")
