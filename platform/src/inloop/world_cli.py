@@ -73,8 +73,7 @@ def list_incidents() -> None:
 
 @incident_app.command("report")
 def report(ref: Annotated[str | None, typer.Argument(help="DOMAIN:KIND (default: every incident injected)")] = None) -> None:
-    """Per incident: time to detect, alert and recover (wall and simulated), and the card's outage-impact
-    ladder (1 min / 10 min / 1 h / 24 h) against what was observed at each rung."""
+    """Per incident: times to detect, alert, recover, and the card's outage-impact ladder against what was observed."""
     from inloop.domains import get_domain
     from inloop.world import incident_kinds, incident_times, render_incident_report, world_clock
 
