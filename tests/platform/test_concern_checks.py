@@ -150,6 +150,30 @@ def test_a_failing_webhook_keeps_the_alert_pending_for_the_next_tick(webhook) ->
     assert route_pending_alerts("parcels", webhook_url=url) == []
 
 
+def test_an_alert_resolved_before_the_router_ran_is_still_announced_once(webhook) -> None:
+    """A check that fails on one batch and passes on the next opens and resolves its alert between two
+    router ticks: the alert is announced once, saying it already resolved and why, then never again."""
+    url, hook = webhook
+    raise_alert(domain="parcels", cause_key="flap", title="parcels left behind", message="3 unsorted",
+                routes=("console", "webhook"))
+    assert resolve_alerts("flap", "check passed again on batch 7") == 1
+    first = route_pending_alerts("parcels", webhook_url=url)
+    assert [(d.route, d.ok) for d in first] == [("console", True), ("webhook", True)]
+    assert len(hook.received) == 1
+    text = hook.received[0]["text"]
+    assert "parcels left behind" in text and "already resolved" in text and "check passed again on batch 7" in text
+    assert route_pending_alerts("parcels", webhook_url=url) == []  # announced once only
+    with db.read_session() as sess:
+        row = sess.scalars(sa.select(Alert).where(Alert.cause_key == "flap")).one()
+    assert row.status == "resolved" and row.routed_at is not None and row.routed_occurrences == 1
+    # An alert announced while open and resolved later is not announced again.
+    raise_alert(domain="parcels", cause_key="steady", title="t", message="m", routes=("webhook",))
+    assert len(route_pending_alerts("parcels", webhook_url=url)) == 1
+    resolve_alerts("steady", "fixed")
+    assert route_pending_alerts("parcels", webhook_url=url) == []
+    assert len(hook.received) == 2
+
+
 def test_the_alert_router_sensor_routes_its_own_domain_only() -> None:
     raise_alert(domain="parcels", cause_key="p", title="t", message="m")
     raise_alert(domain="other", cause_key="o", title="t", message="m")
@@ -167,23 +191,3 @@ def test_unknown_routes_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown alert route"):
         raise_alert(domain="d", cause_key="x", title="t", message="m", routes=("pager",))
 
-
-def test_an_alert_resolved_before_the_router_ran_is_still_announced_once(webhook) -> None:
-    """A check that failed on one batch and passed on the next: raised and resolved between two router
-    ticks. It must still reach its routes (once, saying it resolved), or a flapping concern stays silent."""
-    url, hook = webhook
-    raise_alert(domain="parcels", cause_key="flap", title="t", message="m", routes=("console", "webhook"))
-    assert resolve_alerts("flap", "check passed again on batch 7") == 1
-    first = route_pending_alerts("parcels", webhook_url=url)
-    assert {d.route for d in first} == {"console", "webhook"} and all(d.ok for d in first)
-    assert len(hook.received) == 1
-    assert "already resolved" in hook.received[0]["text"] and "check passed again on batch 7" in hook.received[0]["text"]
-    (alert,) = list_alerts("parcels")
-    assert alert.status == "resolved"
-    assert route_pending_alerts("parcels", webhook_url=url) == []  # once, not on every tick
-    # A resolved alert that was announced while open is not announced again for its resolution.
-    raise_alert(domain="parcels", cause_key="seen", title="t", message="m", routes=("webhook",))
-    assert len(route_pending_alerts("parcels", webhook_url=url)) == 1
-    resolve_alerts("seen", "fixed")
-    assert route_pending_alerts("parcels", webhook_url=url) == []
-    assert len(hook.received) == 2

@@ -18,7 +18,7 @@ from inloop.domains import DomainPlugin, UnknownDomainError, discover_domains, g
 from inloop.incidents.cli import bug_app, postmortem_app, replay
 from inloop.models_cli import bench_app, model_card, models_app
 from inloop.privacy.cli import forget_command
-from inloop.world_cli import incident_app, world_app
+from inloop.world_cli import exit_on_sigterm, incident_app, world_app
 
 app = typer.Typer(
     name="inloop",
@@ -67,10 +67,12 @@ def serve(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default: settings, 8000).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the API (FastAPI under uvicorn): the domains' models, intake, bug reports, replay."""
+    """Serve the API (FastAPI under uvicorn): the domains' models, intake, bug reports, replay (SIGTERM stops it)."""
     import uvicorn
 
     from inloop.settings import get_settings
+
+    exit_on_sigterm()  # also before uvicorn takes the signal over, and where it was inherited ignored
 
     settings = get_settings()
     uvicorn.run("inloop.api.app:create_app", factory=True, host=host or settings.api_host,

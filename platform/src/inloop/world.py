@@ -31,6 +31,7 @@ __all__ = [
     "SIMULATED_REQUEST_PREFIX",
     "IncidentKind",
     "IncidentTimes",
+    "LadderRow",
     "SimulatedClock",
     "SimulatedDay",
     "WorldApi",
@@ -39,6 +40,9 @@ __all__ = [
     "describe",
     "incident_kinds",
     "incident_times",
+    "outage_ladder",
+    "outage_verdict",
+    "render_incident_report",
     "run_world",
     "start_incident",
     "stop_incident",
@@ -367,3 +371,94 @@ def describe(times: IncidentTimes, clock: SimulatedClock) -> Mapping[str, str]:
         "to recover": show(spans["recover"]),
         "alert": str(times.alert_id or "-"),
     }
+
+
+#: The rungs of the card's outage-impact ladder, in simulated seconds after the incident began.
+LADDER_RUNGS = {"1 min": 60.0, "10 min": 600.0, "1 h": 3_600.0, "24 h": 86_400.0}
+
+
+def _span_text(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7_200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3_600:.1f} h"
+    return f"{seconds / 86_400:.1f} d"
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    """One rung of the card's outage-impact ladder beside the incident's state at that point."""
+
+    after: str
+    severity: str
+    impact: str
+    observed: str
+
+
+def outage_ladder(times: IncidentTimes, clock: SimulatedClock, ladder: Mapping[str, Any]) -> list[LadderRow]:
+    """The card's ladder (``OutageImpact.buckets()``) against what was observed at each rung, in simulated time.
+
+    A model that is up but wrong counts as down (as in the post-mortems' outage bucket): at each rung the
+    incident was either not yet seen by any check, seen (a failing check) but not alerted, alerted, or
+    recovered (every concern passing again after ``stop``).
+    """
+
+    def sim(at: dt.datetime | None) -> float | None:
+        return None if at is None else clock.simulated(at - times.started_at).total_seconds()
+
+    detect, alert = sim(times.first_failing_check_at), sim(times.alert_routed_at or times.alerted_at)
+    recovered = sim(times.recovered_at)
+    rows = []
+    for label, seconds in LADDER_RUNGS.items():
+        if recovered is not None and recovered <= seconds:
+            state = f"recovered (at {_span_text(recovered)})"
+        elif alert is not None and alert <= seconds:
+            state = f"alerted (at {_span_text(alert)}), not recovered"
+        elif detect is not None and detect <= seconds:
+            state = f"check failing (at {_span_text(detect)}), not alerted yet"
+        else:
+            state = "not noticed yet"
+        rung = ladder.get(label)
+        rows.append(LadderRow(label, getattr(rung, "severity", "-"),
+                              " ".join(str(getattr(rung, "impact", None) or "-").split()), state))
+    return rows
+
+
+def outage_verdict(times: IncidentTimes, clock: SimulatedClock, ladder: Mapping[str, Any]) -> str:
+    """Which rung the incident reached: how long the world was served wrong, injection to recovery."""
+    end = times.recovered_at
+    if end is None:
+        return "not recovered yet: " + ("still running" if times.stopped_at is None else "stopped, concerns not all passing")
+    wrong = clock.simulated(end - times.started_at).total_seconds()
+    reached = [label for label, seconds in LADDER_RUNGS.items() if wrong >= seconds]
+    if not reached:
+        return f"served wrong for {_span_text(wrong)} simulated: under the card's first rung"
+    rung = ladder.get(reached[-1])
+    return (f"served wrong for {_span_text(wrong)} simulated ({_span_text((end - times.started_at).total_seconds())} "
+            f"wall): the card's {reached[-1]} rung, severity {getattr(rung, 'severity', '-')}")
+
+
+def render_incident_report(times: IncidentTimes, clock: SimulatedClock, ladder: Mapping[str, Any],
+                           concerns: tuple[str, ...] = (), width: int = 60) -> str:
+    """``inloop incident report``: the times, then the card's outage-impact ladder against what was observed."""
+    spans = times.spans(clock)
+
+    def cell(key: str) -> tuple[str, str]:
+        span = spans[key]
+        return ("-", "-") if span is None else (_span_text(span[0]), _span_text(span[1]))
+
+    lines = [f"{times.ref} ({'running' if times.stopped_at is None else 'stopped'}; concerns "
+             f"{', '.join(concerns) or '-'}; alert {times.alert_id or '-'})",
+             f"  {'':12}{'wall':>10}  {'simulated':>10}"]
+    for label, key in (("to detect", "detect"), ("to alert", "alert"), ("to recover", "recover")):
+        wall, simulated = cell(key)
+        lines.append(f"  {label:12}{wall:>10}  {simulated:>10}")
+    lines += ["", "  card's outage impact against what was observed (simulated time since injection):",
+              f"  {'after':7} {'severity':9} {'card expects':{width}}  observed"]
+    for row in outage_ladder(times, clock, ladder):
+        impact = row.impact if len(row.impact) <= width else row.impact[: width - 1] + "\u2026"
+        lines.append(f"  {row.after:7} {row.severity:9} {impact:{width}}  {row.observed}")
+    lines.append(f"  verdict: {outage_verdict(times, clock, ladder)}")
+    return "\n".join(lines)

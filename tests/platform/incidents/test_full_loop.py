@@ -20,6 +20,7 @@ from inloop.incidents.postmortems import (
     ActionPoint,
     Review,
     WhyStep,
+    lint_postmortem,
     load_postmortem,
     parse_postmortem,
     render_postmortem,
@@ -149,6 +150,52 @@ def test_draft_from_a_failed_check_carries_its_evidence_and_replays(logged_reque
     assert "[F3]" in draft.five_whys[0].evidence
     assert any("Check off_context_rate_on_gendered_pages FAILED" in e.event for e in draft.timeline)
     assert render_postmortem(parse_postmortem(render_postmortem(draft))) == render_postmortem(draft)
+
+
+def test_draft_from_an_alert_links_every_fact_to_a_record(shop_domain, tmp_path: Path) -> None:
+    """#17 item 6: the alert, the check history, the request ids of the traffic the failing check judged
+    (replayed), the drift report of the same batch; no fact is left pending."""
+    def concern(cid: str, check: str) -> Concern:
+        return Concern(id=cid, statement="Live inputs look like training.", raised_by="Credit Risk", worst_case="wrong scores",
+                       user_story="As credit risk ...",
+                       metric=Metric(name="m", description="a measure"), threshold=Threshold(op="<=", value=0.0),
+                       check=check)
+
+    schema, drift = concern("live-input-schema", "inputs_match_schema"), concern("live-input-drift", "not_drifted")
+    assert evaluate_concern("shop_test", schema, Measurement(0.0, "batch b1: ok", {"batch_id": "b1"})).passed
+    served = [log_prediction(domain="shop_test", component="last_seen", features={**SHOP_FEATURES, "n": i},
+                             output=SHOP_OUTPUT, model_name="last_seen_box", model_version="v1") for i in range(5)]
+    report = tmp_path / "drift-b2.html"
+    report.write_text("<html>drift</html>")
+    failing = evaluate_concern("shop_test", schema, Measurement(4.0, "batch b2: 4 rows break", {"batch_id": "b2"}))
+    assert not failing.passed and failing.alert_id is not None
+    evaluate_concern("shop_test", drift, Measurement(1.0, "1 column drifted", {"batch_id": "b2",
+                                                                               "drifted_columns": ["n"]},
+                                                     evidence_url=f"file://{report}"))
+    draft = draft_from_alert(failing.alert_id)
+    assert [f.status for f in draft.facts] == ["linked"] * len(draft.facts)  # nothing pending
+    assert not [f for f in lint_postmortem(draft) if "pending" in f.message]
+    kinds = [f.kind for f in draft.facts]
+    assert kinds[:3] == ["alert", "check_result", "check_result"]  # the alert, then the check history
+    (drift_fact,) = [f for f in draft.facts if f.kind == "drift_report"]
+    assert drift_fact.ref == f"file://{report}" and "batch (b2)" in drift_fact.description
+    (window,) = [f for f in draft.facts if f.ref and f.ref.startswith("predictions:shop_test:")]
+    assert window.data == {"count": 5, "request_ids": served}
+    assert [f.ref for f in draft.facts if f.kind == "logged_input" and f.ref.startswith("request:")] == [
+        f"request:{r}" for r in served[:3]]
+    path = tmp_path / "pm.md"
+    result = CliRunner().invoke(_cli(), ["postmortem", "new", "--from-alert", str(failing.alert_id),
+                                         "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "status: pending" not in path.read_text() and load_postmortem(path).facts == draft.facts
+
+
+@pytest.mark.parametrize("bad", ["999", "0", "-3", "seven"])
+def test_postmortem_new_refuses_a_bad_alert_id_with_exit_2(shop_domain, bad: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(_cli(), ["postmortem", "new", "--from-alert", bad, "--out", str(tmp_path / "x.md")])
+    assert result.exit_code == 2
+    assert ("no alert #999" if bad == "999" else "--from-alert") in result.output
+    assert not (tmp_path / "x.md").exists()
 
 
 def test_draft_from_an_escalated_group_lists_every_report(each_database, shop_domain) -> None:

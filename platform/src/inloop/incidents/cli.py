@@ -65,7 +65,8 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
 
 @postmortem_app.command("new")
 def postmortem_new(
-    from_alert: Annotated[int | None, typer.Option(help="Draft from this alert id.")] = None,
+    from_alert: Annotated[int | None, typer.Option(min=1, help="Draft from this alert id; every fact links to a "
+                                                   "record (alert, check rows, request ids, reports).")] = None,
     from_bug: Annotated[int | None, typer.Option(help="Draft from this bug report id.")] = None,
     domain: Annotated[str | None, typer.Option(help="Expected domain (default: the alert's or report's).")] = None,
     author: Annotated[list[str] | None, typer.Option(help="Author (repeat for several).")] = None,

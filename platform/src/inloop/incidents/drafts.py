@@ -4,7 +4,11 @@ The draft starts from what the system recorded — the report and its screenshot
 its evidence, the check results, and the replay of every logged prediction involved (its exact
 input features and output) — so the investigation starts from facts, not from conclusions.
 Request ids named in an alert's evidence or in a failed check result's details (keys
-``request_id`` / ``request_ids``, e.g. a check's ``Measurement.details``) are replayed into facts.
+``request_id`` / ``request_ids``, e.g. a check's ``Measurement.details``) are replayed into facts;
+when none is named, the predictions logged in the window the first failing check judged are listed
+and the first of them replayed. Other concerns' check results on the same batch (``details.batch_id``,
+e.g. the drift report with its file) become facts too. Every fact of an alert's draft links to a
+record: the alert, check-history rows, prediction-log request ids, reports, bug reports.
 Everything a human must still write is a ``TODO`` that :func:`~inloop.incidents.postmortems.lint_postmortem`
 reports once the post-mortem leaves draft.
 """
@@ -19,7 +23,7 @@ import sqlalchemy as sa
 
 from inloop import db
 from inloop import domains as domain_registry
-from inloop.db.models import Alert, CheckResult
+from inloop.db.models import Alert, CheckResult, Prediction
 from inloop.incidents.bug_reports import BugReportRecord, get_report, list_reports
 from inloop.incidents.postmortems import (
     Detection,
@@ -53,6 +57,7 @@ class _Facts:
     def __init__(self) -> None:
         self.facts: list[Fact] = []
         self.timeline: list[tuple[dt.datetime, str]] = []
+        self.unlogged: list[str] = []
 
     def add(self, kind: str, description: str, ref: str | None, data: dict[str, Any] | None = None) -> str:
         fact_id = f"F{len(self.facts) + 1}"
@@ -68,8 +73,8 @@ class _Facts:
         try:
             record = replay(request_id).record
         except UnknownRequestError:
-            self.add("logged_input", f"Request {request_id} is named in the evidence but is not in the "
-                     "prediction log (was it logged?)", None)
+            # Not a record: no fact (a fact links to a record); the draft's details name it instead.
+            self.unlogged.append(request_id)
             return None
         self.at(record.created_at, f"Prediction {request_id} served by {record.domain}/{record.component} "
                 f"(model {record.model_name or '-'} {record.model_version or '-'}, "
@@ -101,7 +106,8 @@ def _skeleton(*, title: str, domain: str, date: dt.date, authors: list[str], sum
         trigger=f"{_TODO}: what set it off this time",
         resolution=f"{_TODO}: what was done to mitigate it",
         details="\n## Investigation details\n\nDrafted by inloop from the records above. Add queries, logs and "
-                "notes here.\n",
+                "notes here.\n" + "".join(f"\n- Request {r} is named in the evidence but is not in the prediction "
+                                          "log (was it logged?).\n" for r in collected.unlogged),
     )
 
 
@@ -161,7 +167,7 @@ def _group_alert(report: BugReportRecord, db_url: str | None) -> Alert | None:
 def draft_from_alert(alert_id: int, *, authors: list[str] | None = None, db_url: str | None = None) -> Postmortem:
     """A draft post-mortem for an alert: its evidence, the concern's check results, replays, reports."""
     with db.read_session(db_url) as sess:
-        alert = sess.get(Alert, alert_id)
+        alert = sess.get(Alert, alert_id) if alert_id > 0 else None
         if alert is None:
             raise DraftError(f"no alert #{alert_id}")
         checks: list[CheckResult] = []
@@ -171,6 +177,8 @@ def draft_from_alert(alert_id: int, *, authors: list[str] | None = None, db_url:
                                              CheckResult.concern_id == alert.concern_id,
                                              CheckResult.evaluated_at <= alert.last_seen_at)
                 .order_by(CheckResult.evaluated_at.desc()).limit(5)))
+        same_batch = _same_batch_checks(sess, alert, checks)
+        window = _judged_window(sess, alert, checks)
     collected = _Facts()
     evidence = dict(alert.evidence or {})
     collected.add("alert", f"Alert #{alert.id} ({alert.severity}, {alert.source}, seen {alert.occurrences}x): "
@@ -187,8 +195,24 @@ def draft_from_alert(alert_id: int, *, authors: list[str] | None = None, db_url:
                       check.evidence_url or f"check-result:{check.id}", dict(check.details) or None)
         collected.at(check.evaluated_at, f"Check {check.check_name} {verdict} ({check.metric_name} = "
                      f"{check.metric_value})")
+    for check in same_batch:
+        verdict = "passed" if check.passed else "FAILED"
+        drift = "drifted_columns" in (check.details or {})
+        collected.add("drift_report" if drift else "check_result",
+                      f"On the same batch ({check.details.get('batch_id')}), {'the drift report: ' if drift else ''}"
+                      f"check {check.check_name} {verdict}: {check.metric_name} = {check.metric_value} "
+                      f"(threshold {check.threshold_op} {check.threshold_value:g})",
+                      check.evidence_url or f"check-result:{check.id}", dict(check.details) or None)
     request_ids = _request_ids(evidence) + [r for check in checks if not check.passed
                                             for r in _request_ids(check.details or {})]
+    if not request_ids and window is not None:
+        # No request named: the predictions served in the window the first failing check judged.
+        start, end, count, sample = window
+        collected.add("logged_input", f"{count} prediction(s) of {alert.domain} logged between {_minute(start)} and "
+                      f"{_minute(end)} UTC, the traffic the failing check judged; the first "
+                      f"{len(sample)} are replayed below", f"predictions:{alert.domain}:{start.isoformat()}/"
+                      f"{end.isoformat()}", {"count": count, "request_ids": sample})
+        request_ids = sample[:_REPLAYED]
     replayed = [f for f in (collected.add_replay(r) for r in dict.fromkeys(request_ids)) if f]
     for bug_id in evidence.get("bug_report_ids") or []:
         try:
@@ -219,6 +243,46 @@ def draft_from_alert(alert_id: int, *, authors: list[str] | None = None, db_url:
                             reference=f"alert:{alert.id}", detected_at=_minute(alert.first_seen_at)),
         collected=collected, first_question=first, affected=f"{_TODO}: who and how many",
     )
+
+
+#: How many logged predictions of the judged window a draft replays into facts.
+_REPLAYED = 3
+
+
+def _same_batch_checks(sess: Any, alert: Alert, checks: list[CheckResult]) -> list[CheckResult]:
+    """The other concerns' check results on the batch of the failing check (e.g. its drift report)."""
+    failing = [c for c in checks if not c.passed and (c.details or {}).get("batch_id")]
+    if not failing:
+        return []
+    batch = failing[0].details["batch_id"]
+    around = failing[0].evaluated_at
+    candidates = sess.scalars(
+        sa.select(CheckResult).where(CheckResult.domain == alert.domain, CheckResult.concern_id != alert.concern_id,
+                                     CheckResult.evaluated_at >= around - dt.timedelta(hours=1),
+                                     CheckResult.evaluated_at <= around + dt.timedelta(hours=1))
+        .order_by(CheckResult.id))
+    return [c for c in candidates if (c.details or {}).get("batch_id") == batch]
+
+
+def _judged_window(sess: Any, alert: Alert, checks: list[CheckResult]) -> tuple[dt.datetime, dt.datetime, int,
+                                                                                 list[str]] | None:
+    """The predictions logged between the concern's last check before the first failing one and that one."""
+    failing = [c for c in checks if not c.passed]
+    if not failing:
+        return None
+    first = failing[-1]  # checks are newest first
+    start = sess.scalar(sa.select(sa.func.max(CheckResult.evaluated_at)).where(
+        CheckResult.domain == alert.domain, CheckResult.concern_id == alert.concern_id,
+        CheckResult.evaluated_at < first.evaluated_at))
+    if start is None:
+        return None
+    where = (Prediction.domain == alert.domain, Prediction.created_at > start,
+             Prediction.created_at <= first.evaluated_at)
+    count = sess.scalar(sa.select(sa.func.count()).select_from(Prediction).where(*where)) or 0
+    if not count:
+        return None
+    sample = list(sess.scalars(sa.select(Prediction.request_id).where(*where).order_by(Prediction.id).limit(10)))
+    return start, first.evaluated_at, int(count), sample
 
 
 def _request_ids(evidence: dict[str, Any]) -> list[str]:

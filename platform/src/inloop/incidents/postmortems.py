@@ -421,7 +421,8 @@ def _texts(value: Any, where: str) -> list[tuple[str, str]]:
 
 
 def lint_postmortem(postmortem: Postmortem) -> list[Finding]:
-    """What a reviewer would flag: blaming language, unanswered fields, an unfinished chain."""
+    """What a reviewer would flag: blaming language, unanswered fields, an unfinished chain, and a
+    ``reviewed`` (or ``closed``) post-mortem whose evidence is still pending (an error)."""
     findings: list[Finding] = []
     for where, text in [t for name in type(postmortem).model_fields if name != "details"
                         for t in _texts(getattr(postmortem, name), name)] + [("details", postmortem.details)]:
@@ -438,7 +439,10 @@ def lint_postmortem(postmortem: Postmortem) -> list[Finding]:
     elif postmortem.status != "draft" and postmortem.five_whys[-1].verdict != "confirmed":
         findings.append(Finding("warning", "five_whys", "the chain does not end in a confirmed step"))
     pending = [f.id for f in postmortem.facts if f.status == "pending"]
-    if pending:
+    if pending and postmortem.status in ("reviewed", "closed"):
+        findings.append(Finding("error", "facts", f"status {postmortem.status}, but evidence is still pending: "
+                                f"{', '.join(pending)} (link each fact to its record, or set status: draft)"))
+    elif pending:
         findings.append(Finding("warning", "facts", f"evidence still pending: {', '.join(pending)}"))
     if postmortem.status in ("reviewed", "closed") and not postmortem.review.accepted_action_points \
             and postmortem.action_points:
