@@ -35,8 +35,8 @@ from invoice_ocr.lib.erp import SqliteErp
 from invoice_ocr.lib.iban import BBAN_FORMATS, make_iban
 from invoice_ocr.lib.invoices import BUYER, Invoice, generate_invoice
 from invoice_ocr.lib.render import born_digital_pdf, render_page, scan_bytes, scan_effects
-from invoice_ocr.lib.suppliers import Supplier
 from invoice_ocr.lib.supplier_onboarding import load_suppliers
+from invoice_ocr.lib.suppliers import Supplier
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["RATES", "SEED", "WORLD_ERP_MARK", "Letter", "MailRates", "changed_account", "day_mail", "deliver",
