@@ -207,7 +207,7 @@ def _assert_caught_and_recovered(ref: str, concern: str, alert: Alert) -> None:
 
 @pytest.mark.slow
 def test_a_degraded_scanner_is_caught_on_its_own_channel_and_recovers(invoice_world) -> None:  # type: ignore[no-untyped-def]
-    tick = invoice_world(MailRates(born_digital=2, scans=5, einvoices=0, regular=0))
+    tick = invoice_world(MailRates(born_digital=4, scans=5, einvoices=0, regular=0))
     tick(0)
     normal = _latest("straight-through-processing")
     assert normal.passed, normal.details

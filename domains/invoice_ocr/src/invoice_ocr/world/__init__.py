@@ -53,6 +53,7 @@ def arrive(day: SimulatedDay, api: WorldApi, active: set[str], rates: MailRates 
     from invoice_ocr.world.mailroom import RATES, day_mail, deliver, set_erp_outage, suppliers_of
 
     workspace = Workspace.default()
+    suppliers = suppliers_of(workspace)  # no master yet (before the first run): nothing to write as
     set_erp_outage(workspace, "erp-outage" in active)
     work_review_queue(api)
-    return deliver(workspace, day_mail(day.index, suppliers_of(workspace), active, rates or RATES))
+    return deliver(workspace, day_mail(day.index, suppliers, active, rates or RATES))
