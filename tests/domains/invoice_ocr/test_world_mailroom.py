@@ -57,6 +57,7 @@ def _day(index: int) -> SimulatedDay:
     return SimulatedDay(index, SIMULATED_EPOCH + dt.timedelta(days=index))
 
 
+@pytest.mark.slow  # 15-40 s under load: it renders and scans a few days of mail
 def test_the_mail_is_seeded_and_incidents_change_only_the_world(inloop_env: Path) -> None:
     from schwifty import IBAN
 
