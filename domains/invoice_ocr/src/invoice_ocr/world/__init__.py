@@ -48,6 +48,8 @@ def arrive(day: SimulatedDay, api: WorldApi, active: set[str], rates: MailRates 
     platform left (through the API); the day's mail is dropped into the inbox, where the platform's
     inbox sensor takes it. (Imported here, not at the top: the evaluation set's modules stay light.)
     """
+    import httpx
+
     from invoice_ocr.lib.workspace import Workspace
     from invoice_ocr.world.clerk import work_review_queue
     from invoice_ocr.world.mailroom import RATES, day_mail, deliver, set_erp_outage, suppliers_of
@@ -55,5 +57,10 @@ def arrive(day: SimulatedDay, api: WorldApi, active: set[str], rates: MailRates 
     workspace = Workspace.default()
     suppliers = suppliers_of(workspace)  # no master yet (before the first run): nothing to write as
     set_erp_outage(workspace, "erp-outage" in active)
-    work_review_queue(api)
+    try:
+        work_review_queue(api)
+    except httpx.HTTPError as exc:  # the mail still comes when the API is down; the error is said after it
+        delivered = deliver(workspace, day_mail(day.index, suppliers, active, rates or RATES))
+        raise RuntimeError(f"{delivered} invoices delivered, but the clerk could not work the review queue "
+                           f"at {api.base_url}: {type(exc).__name__}: {exc}") from exc
     return deliver(workspace, day_mail(day.index, suppliers, active, rates or RATES))
