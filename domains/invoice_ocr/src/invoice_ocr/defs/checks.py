@@ -11,12 +11,20 @@ from inloop.checks import Measurement, concern_check
 from invoice_ocr.defs.assets import supplier_master
 from invoice_ocr.defs.processing import processed_invoices
 from invoice_ocr.domain import domain
-from invoice_ocr.lib.monitoring import double_bookings, field_accuracy, reconcile, stp_rate, stuck_invoices
+from invoice_ocr.lib.monitoring import (
+    accounts_out_of_date,
+    double_bookings,
+    field_accuracy,
+    reconcile,
+    stp_by_channel,
+    stuck_invoices,
+)
+from invoice_ocr.lib.supplier_onboarding import load_suppliers
 from invoice_ocr.lib.suppliers import supplier_problems
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["card", "concern_checks", "measure_double_bookings", "measure_field_accuracy", "measure_reconciliation",
-           "measure_stp_rate", "measure_stuck", "measure_supplier_master"]
+           "measure_stp_rate", "measure_stuck", "measure_supplier_accounts", "measure_supplier_master"]
 
 
 def card() -> ProjectCard:
@@ -32,6 +40,21 @@ def measure_supplier_master(records: list[dict[str, Any]]) -> Measurement:
     examples = {k: "; ".join(v) for k, v in list(bad.items())[:10]}
     return Measurement(value=float(len(bad)), summary=summary,
                        details={"records": len(records), "invalid": examples})
+
+
+def measure_supplier_accounts(workspace: Workspace) -> Measurement:
+    """The master as the booking uses it (with clerk additions), and whether it still has each supplier's
+    account: a supplier whose latest invoice asks for payment elsewhere counts as one record to settle."""
+    records = load_suppliers(workspace)
+    invalid = measure_supplier_master(records)
+    stale = accounts_out_of_date(workspace, records)
+    summary = invalid.summary
+    if stale:
+        summary += "; " + "; ".join(f"{s}'s latest invoice (#{v['invoice_id']}) asks for payment into {v['asks_for']}, "
+                                    f"the master has {v['master']}" for s, v in list(stale.items())[:5])
+        summary += " (confirm the change with the supplier by phone, then update the master)"
+    return Measurement(float((invalid.value or 0) + len(stale)), summary,
+                       details={**invalid.details, "accounts_out_of_date": dict(list(stale.items())[:20])})
 
 
 def measure_reconciliation(workspace: Workspace) -> Measurement:
@@ -68,11 +91,20 @@ def measure_field_accuracy(workspace: Workspace) -> Measurement:
 
 
 def measure_stp_rate(workspace: Workspace) -> Measurement:
-    rate, counts = stp_rate(workspace)
-    if rate is None:
-        return Measurement(None, "no invoice processed yet", details=counts)
-    return Measurement(rate, f"{counts['machine_booked']} of {counts['finished_or_waiting']} invoices booked "
-                       "without a person", details=counts)
+    """The lowest of: the recent invoices overall, and each intake channel's recent invoices once judged."""
+    stp = stp_by_channel(workspace)
+    overall = stp["overall"]
+    if overall["rate"] is None:
+        return Measurement(None, "no invoice processed yet", details=stp)
+    parts = [("overall", f"the last {overall['invoices']} invoices", overall)]
+    parts += [(name, f"the last {c['invoices']} {name} invoices", c) for name, c in stp["channels"].items()
+              if c["judged"]]
+    worst = min(parts, key=lambda p: p[2]["rate"])
+    shown = "; ".join(f"{what}: {c['machine_booked']} of {c['invoices']} booked without a person"
+                      for _, what, c in parts)
+    summary = (f"lowest: {worst[1]}, {worst[2]['rate']:.0%} ({shown})" if worst[0] != "overall" or len(parts) > 1
+               else f"{overall['machine_booked']} of {overall['invoices']} recent invoices booked without a person")
+    return Measurement(float(worst[2]["rate"]), summary, details=stp)
 
 
 def _live(measure):  # type: ignore[no-untyped-def]
@@ -84,6 +116,9 @@ def concern_checks() -> list[dg.AssetChecksDefinition]:
     project = card()
     return [
         concern_check(project, "supplier-master-valid", asset=supplier_master, measure=measure_supplier_master),
+        # Again after each processing run: the master as booked against, and the accounts suppliers ask for.
+        concern_check(project, "supplier-master-valid", asset=processed_invoices,
+                      measure=_live(measure_supplier_accounts)),
         concern_check(project, "never-lose-an-invoice", asset=processed_invoices, measure=_live(measure_reconciliation)),
         concern_check(project, "no-stuck-invoice", asset=processed_invoices, measure=_live(measure_stuck)),
         concern_check(project, "no-double-booking", asset=processed_invoices, measure=_live(measure_double_bookings)),

@@ -10,7 +10,11 @@
 * double bookings: invoice keys the ERP holds more than once;
 * field accuracy: per field, exact match of what the machine read against the ground truth (synthetic
   set) or the clerk's corrections (reviewed set);
-* STP rate: share of finished invoices booked without a person.
+* STP rate: share of finished invoices booked without a person; the concern check judges the most
+  recent invoices overall and per intake channel (:func:`stp_by_channel`), so a broken scanner cannot
+  hide behind born-digital mail;
+* supplier accounts out of date: suppliers whose latest invoice asks for payment into a (well-formed)
+  account the master does not have (:func:`accounts_out_of_date`).
 """
 
 from __future__ import annotations
@@ -24,15 +28,24 @@ from typing import Any
 from invoice_ocr.lib.erp import ErpClient, SqliteErp
 from invoice_ocr.lib.extract import FIELDS
 from invoice_ocr.lib.intake import refusal_action
-from invoice_ocr.lib.ledger import IN_FLIGHT, Ledger, utcnow
+from invoice_ocr.lib.ledger import IN_FLIGHT, Ledger, LedgerEntry, utcnow
 from invoice_ocr.lib.workspace import Workspace
 
-__all__ = ["IN_FLIGHT_LIMIT", "REVIEW_LIMIT", "Reconciliation", "double_bookings", "field_accuracy",
-           "ground_truth_index", "reconcile", "stp_rate", "stuck_invoices", "truth_value"]
+__all__ = ["CHANNEL_MIN_JUDGED", "CHANNEL_WINDOW", "IN_FLIGHT_LIMIT", "REVIEW_LIMIT", "STP_WINDOW", "Reconciliation",
+           "accounts_out_of_date", "double_bookings", "field_accuracy", "ground_truth_index", "intake_channel",
+           "reconcile", "stp_by_channel", "stp_rate", "stuck_invoices", "truth_value"]
 
 #: The card's limits for no-stuck-invoice.
 IN_FLIGHT_LIMIT = dt.timedelta(hours=1)
 REVIEW_LIMIT = dt.timedelta(hours=48)
+#: The STP check's windows: the last STP_WINDOW invoices decided, and the last CHANNEL_WINDOW of each
+#: intake channel, a channel judged once CHANNEL_MIN_JUDGED of its invoices are in the window.
+STP_WINDOW = 20
+CHANNEL_WINDOW = 10
+CHANNEL_MIN_JUDGED = 5
+_DECIDED = ("booked", "rejected_with_notice", "needs_review")
+_CHANNEL_OF_PATH = {"ocr": "scan", "text-layer": "born-digital", "e-invoice": "e-invoice"}
+_SCAN_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,65 @@ def stp_rate(workspace: Workspace) -> tuple[float | None, dict[str, int]]:
     machine = sum(1 for e in entries if e.state == "booked" and e.booked_by == "machine")
     counts = {"machine_booked": machine, "finished_or_waiting": len(entries)}
     return (machine / len(entries) if entries else None), counts
+
+
+def intake_channel(entry: LedgerEntry) -> str:
+    """How an invoice came in: ``scan`` (read by OCR), ``born-digital`` (a PDF's text layer), ``e-invoice``,
+    or ``other``. From the reading path; an unreadable file by its kind (an image is a scan)."""
+    path = (entry.fields or {}).get("path_taken")
+    if path in _CHANNEL_OF_PATH:
+        return _CHANNEL_OF_PATH[path]
+    suffix = Path(entry.original_name).suffix.lower()
+    return "scan" if suffix in _SCAN_SUFFIXES else "e-invoice" if suffix == ".xml" else "other"
+
+
+def stp_by_channel(workspace: Workspace, *, window: int = STP_WINDOW, channel_window: int = CHANNEL_WINDOW,
+                   min_judged: int = CHANNEL_MIN_JUDGED) -> dict[str, Any]:
+    """STP over the most recent decided invoices (arrival order), overall and per intake channel.
+
+    ``overall``: rate, machine-booked and counted over the last ``window``; ``channels``: the same over
+    the last ``channel_window`` of each channel, with ``judged`` once ``min_judged`` are in.
+    """
+    with Ledger(workspace.ledger_path) as ledger:
+        decided = sorted((e for e in ledger.entries() if e.state in _DECIDED), key=lambda e: e.id)
+
+    def share(entries: list[LedgerEntry]) -> dict[str, Any]:
+        machine = sum(1 for e in entries if e.state == "booked" and e.booked_by == "machine")
+        return {"rate": machine / len(entries) if entries else None, "machine_booked": machine,
+                "invoices": len(entries)}
+
+    by_channel: dict[str, list[LedgerEntry]] = {}
+    for entry in decided:
+        by_channel.setdefault(intake_channel(entry), []).append(entry)
+    channels = {}
+    for name, entries in sorted(by_channel.items()):
+        last = entries[-channel_window:]
+        channels[name] = {**share(last), "judged": len(last) >= min_judged}
+    return {"overall": share(decided[-window:]), "channels": channels, "window": window,
+            "channel_window": channel_window, "min_judged": min_judged}
+
+
+def accounts_out_of_date(workspace: Workspace, suppliers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Suppliers whose latest invoice asks for payment into a well-formed account the master does not have.
+
+    Either the supplier changed its bank (the master must be updated, after a call-back) or someone asks
+    for payment into another account (fraud): both must be settled before the next payment run. An IBAN
+    failing its checksum is a misreading, not a change, and is left to the review queue.
+    """
+    from invoice_ocr.lib.iban import is_valid_iban, normalise_iban
+
+    master = {str(s.get("supplier_id")): normalise_iban(str(s.get("iban") or "")) for s in suppliers}
+    latest: dict[str, tuple[int, str, str]] = {}
+    with Ledger(workspace.ledger_path) as ledger:
+        for entry in sorted(ledger.entries(), key=lambda e: e.id):
+            extracted = (entry.fields or {}).get("extracted") or {}
+            supplier = (extracted.get("supplier_id") or {}).get("value")
+            iban = (extracted.get("iban") or {}).get("value")
+            if supplier in master and iban:
+                latest[supplier] = (entry.id, normalise_iban(str(iban)), entry.original_name)
+    return {supplier: {"asks_for": iban, "master": master[supplier], "invoice_id": invoice_id, "file": name}
+            for supplier, (invoice_id, iban, name) in sorted(latest.items())
+            if iban != master[supplier] and is_valid_iban(iban)}
 
 
 def ground_truth_index(folder: Path) -> dict[str, dict[str, Any]]:

@@ -3,9 +3,10 @@
 Every claimed invoice leaves this module in exactly one of ``booked`` or ``needs_review`` (with a
 reason a clerk can act on). Transient ERP failures are retried with exponential backoff (tenacity),
 then parked in review with reason kind ``erp_unavailable`` and automatically retried at the start of
-the next run. A process killed at any point leaves its invoice in ``processing``; the next run
-takes it over (the dead worker's claim is detected), and booking by invoice key makes the resumed
-booking land exactly once.
+the next run. The back-off is paid once per run: once the ERP was found down, the run's later bookings
+try it once each, without waiting (an outage does not cost the back-off per invoice). A process
+killed at any point leaves its invoice in ``processing``; the next run takes it over (the dead
+worker's claim is detected), and booking by invoice key makes the resumed booking land exactly once.
 """
 
 from __future__ import annotations
@@ -96,11 +97,14 @@ class InvoiceProcessor:
         self.today = today
         self.store = ContentStore(workspace.store)
         self.policy = ReviewPolicy()
+        #: Set when the ERP stayed unavailable through a whole back-off in this run (cleared when it answers).
+        self.erp_down: str | None = None
 
     def run(self, limit: int | None = None, on_step: Callable[[str, LedgerEntry], None] | None = None) -> RunSummary:
         """Process until nothing is pending (or ``limit`` invoices); returns what happened."""
         start = time.perf_counter()
         summary = RunSummary()
+        self.erp_down = None
         suppliers = load_suppliers(self.workspace)
         self.policy = load_policy(self.workspace)
         summary.min_confidence, summary.fingerprint = self.policy.min_confidence, self.policy.fingerprint()
@@ -231,7 +235,7 @@ class InvoiceProcessor:
 
     def _book_with_retry(self, booking: Booking, summary: RunSummary):  # type: ignore[no-untyped-def]
         retrying = Retrying(
-            stop=stop_after_attempt(self.config.erp_attempts),
+            stop=stop_after_attempt(1 if self.erp_down else self.config.erp_attempts),
             wait=wait_exponential(multiplier=self.config.erp_wait_initial_s, max=self.config.erp_wait_max_s),
             retry=retry_if_exception_type((ErpUnavailable, TimeoutError, ConnectionError)),
             reraise=True,
@@ -241,7 +245,12 @@ class InvoiceProcessor:
             for attempt in retrying:
                 with attempt:
                     attempts["n"] += 1
-                    return self.erp.book(booking)
+                    result = self.erp.book(booking)
+                    self.erp_down = None
+                    return result
+        except (ErpUnavailable, TimeoutError, ConnectionError) as exc:
+            self.erp_down = str(exc)  # the rest of this run does not wait for it again
+            raise
         except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error instead
             raise ErpUnavailable(str(exc)) from exc
         finally:
