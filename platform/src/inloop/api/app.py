@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from inloop import db
 from inloop.api import errors, guards, inputs
 from inloop.api.prediction_writer import PredictionWriter
+from inloop.api.resources import bind_resources
 from inloop.api.routes import alerts, bug_reports, health, labels, models, predictions, subjects
 from inloop.domains import discover_domains
 from inloop.settings import get_settings
@@ -180,6 +181,7 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = get_settings().prepare()  # read again: the data dir may differ from creation time (tests)
         app.state.api_token = current.resolved_api_token()
+        bind_resources(app, current)  # what routes receive (inloop.api.resources): built once, from these settings
         db.ensure_schema()  # migrate before serving, so no request ever waits on a migration
         writer = PredictionWriter().start() if logging_on else None
         app.state.prediction_writer = writer
