@@ -80,8 +80,12 @@ class ModelTrackingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def get(self) -> ModelTracking:
         if self._value is not None:
             return self._value
-        tracking_uri = self.tracking_uri or get_settings().mlflow_uri
-        return ModelTracking(tracking_uri, self.registry_uri or tracking_uri)
+        if self.tracking_uri:
+            return ModelTracking(self.tracking_uri, self.registry_uri or self.tracking_uri)
+        from_settings = ModelTracking.from_settings(get_settings())
+        if self.registry_uri:  # the settings' tracking, another registry
+            return ModelTracking(from_settings.tracking_uri, self.registry_uri)
+        return from_settings
 
 
 def platform_resources() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,22 +84,24 @@ class PlatformDatabase:
 
 @dataclass(frozen=True)
 class ModelTracking:
-    """MLflow experiment tracking and the model registry."""
+    """MLflow experiment tracking and the model registry.
+
+    Built from the settings (``process_default``), it is the MLflow :mod:`inloop.tracking` points
+    this process at; given other URIs, it talks to those through its own client only.
+    """
 
     tracking_uri: str
     registry_uri: str
+    process_default: bool = field(default=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelTracking:
-        return cls(settings.mlflow_uri, settings.mlflow_uri)
+        return cls(settings.mlflow_uri, settings.mlflow_uri, process_default=True)
 
     def client(self) -> Any:
-        """An ``MlflowClient`` on these URIs. On the settings' URIs this is :func:`inloop.tracking.client`,
+        """An ``MlflowClient`` on these URIs. Built from the settings, this is :func:`inloop.tracking.client`,
         which also points the process's MLflow there and creates MLflow's tables once."""
-        from inloop.settings import get_settings
-
-        uri = get_settings().mlflow_uri
-        if self.tracking_uri == uri and self.registry_uri == uri:
+        if self.process_default:
             from inloop import tracking
 
             return tracking.client()
