@@ -81,3 +81,25 @@ def test_model_tracking_on_other_uris_talks_to_that_store(inloop_env: Path, tmp_
     assert client.get_experiment_by_name("parcels-elsewhere") is not None
     assert other.champion_version("no-such-model") is None
     assert not (inloop_env / "mlflow.db").exists() and os.path.getsize(tmp_path / "other-mlflow.db") > 0
+
+
+@dg.asset
+def breaks() -> None:
+    raise RuntimeError("the parcel scanner is on fire")
+
+
+def test_the_run_failure_sensor_alerts_in_the_database_it_is_given(tmp_path: Path) -> None:
+    other_db = f"sqlite:///{tmp_path / 'other.db'}"
+    sensor = domain_definitions("parcels", assets=[breaks]).get_sensor_def("parcels_run_failure_alerts")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([breaks], instance=instance, raise_on_error=False)
+        [failure] = [e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"]
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name, dagster_event=failure, dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id),
+            resources={**platform_resources(), PLATFORM_DATABASE: PlatformDatabaseResource(url=other_db)})
+        sensor(context.for_run_failure())  # type: ignore[operator]
+    with db.read_session(other_db) as sess:
+        assert [(a.domain, a.source) for a in sess.query(Alert)] == [("parcels", "run")]
+    with db.read_session() as sess:
+        assert sess.query(Alert).count() == 0
