@@ -9,7 +9,7 @@ opens (or groups into) an alert when it fails, and resolves that alert when it h
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,13 +121,16 @@ def concern_check(
     concern_id: str,
     *,
     asset: dg.AssetsDefinition | dg.AssetKey | str,
-    measure: Callable[[Any], Measurement],
+    measure: Callable[..., Measurement],
     additional_deps: list[Any] | None = None,
+    resources: Sequence[str] = (),
 ) -> dg.AssetChecksDefinition:
     """Build the Dagster asset check that enforces ``concern_id`` of ``card`` on ``asset``.
 
     ``measure`` receives the asset's value and returns a :class:`Measurement`; it is plain
-    Python (no Dagster), so it can be tested on its own.
+    Python (no Dagster), so it can be tested on its own. A check that measures an outside system
+    names the resources it needs (``resources=("invoice_workspace",)``): ``measure`` then also
+    receives each as a keyword argument, as the run's ``Definitions`` (or a test) bound it.
     """
     concern = card.concern(concern_id)
     if concern.check is None or concern.metric is None or concern.threshold is None:
@@ -142,9 +145,10 @@ def concern_check(
         blocking=concern.blocking,
         description=f"{concern.statement} — {concern.metric.name} {concern.threshold}",
         additional_deps=additional_deps,
+        required_resource_keys=set(resources),
     )
     def _check(context, value: Any) -> dg.AssetCheckResult:  # type: ignore[no-untyped-def]
-        measurement = measure(value)
+        measurement = measure(value, **{key: getattr(context.resources, key) for key in resources})
         outcome = evaluate_concern(domain, concern, measurement, asset_key=asset_key.to_user_string(),
                                    run_id=context.run.run_id)
         metadata = {

@@ -54,8 +54,9 @@ def snapshot(domain: str) -> dict[str, Any]:
             "sources": sources}
 
 
-def snapshot_path(domain: str) -> Path:
-    return get_settings().data_dir / "dependencies" / f"{domain}.json"
+def snapshot_path(domain: str, data_dir: Path | None = None) -> Path:
+    """Where the last snapshot of ``domain`` is kept (under ``data_dir``, default: the settings')."""
+    return (data_dir or get_settings().data_dir) / "dependencies" / f"{domain}.json"
 
 
 def diff_snapshots(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -107,12 +108,15 @@ class DependencyReport:
 # domain="*": the dependency sensor that runs this is on by default in every domain's code location
 # (inloop.orchestration.domain_definitions), so it counts for every domain once a test reached it.
 @rubric("monitor-1", how="automated", domain="*", what="installed packages and upstream source schemas compared with the last known; alert on change")
-def check_dependencies(domain: str, current: Mapping[str, Any] | None = None) -> DependencyReport:
-    """Compare ``current`` (default: :func:`snapshot`) with the stored one, alert on change, store it."""
+def check_dependencies(domain: str, current: Mapping[str, Any] | None = None, *, data_dir: Path | None = None,
+                       db_url: str | None = None) -> DependencyReport:
+    """Compare ``current`` (default: :func:`snapshot`) with the stored one, alert on change, store it.
+
+    The snapshot lives under ``data_dir`` and alerts go to ``db_url`` (defaults: the settings')."""
     from inloop.alerts import raise_alert
 
     current = dict(current or snapshot(domain))
-    path = snapshot_path(domain)
+    path = snapshot_path(domain, data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(path.read_text()) if path.is_file() else None
     report = DependencyReport(domain, first_run=previous is None)
@@ -128,7 +132,7 @@ def check_dependencies(domain: str, current: Mapping[str, Any] | None = None) ->
                         + "\nRe-run the domain's tests and evaluation before trusting new results.",
                 severity="WARN", routes=("console", "log"),
                 evidence={"changes": changes, "previous_taken_at": previous.get("taken_at"),
-                          "snapshot": str(path)})
+                          "snapshot": str(path)}, db_url=db_url)
             report = DependencyReport(domain, False, changes, record.id)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(current, indent=1, sort_keys=True))

@@ -2,7 +2,8 @@
 
 Open-source Dagster has no alert policies, so alerting is done with sensors: one routes the
 domain's pending alerts (console inbox, log, webhook) and one turns a failed run into an alert.
-:func:`domain_definitions` adds both to a domain's definitions.
+:func:`domain_definitions` adds both to a domain's definitions, and binds the platform's resources
+(data directory, platform database, MLflow: :mod:`inloop.dagster_resources`) beside the domain's own.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import dagster as dg
 
 from inloop.alerts import raise_alert, route_pending_alerts
+from inloop.dagster_resources import DataDirectoryResource, PlatformDatabaseResource, platform_resources
 from inloop.settings import get_settings
 
 __all__ = ["alert_router_sensor", "dependency_sensor", "domain_definitions", "run_failure_alert_sensor"]
@@ -40,7 +42,7 @@ def run_failure_alert_sensor(domain: str) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Opens an alert when a {domain} pipeline run fails (grouped per job).",
     )
-    def _on_failure(context: dg.RunFailureSensorContext) -> None:
+    def _on_failure(context: dg.RunFailureSensorContext, platform_database: PlatformDatabaseResource) -> None:
         run = context.dagster_run
         settings = get_settings()
         raise_alert(
@@ -53,6 +55,7 @@ def run_failure_alert_sensor(domain: str) -> dg.SensorDefinition:
             routes=("console", "log"),
             evidence={"run_id": run.run_id,
                       "dagster_url": f"http://127.0.0.1:{settings.dagster_port}/runs/{run.run_id}"},
+            db_url=platform_database.get().url,
         )
 
     return _on_failure
@@ -67,10 +70,11 @@ def dependency_sensor(domain: str, minimum_interval_seconds: int = 6 * 3600) -> 
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Alerts when {domain}'s installed packages or upstream source schemas change.",
     )
-    def _watch(context) -> dg.SkipReason:  # type: ignore[no-untyped-def]
+    def _watch(context, data_directory: DataDirectoryResource,  # type: ignore[no-untyped-def]
+               platform_database: PlatformDatabaseResource) -> dg.SkipReason:
         from inloop.dependencies import check_dependencies
 
-        report = check_dependencies(domain)
+        report = check_dependencies(domain, data_dir=data_directory.get().root, db_url=platform_database.get().url)
         context.log.info(report.summary)
         return dg.SkipReason(report.summary[:1000])
 
@@ -87,12 +91,16 @@ def domain_definitions(
     sensors: Sequence[Any] = (),
     resources: dict[str, Any] | None = None,
 ) -> dg.Definitions:
-    """A domain's Dagster definitions, with the platform's alert sensors added."""
+    """A domain's Dagster definitions, with the platform's alert sensors and resources added.
+
+    ``resources`` are the domain's own (its outside systems); the platform's are bound under their keys
+    (:func:`inloop.dagster_resources.platform_resources`), so Dagster's UI lists them in every domain.
+    """
     return dg.Definitions(
         assets=list(assets),
         asset_checks=list(asset_checks),
         jobs=list(jobs),
         schedules=list(schedules),
         sensors=[*sensors, alert_router_sensor(domain), run_failure_alert_sensor(domain), dependency_sensor(domain)],
-        resources=resources or {},
+        resources={**platform_resources(), **(resources or {})},
     )

@@ -13,6 +13,7 @@ from inloop.domains import get_domain
 from invoice_ocr.definitions import defs
 from invoice_ocr.defs.assets import supplier_master, synthetic_invoices
 from invoice_ocr.defs.checks import concern_checks, measure_supplier_master
+from invoice_ocr.defs.resources import resources
 from invoice_ocr.lib.suppliers import generate_suppliers
 
 
@@ -37,6 +38,7 @@ def test_materializing_the_data_passes_the_check(inloop_env) -> None:  # type: i
     result = dg.materialize(
         [supplier_master, synthetic_invoices, _supplier_check()],
         run_config={"ops": {"invoice_ocr__synthetic_invoices": {"config": {"count": 3, "seed": 1}}}},
+        resources=resources(),
     )
     assert result.success
     [evaluation] = result.get_asset_check_evaluations()
@@ -62,7 +64,8 @@ def dirty_supplier_master() -> list[dict[str, Any]]:
 @pytest.mark.rubric("data-1")
 def test_dirty_master_data_fails_the_check_and_alerts_once_grouping_repeats() -> None:
     for attempt in (1, 2):
-        result = dg.materialize([dirty_supplier_master, _supplier_check()], raise_on_error=False)
+        result = dg.materialize([dirty_supplier_master, _supplier_check()], raise_on_error=False,
+                                resources=resources())
         [evaluation] = result.get_asset_check_evaluations()
         assert not evaluation.passed
         assert evaluation.severity == dg.AssetCheckSeverity.ERROR

@@ -202,12 +202,13 @@ def test_the_retention_sweep_runs_from_the_command_line_and_as_a_dagster_job(ws:
     from typer.testing import CliRunner
 
     from invoice_ocr.commands import app
+    from invoice_ocr.defs.resources import resources
     from invoice_ocr.defs.retention import retention_sweep_job
 
     _invoice(ws, "booked.pdf", OTHER.supplier_id, OTHER.iban, "O-1", book=True)
     dry = CliRunner().invoke(app, ["retention-sweep", "--dry-run", "--root", str(ws.root)])
     assert dry.exit_code == 0 and "retention 2922 days: 0 invoice(s) would be erased" in dry.output
-    result = retention_sweep_job.execute_in_process()
+    result = retention_sweep_job.execute_in_process(resources=resources())
     assert result.success and result.output_for_node("invoice_retention_sweep") == {
         "expired": [],
         "kept_undecided": 0,

@@ -136,6 +136,7 @@ def test_replaying_an_invoice_shows_each_step_and_reproduces_what_was_recorded(p
 
 def test_the_inbox_sensor_takes_files_and_requests_one_run_per_new_batch(inloop_env: Path) -> None:
     from invoice_ocr.definitions import defs
+    from invoice_ocr.defs.resources import resources
     from invoice_ocr.defs.sensors import invoice_inbox_sensor
 
     workspace = Workspace.default().prepare()
@@ -143,12 +144,14 @@ def test_the_inbox_sensor_takes_files_and_requests_one_run_per_new_batch(inloop_
     then = time.time() - 10
     os.utime(workspace.inbox / "scan-a.png", (then, then))
     with dg.instance_for_test() as instance:
-        result = invoice_inbox_sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        result = invoice_inbox_sensor(dg.build_sensor_context(instance=instance, definitions=defs,
+                                                              resources=resources()))
         assert isinstance(result, dg.SensorResult)
         [request] = result.run_requests or []
         assert request.run_key == "ledger-1"
         assert not (workspace.inbox / "scan-a.png").exists()
-        skipped = invoice_inbox_sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        skipped = invoice_inbox_sensor(dg.build_sensor_context(instance=instance, definitions=defs,
+                                                               resources=resources()))
         assert isinstance(skipped, dg.SensorResult) and skipped.run_requests[0].run_key == "ledger-1"
 
 
@@ -159,10 +162,12 @@ def test_the_pipeline_asset_runs_its_concern_checks_and_logs_to_mlflow(inloop_en
     from invoice_ocr.defs.assets import supplier_master, synthetic_invoices
     from invoice_ocr.defs.checks import concern_checks
     from invoice_ocr.defs.processing import processed_invoices
+    from invoice_ocr.defs.resources import resources
 
     result = dg.materialize(
         [supplier_master, synthetic_invoices, processed_invoices, *concern_checks()],
         run_config={"ops": {"invoice_ocr__synthetic_invoices": {"config": {"count": 2, "seed": 5}}}},
+        resources=resources(),
     )
     assert result.success
     outcome = result.output_for_node("invoice_ocr__processed_invoices")

@@ -129,6 +129,7 @@ def test_the_inbox_sensor_raises_a_symlink_once_not_an_error_every_tick(
 
     from inloop.alerts import raise_alert
     from invoice_ocr.definitions import defs
+    from invoice_ocr.defs.resources import resources
     from invoice_ocr.defs.sensors import invoice_inbox_sensor
 
     workspace = Workspace.default().prepare()
@@ -146,7 +147,7 @@ def test_the_inbox_sensor_raises_a_symlink_once_not_an_error_every_tick(
     (workspace.inbox / "Rechnung.pdf").symlink_to(tmp_path / "target.pdf")
     with dg.instance_for_test() as instance:
         for _ in range(4):
-            invoice_inbox_sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+            invoice_inbox_sensor(dg.build_sensor_context(instance=instance, definitions=defs, resources=resources()))
     alerts = list_alerts("invoice_ocr", status="open")
     assert [(a.severity, a.occurrences, a.status) for a in alerts] == [("WARN", 1, "open")]
     [old] = list_alerts("invoice_ocr", status="resolved")

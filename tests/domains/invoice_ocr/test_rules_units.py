@@ -170,6 +170,7 @@ def test_a_non_finite_confidence_or_amount_goes_to_review_with_an_alert_not_to_t
 @pytest.mark.rubric("monitor-7")
 def test_clerks_corrections_lower_live_field_accuracy_below_the_card_and_the_check_alerts() -> None:
     from invoice_ocr.defs.checks import concern_checks
+    from invoice_ocr.defs.resources import resources
     from invoice_ocr.lib.dataset import write_supplier_master
     from invoice_ocr.lib.intake import receive
     from invoice_ocr.lib.ledger import Ledger
@@ -193,7 +194,7 @@ def test_clerks_corrections_lower_live_field_accuracy_below_the_card_and_the_che
         return {}
 
     check = next(c for c in concern_checks() if "field_accuracy" in {k.name for k in c.check_keys})
-    result = dg.materialize([processed_invoices, check], raise_on_error=False)
+    result = dg.materialize([processed_invoices, check], raise_on_error=False, resources=resources())
     [evaluation] = result.get_asset_check_evaluations()
     assert not evaluation.passed
     assert evaluation.metadata["value"].value == pytest.approx(2 / 3)  # total right on 2 of 3 reviewed invoices

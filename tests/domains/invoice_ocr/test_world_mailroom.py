@@ -149,6 +149,7 @@ def tick(real_api: Callable[..., Any]) -> Tick:
     from inloop.orchestration import alert_router_sensor
     from invoice_ocr.defs.checks import concern_checks
     from invoice_ocr.defs.processing import processed_invoices
+    from invoice_ocr.defs.resources import resources
     from invoice_ocr.defs.sensors import invoice_inbox_sensor
     from invoice_ocr.world import arrive
 
@@ -162,10 +163,10 @@ def tick(real_api: Callable[..., Any]) -> Tick:
     def one_day(day: int, rates: MailRates) -> dict[str, Any]:
         assert arrive(_day(day), api, active_incidents("invoice_ocr"), rates) == rates.per_day
         with dg.instance_for_test() as instance:
-            request = invoice_inbox_sensor(dg.build_sensor_context(instance=instance))
+            request = invoice_inbox_sensor(dg.build_sensor_context(instance=instance, resources=resources()))
             assert isinstance(request, dg.SensorResult) and request.run_requests, request
             result = dg.materialize(
-                [processed_invoices, *checks], instance=instance, raise_on_error=False,
+                [processed_invoices, *checks], instance=instance, raise_on_error=False, resources=resources(),
                 run_config={"ops": {"invoice_ocr__processed_invoices": {"config": {"log_to_mlflow": False}}}},
             )
             # A failing blocking check (supplier-master-valid) fails the run; the processing itself must not.

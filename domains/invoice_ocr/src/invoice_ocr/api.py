@@ -3,21 +3,27 @@
 ``POST /invoices`` registers the file exactly like the inbox sensor does (content-addressed copy and
 ledger entry first); the Dagster pipeline then reads, validates and books it. The file is checked on
 its bytes (a PDF or an image, size limited), never on its name. The review routes are the clerk's
-actions of :class:`invoice_ocr.lib.review.ReviewService`.
+actions of :class:`invoice_ocr.lib.review.ReviewService`. Routes receive the workspace (inbox, stored
+files, ledger, ERP stand-in) as a dependency, :data:`InvoiceWorkspaceDep`; tests swap it through
+``app.dependency_overrides[invoice_workspace]``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Path, UploadFile, status
+from fastapi import APIRouter, Depends, File, HTTPException, Path, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inloop.api.deps import WriteAccess
 from inloop.api.inputs import STRIPPED, RequestBody, not_blank
+from invoice_ocr.lib.workspace import Workspace
 
-__all__ = ["PREFIX", "review_service", "router"]
+if TYPE_CHECKING:
+    from invoice_ocr.lib.review import ReviewService
+
+__all__ = ["PREFIX", "InvoiceWorkspaceDep", "ReviewServiceDep", "invoice_workspace", "review_service", "router"]
 
 PREFIX = "/invoices"
 router = APIRouter()
@@ -30,12 +36,22 @@ _SIGNATURES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b
                b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff"}
 
 
-def review_service() -> Any:
-    """The review service on the default workspace (the console's ``review_service`` hook)."""
-    from invoice_ocr.lib.review import ReviewService
-    from invoice_ocr.lib.workspace import Workspace
+async def invoice_workspace() -> Workspace:
+    """The installation's workspace, from the settings (the edge); tests override this dependency."""
+    return Workspace.default()
 
-    return ReviewService(Workspace.default())
+
+InvoiceWorkspaceDep = Annotated[Workspace, Depends(invoice_workspace)]
+
+
+async def review_service(workspace: InvoiceWorkspaceDep) -> ReviewService:
+    """The clerk's review service on the request's workspace."""
+    from invoice_ocr.lib.review import ReviewService
+
+    return ReviewService(workspace)
+
+
+ReviewServiceDep = Annotated["ReviewService", Depends(review_service)]
 
 
 def _sniff(data: bytes) -> str | None:
@@ -110,9 +126,9 @@ InvoiceId = Annotated[int, Path(ge=1, le=2**53, description="The ledger id")]
              summary="Upload an invoice (PDF, PNG, JPEG or TIFF) into the durable intake",
              responses={413: {"description": f"Over {MAX_INVOICE_BYTES} bytes"},
                         415: {"description": "Empty, or not a PDF or an image (checked on the bytes)"}})
-async def upload_invoice(_: WriteAccess, file: Annotated[UploadFile, File(description="The scan or PDF")]) -> InvoiceReceived:
+async def upload_invoice(_: WriteAccess, workspace: InvoiceWorkspaceDep,
+                         file: Annotated[UploadFile, File(description="The scan or PDF")]) -> InvoiceReceived:
     from invoice_ocr.lib.intake import receive
-    from invoice_ocr.lib.workspace import Workspace
 
     data = await file.read(MAX_INVOICE_BYTES + 1)
     if not data:  # no content is no invoice: the same refusal as any other unreadable content
@@ -123,24 +139,24 @@ async def upload_invoice(_: WriteAccess, file: Annotated[UploadFile, File(descri
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             "not a PDF, PNG, JPEG or TIFF (checked on the file's content, not its name)")
     name = (file.filename or "upload").replace("\x00", "")[:255] or "upload"
-    result = receive(Workspace.default(), data, name, source="api")
+    result = receive(workspace, data, name, source="api")
     from invoice_ocr.lib.ledger import Ledger
 
-    with Ledger(Workspace.default().ledger_path) as ledger:
+    with Ledger(workspace.ledger_path) as ledger:
         state = ledger.get(result.invoice_id).state
     return InvoiceReceived(invoice_id=result.invoice_id, state=state, duplicate=result.duplicate,
                            sha256=result.sha256, original_name=result.original_name, size=result.size)
 
 
 @router.get("/review", response_model=list[ReviewItemPublic], summary="Invoices waiting for a clerk, oldest first")
-def review_queue(_: WriteAccess) -> list[ReviewItemPublic]:
-    return [ReviewItemPublic.model_validate(item, from_attributes=True) for item in review_service().queue()]
+def review_queue(_: WriteAccess, service: ReviewServiceDep) -> list[ReviewItemPublic]:
+    return [ReviewItemPublic.model_validate(item, from_attributes=True) for item in service.queue()]
 
 
 @router.get("/{invoice_id}", response_model=InvoicePublic, summary="Where an invoice is, and how it got there",
             responses={404: {"description": "Not in the ledger"}})
-def read_invoice(invoice_id: InvoiceId, _: WriteAccess) -> InvoicePublic:
-    return _invoice(review_service(), invoice_id)
+def read_invoice(invoice_id: InvoiceId, _: WriteAccess, service: ReviewServiceDep) -> InvoicePublic:
+    return _invoice(service, invoice_id)
 
 
 def _invoice(service: Any, invoice_id: int) -> InvoicePublic:
@@ -156,10 +172,9 @@ def _invoice(service: Any, invoice_id: int) -> InvoicePublic:
                          history=shown["history"])
 
 
-def _review_action(action: str, invoice_id: int, **kwargs: Any) -> InvoicePublic:
+def _review_action(service: ReviewService, action: str, invoice_id: int, **kwargs: Any) -> InvoicePublic:
     from invoice_ocr.lib.review import ReviewError
 
-    service = review_service()
     try:
         getattr(service, action)(invoice_id, **kwargs)
     except KeyError as exc:
@@ -172,14 +187,14 @@ def _review_action(action: str, invoice_id: int, **kwargs: Any) -> InvoicePublic
 @router.post("/{invoice_id}/approve", response_model=InvoicePublic, summary="Correct and approve: book it",
              responses={404: {"description": "Not in the ledger"},
                         409: {"description": "Not waiting for review, already booked, or the ERP refused"}})
-def approve_invoice(invoice_id: InvoiceId, body: Approval, _: WriteAccess) -> InvoicePublic:
-    return _review_action("approve", invoice_id, clerk=body.clerk, corrections=body.corrections)
+def approve_invoice(invoice_id: InvoiceId, body: Approval, _: WriteAccess, service: ReviewServiceDep) -> InvoicePublic:
+    return _review_action(service, "approve", invoice_id, clerk=body.clerk, corrections=body.corrections)
 
 
 @router.post("/{invoice_id}/reject", response_model=InvoicePublic, summary="Reject with a notice to the supplier",
              responses={404: {"description": "Not in the ledger"}, 409: {"description": "Not waiting for review"}})
-def reject_invoice(invoice_id: InvoiceId, body: Rejection, _: WriteAccess) -> InvoicePublic:
-    return _review_action("reject", invoice_id, clerk=body.clerk, notice=body.notice)
+def reject_invoice(invoice_id: InvoiceId, body: Rejection, _: WriteAccess, service: ReviewServiceDep) -> InvoicePublic:
+    return _review_action(service, "reject", invoice_id, clerk=body.clerk, notice=body.notice)
 
 
 # Unknown suppliers (issue #18 item 3) ---------------------------------------------------------------
@@ -220,11 +235,10 @@ class SupplierAddition(RequestBody):
     record: SupplierRecordBody = Field(description="The checked record; the supplier id is assigned.")
 
 
-def _waiting(invoice_id: int) -> None:
+def _waiting(workspace: Workspace, invoice_id: int) -> None:
     from invoice_ocr.lib.ledger import Ledger
-    from invoice_ocr.lib.workspace import Workspace
 
-    with Ledger(Workspace.default().ledger_path) as ledger:
+    with Ledger(workspace.ledger_path) as ledger:
         try:
             ledger.get(invoice_id)
         except KeyError as exc:
@@ -234,9 +248,10 @@ def _waiting(invoice_id: int) -> None:
 @router.get("/{invoice_id}/supplier-proposal", response_model=SupplierProposalPublic,
             summary="A supplier master record proposed from an invoice whose supplier is unknown (reads it again)",
             responses={404: {"description": "Not in the ledger"}})
-def supplier_proposal(invoice_id: InvoiceId, _: WriteAccess) -> SupplierProposalPublic:
-    _waiting(invoice_id)
-    return SupplierProposalPublic.model_validate(review_service().propose_supplier(invoice_id))
+def supplier_proposal(invoice_id: InvoiceId, _: WriteAccess, workspace: InvoiceWorkspaceDep,
+                      service: ReviewServiceDep) -> SupplierProposalPublic:
+    _waiting(workspace, invoice_id)
+    return SupplierProposalPublic.model_validate(service.propose_supplier(invoice_id))
 
 
 @router.post("/{invoice_id}/supplier", status_code=status.HTTP_201_CREATED, response_model=dict[str, Any],
@@ -244,11 +259,12 @@ def supplier_proposal(invoice_id: InvoiceId, _: WriteAccess) -> SupplierProposal
              responses={404: {"description": "Not in the ledger"},
                         409: {"description": "Not waiting for review, an invalid value, or a known supplier "
                                              "(a changed IBAN is a fraud-risk review, not a new supplier)"}})
-def add_supplier(invoice_id: InvoiceId, body: SupplierAddition, _: WriteAccess) -> dict[str, Any]:
+def add_supplier(invoice_id: InvoiceId, body: SupplierAddition, _: WriteAccess, workspace: InvoiceWorkspaceDep,
+                 service: ReviewServiceDep) -> dict[str, Any]:
     from invoice_ocr.lib.review import ReviewError
 
-    _waiting(invoice_id)
+    _waiting(workspace, invoice_id)
     try:
-        return review_service().add_supplier(invoice_id, body.clerk, body.record.model_dump())
+        return service.add_supplier(invoice_id, body.clerk, body.record.model_dump())
     except ReviewError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

@@ -9,6 +9,7 @@ from invoice_ocr.defs.assets import supplier_master, synthetic_invoices
 from invoice_ocr.defs.checks import concern_checks
 from invoice_ocr.defs.jobs import catch_up_schedule, process_invoices_job
 from invoice_ocr.defs.processing import processed_invoices
+from invoice_ocr.defs.resources import INVOICE_WORKSPACE, InvoiceWorkspace
 from invoice_ocr.defs.retention import retention_schedule, retention_sweep_job
 from invoice_ocr.defs.sensors import invoice_inbox_sensor
 
@@ -25,4 +26,6 @@ defs = domain_definitions(
     jobs=[process_invoices_job, first_run, retention_sweep_job],
     schedules=[catch_up_schedule, retention_schedule],
     sensors=[invoice_inbox_sensor],
+    # The platform's resources (data directory, database, MLflow) are bound by domain_definitions.
+    resources={INVOICE_WORKSPACE: InvoiceWorkspace()},
 )

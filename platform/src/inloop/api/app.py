@@ -25,8 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from inloop import db
 from inloop.api import errors, guards, inputs
 from inloop.api.prediction_writer import PredictionWriter
+from inloop.api.resources import bind_resources
 from inloop.api.routes import alerts, bug_reports, health, labels, models, predictions, subjects
 from inloop.domains import discover_domains
+from inloop.resources import ModelTracking
 from inloop.settings import get_settings
 
 __all__ = ["create_app"]
@@ -135,9 +137,11 @@ def _configure_logging() -> None:
 
 
 class MlflowProbe:
-    """Checks MLflow in the background (every ``interval_s``) so /ready answers instantly."""
+    """Checks MLflow (the app's :class:`~inloop.resources.ModelTracking`) in the background (every
+    ``interval_s``) so /ready answers instantly."""
 
-    def __init__(self, interval_s: float = 30.0) -> None:
+    def __init__(self, tracking: ModelTracking, interval_s: float = 30.0) -> None:
+        self.tracking = tracking
         self.interval_s = interval_s
         self.ready = False
         self.detail = "not checked yet"
@@ -157,9 +161,7 @@ class MlflowProbe:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                from inloop import tracking
-
-                tracking.client().search_experiments(max_results=1)
+                self.tracking.client().search_experiments(max_results=1)
                 self.ready, self.detail = True, "reachable"
             except Exception as exc:
                 self.ready, self.detail = False, f"unreachable: {type(exc).__name__}"
@@ -180,10 +182,12 @@ def create_app(*, prediction_logging: bool | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = get_settings().prepare()  # read again: the data dir may differ from creation time (tests)
         app.state.api_token = current.resolved_api_token()
-        db.ensure_schema()  # migrate before serving, so no request ever waits on a migration
-        writer = PredictionWriter().start() if logging_on else None
+        bind_resources(app, current)  # what routes receive (inloop.api.resources): built once, from these settings
+        database = app.state.platform_database
+        db.ensure_schema(database.url)  # migrate before serving, so no request ever waits on a migration
+        writer = PredictionWriter(db_url=database.url).start() if logging_on else None
         app.state.prediction_writer = writer
-        app.state.mlflow_probe = MlflowProbe().start()
+        app.state.mlflow_probe = MlflowProbe(app.state.model_tracking).start()
         for name, slot in served_models.items():
             try:
                 slot.load()

@@ -10,6 +10,7 @@ from inloop.cards import ProjectCard, load_card
 from inloop.checks import Measurement, concern_check
 from invoice_ocr.defs.assets import supplier_master
 from invoice_ocr.defs.processing import processed_invoices
+from invoice_ocr.defs.resources import INVOICE_WORKSPACE, InvoiceWorkspace
 from invoice_ocr.domain import domain
 from invoice_ocr.lib.monitoring import (
     accounts_out_of_date,
@@ -108,8 +109,13 @@ def measure_stp_rate(workspace: Workspace) -> Measurement:
 
 
 def _live(measure):  # type: ignore[no-untyped-def]
-    """The checks measure the ledger and the ERP as they are now, not the asset's pickled summary."""
-    return lambda _value: measure(Workspace.default())
+    """The checks measure the ledger and the ERP as they are now (in the run's workspace), not the asset's
+    pickled summary."""
+
+    def _measure(_value: Any, invoice_workspace: InvoiceWorkspace) -> Measurement:
+        return measure(invoice_workspace.get())
+
+    return _measure
 
 
 def concern_checks() -> list[dg.AssetChecksDefinition]:
@@ -118,11 +124,16 @@ def concern_checks() -> list[dg.AssetChecksDefinition]:
         concern_check(project, "supplier-master-valid", asset=supplier_master, measure=measure_supplier_master),
         # Again after each processing run: the master as booked against, and the accounts suppliers ask for.
         concern_check(project, "supplier-master-valid", asset=processed_invoices,
-                      measure=_live(measure_supplier_accounts)),
-        concern_check(project, "never-lose-an-invoice", asset=processed_invoices, measure=_live(measure_reconciliation)),
-        concern_check(project, "no-stuck-invoice", asset=processed_invoices, measure=_live(measure_stuck)),
-        concern_check(project, "no-double-booking", asset=processed_invoices, measure=_live(measure_double_bookings)),
-        concern_check(project, "field-accuracy", asset=processed_invoices, measure=_live(measure_field_accuracy)),
+                      measure=_live(measure_supplier_accounts), resources=(INVOICE_WORKSPACE,)),
+        concern_check(project, "never-lose-an-invoice", asset=processed_invoices, measure=_live(measure_reconciliation),
+                      resources=(INVOICE_WORKSPACE,)),
+        concern_check(project, "no-stuck-invoice", asset=processed_invoices, measure=_live(measure_stuck),
+                      resources=(INVOICE_WORKSPACE,)),
+        concern_check(project, "no-double-booking", asset=processed_invoices, measure=_live(measure_double_bookings),
+                      resources=(INVOICE_WORKSPACE,)),
+        concern_check(project, "field-accuracy", asset=processed_invoices, measure=_live(measure_field_accuracy),
+                      resources=(INVOICE_WORKSPACE,)),
         concern_check(project, "straight-through-processing", asset=processed_invoices,
-                      measure=_live(measure_stp_rate)),
+                      measure=_live(measure_stp_rate),
+                      resources=(INVOICE_WORKSPACE,)),
     ]

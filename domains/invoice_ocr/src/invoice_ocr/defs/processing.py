@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from invoice_ocr.defs.assets import GROUP
+from invoice_ocr.defs.resources import InvoiceWorkspace
 from invoice_ocr.lib.clerk_notifications import notify_clerks
 from invoice_ocr.lib.intake import take_inbox
 from invoice_ocr.lib.master_staleness import check_master_age
@@ -15,7 +16,6 @@ from invoice_ocr.lib.monitoring import field_accuracy, reconcile
 from invoice_ocr.lib.ocr import OcrEngine
 from invoice_ocr.lib.pipeline import InvoiceProcessor, ProcessingConfig
 from invoice_ocr.lib.skew import check_serving_skew
-from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["ProcessingRunConfig", "processed_invoices"]
 
@@ -33,9 +33,10 @@ class ProcessingRunConfig(dg.Config):
     group_name=GROUP,
     deps=[dg.AssetKey(["invoice_ocr", "supplier_master"]), dg.AssetKey(["invoice_ocr", "synthetic_invoices"])],
 )
-def processed_invoices(context: dg.AssetExecutionContext, config: ProcessingRunConfig) -> dict[str, Any]:
+def processed_invoices(context: dg.AssetExecutionContext, config: ProcessingRunConfig,
+                       invoice_workspace: InvoiceWorkspace) -> dict[str, Any]:
     """Every pending invoice read (OCR), validated (GX) and booked, or put in review with a reason."""
-    workspace = Workspace.default()
+    workspace = invoice_workspace.get()
     scan = take_inbox(workspace)
     if scan.still_writing:
         time.sleep(2.5)  # files just dropped (e.g. by synthetic_invoices): let them settle, then take them

@@ -4,16 +4,16 @@
 
 import dagster as dg
 
+from invoice_ocr.defs.resources import InvoiceWorkspace
 from invoice_ocr.lib.retention import sweep_retention
-from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["retention_schedule", "retention_sweep_job"]
 
 
 @dg.op(name="invoice_retention_sweep")
-def retention_sweep_op(context: dg.OpExecutionContext) -> dict:
+def retention_sweep_op(context: dg.OpExecutionContext, invoice_workspace: InvoiceWorkspace) -> dict:
     """Erase the stored file, the read fields and the ERP bank details of invoices past retention."""
-    receipt = sweep_retention(Workspace.default())
+    receipt = sweep_retention(invoice_workspace.get())
     # Counts and ids only: the receipt holds no names or bank details, so the event log stays clean.
     context.log.info(f"retention ({receipt.period_days} days): {len(receipt.expired)} invoice(s) erased; "
                      f"{receipt.kept_undecided} past the period kept because nobody decided them yet")

@@ -1,14 +1,14 @@
 """The inbox sensor: takes settled files into the ledger (the intake) and asks for a processing run."""
 
-from __future__ import annotations
+# No "from __future__ import annotations": Dagster reads the resource parameter from the real annotation.
 
 import dagster as dg
 
 from inloop.alerts import raise_alert
 from invoice_ocr.defs.jobs import process_invoices_job
+from invoice_ocr.defs.resources import InvoiceWorkspace
 from invoice_ocr.lib.intake import announce_refusals, take_inbox
 from invoice_ocr.lib.ledger import Ledger
-from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["invoice_inbox_sensor"]
 
@@ -21,8 +21,9 @@ __all__ = ["invoice_inbox_sensor"]
     description="Registers new files from the invoice inbox in the ledger (durably, before removing them) "
                 "and requests a processing run for them.",
 )
-def invoice_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    workspace = Workspace.default()
+def invoice_inbox_sensor(context: dg.SensorEvaluationContext,
+                         invoice_workspace: InvoiceWorkspace) -> dg.SensorResult | dg.SkipReason:
+    workspace = invoice_workspace.get()
     scan = take_inbox(workspace, limit=300)
     for name in scan.refused_new:  # said once, when first seen; the grouped alert lists every one
         refusal = scan.refused[name]

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from inloop.alerts import list_alerts
 from inloop.api.deps import WriteAccess
+from inloop.api.resources import PlatformDatabaseDep
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -32,8 +33,9 @@ class AlertPublic(BaseModel):
 @router.get("", response_model=list[AlertPublic], summary="Alerts, newest first (repeats grouped)")
 def read_alerts(
     _: WriteAccess,
+    database: PlatformDatabaseDep,
     domain: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertPublic]:
-    return [AlertPublic.model_validate(a, from_attributes=True) for a in list_alerts(domain, status, limit)]
+    return [AlertPublic.model_validate(a, from_attributes=True) for a in list_alerts(domain, status, limit, db_url=database.url)]

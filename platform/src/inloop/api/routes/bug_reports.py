@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from inloop.api.deps import WriteAccess
 from inloop.api.inputs import installed_domain, not_blank
+from inloop.api.resources import PlatformDatabaseDep
 from inloop.domains import discover_domains
 from inloop.incidents.bug_reports import (
     MAX_SCREENSHOT_BYTES,
@@ -123,8 +124,9 @@ async def create_bug_report(
 @router.get("", response_model=list[BugReportPublic], summary="Bug reports, newest first")
 def read_bug_reports(
     _: WriteAccess,
+    database: PlatformDatabaseDep,
     domain: Annotated[str | None, Query(max_length=64)] = None,
     report_status: Annotated[Literal["new", "triaged", "linked", "closed"] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[BugReportPublic]:
-    return [_public(r) for r in list_reports(domain, status=report_status, limit=limit)]
+    return [_public(r) for r in list_reports(domain, status=report_status, limit=limit, db_url=database.url)]

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
 from inloop.api.deps import WriteAccess
+from inloop.api.resources import PlatformDatabaseDep
+from inloop.resources import PlatformDatabase
 
 router = APIRouter(tags=["health"])
 
@@ -37,13 +39,11 @@ async def health_head() -> Response:
     return Response(status_code=status.HTTP_200_OK)
 
 
-def _check_database() -> ComponentStatus:
+def _check_database(database: PlatformDatabase) -> ComponentStatus:
     import sqlalchemy as sa
 
-    from inloop import db
-
     try:
-        with db.read_session() as sess:
+        with database.read_session() as sess:
             sess.execute(sa.text("SELECT 1"))
         return ComponentStatus(ready=True, detail="reachable")
     except Exception as exc:
@@ -56,13 +56,13 @@ def _check_database() -> ComponentStatus:
     summary="Readiness: database, MLflow and each domain's models",
     responses={503: {"model": ReadinessPublic, "description": "Cannot serve: database down, or no domain has a model"}},
 )
-def ready(request: Request, response: Response) -> ReadinessPublic:
+def ready(request: Request, response: Response, database: PlatformDatabaseDep) -> ReadinessPublic:
     """``ready``: everything answers. ``degraded`` (200): the database answers and at least one domain
     serves, but MLflow is unreachable (loaded models keep serving, no reload) or a domain has no model
     yet (its routes answer 503 and say why). ``unavailable`` (503): the database is down (nothing
     served could be logged) or no domain can serve at all."""
     probe = request.app.state.mlflow_probe
-    components: dict[str, ComponentStatus] = {"database": _check_database(),
+    components: dict[str, ComponentStatus] = {"database": _check_database(database),
                                               "mlflow": ComponentStatus(ready=probe.ready, detail=probe.detail)}
     served = request.app.state.served_models
     for name in dict.fromkeys([*request.app.state.domain_apis, *served]):
@@ -80,9 +80,9 @@ def ready(request: Request, response: Response) -> ReadinessPublic:
 
 @router.head("/ready", response_class=Response, summary="Readiness for probes that send HEAD: 200 or 503, no body",
              responses={503: {"description": "Cannot serve (GET /ready says why)"}})
-def ready_head(request: Request) -> Response:
+def ready_head(request: Request, database: PlatformDatabaseDep) -> Response:
     answer = Response(status_code=status.HTTP_200_OK)
-    ready(request, answer)  # the same judgement as GET /ready; it sets 503 on `answer` when unavailable
+    ready(request, answer, database)  # the same judgement as GET /ready; it sets 503 on `answer` when unavailable
     return Response(status_code=answer.status_code)
 
 

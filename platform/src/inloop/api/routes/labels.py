@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from inloop import db
 from inloop.api.deps import WriteAccess
 from inloop.api.inputs import RequestBody, Timestamp
+from inloop.api.resources import PlatformDatabaseDep
 from inloop.db.models import Label, Prediction, utcnow
 from inloop.domains import discover_domains
 
@@ -61,10 +61,10 @@ class LabelPublic(BaseModel):
 @router.post("", response_model=LabelPublic, status_code=status.HTTP_201_CREATED, summary="Record an observed outcome",
              responses={404: {"description": "Unknown domain or request id"},
                         409: {"description": "The request id belongs to another domain"}})
-def create_label(body: LabelCreate, _: WriteAccess) -> LabelPublic:
+def create_label(body: LabelCreate, _: WriteAccess, database: PlatformDatabaseDep) -> LabelPublic:
     if body.domain not in discover_domains():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown domain {body.domain!r}")
-    with db.session() as sess:
+    with database.session() as sess:
         if body.request_id is not None:
             pred_domain = sess.scalar(sa.select(Prediction.domain).where(Prediction.request_id == body.request_id))
             if pred_domain is None:

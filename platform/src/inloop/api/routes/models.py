@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 
-from inloop.api.deps import WriteAccess
+from inloop.api.deps import SettingsDep, WriteAccess
 
 router = APIRouter(tags=["models"])
 
@@ -32,11 +32,10 @@ class CanaryPublic(BaseModel):
 @router.get("/models/{domain}/canary", response_model=CanaryPublic,
             summary="The challenger's own metrics beside the champion's, and whether promotion would pass",
             responses={404: {"description": "Unknown domain, or the domain serves no model"}})
-def canary(domain: str, _: WriteAccess) -> CanaryPublic:
+def canary(domain: str, _: WriteAccess, settings: SettingsDep) -> CanaryPublic:
     from inloop.canary import canary_gates, canary_report
     from inloop.domains import UnknownDomainError
     from inloop.serving import served_model
-    from inloop.settings import get_settings
 
     try:
         spec = served_model(domain)
@@ -45,6 +44,6 @@ def canary(domain: str, _: WriteAccess) -> CanaryPublic:
     report = canary_report(domain, spec)
     gates = canary_gates(report)
     return CanaryPublic(domain=domain, model_name=spec.model_name, champion=report.champion,
-                        challenger=report.challenger, canary_share=get_settings().canary_share,
+                        challenger=report.challenger, canary_share=settings.canary_share,
                         report=report.to_dict(), gates=[GatePublic(**g.__dict__) for g in gates],
                         would_promote=all(g.passed for g in gates))

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from inloop.api.deps import WriteAccess
+from inloop.api.resources import PlatformDatabaseDep
 from inloop.incidents.replay import ReplayNotSupportedError, replay
 from inloop.predictions import (
     REQUEST_ID_PATTERN,
@@ -75,17 +76,18 @@ def list_predictions(
     client_request_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9._-]{8,64}$",
                                             description="The `X-Request-ID` the client sent.")],
     _: WriteAccess,
+    database: PlatformDatabaseDep,
     limit: Annotated[int, Query(ge=1, le=100, description="At most this many, newest first.")] = 20,
 ) -> list[PredictionPublic]:
     return [PredictionPublic.model_validate(e, from_attributes=True)
-            for e in predictions_for_client_request(client_request_id, limit=limit)]
+            for e in predictions_for_client_request(client_request_id, limit=limit, db_url=database.url)]
 
 
 @router.get("/{request_id}", response_model=PredictionPublic, summary="What the system saw and answered",
             responses={404: {"description": "No prediction with that request id"}})
-def read_prediction(request_id: RequestIdPath, _: WriteAccess) -> PredictionPublic:
+def read_prediction(request_id: RequestIdPath, _: WriteAccess, database: PlatformDatabaseDep) -> PredictionPublic:
     try:
-        entry = find_prediction(request_id)
+        entry = find_prediction(request_id, db_url=database.url)
     except UnknownRequestError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     return PredictionPublic.model_validate(entry, from_attributes=True)
