@@ -17,6 +17,7 @@ st.set_page_config(page_title="inloop — stakeholder console", page_icon=":mate
 PAGES = {
     "What you care about": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/concern.py", title="Concern", icon=":material/target:"),
         st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:"),
         st.Page("pages/project_card.py", title="Project card", icon=":material/assignment:"),
         st.Page("pages/demos.py", title="Worst-case demos", icon=":material/play_circle:"),
