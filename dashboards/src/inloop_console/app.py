@@ -12,7 +12,7 @@ from inloop.settings import disable_telemetry
 from inloop_console import access
 
 disable_telemetry()
-st.set_page_config(page_title="inloop — stakeholder console", page_icon=":material/verified:", layout="wide")
+st.set_page_config(page_title="inloop — stakeholder console", page_icon="✅", layout="wide")
 
 PAGES = {
     "What you care about": [
