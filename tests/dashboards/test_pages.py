@@ -193,7 +193,7 @@ def test_project_card_shows_what_is_unanswered_and_the_outage_matrix(open_page):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Checklist answered"] == "27 of 32"
     warnings = texts(at, "warning")
-    assert "5 checklist item(s) still unanswered:" in warnings
+    assert "5 checklist items still unanswered:" in warnings
     unanswered = at.dataframe[0].value["item"].tolist()
     assert unanswered == ["business_case.kpi.target", "business_case.current_approach",
                           "outage_impact.one_hour.impact", "concerns[2] (planned-one).worst_case",
@@ -228,7 +228,7 @@ def test_demos_show_the_last_stored_result_without_running_and_a_live_run_is_lab
     at.checkbox(key="demo_live_ok").check().run()
     at.button(key="demo_run").click().run()
     assert not at.exception
-    assert texts(at, "success")[0].startswith("The story held: all 1 claim(s) true")
+    assert texts(at, "success")[0].startswith("The story held: 1 claim true")
     markdown = " ".join(texts(at, "markdown"))
     assert "What came in:** A shopper with a shared family account opens the men" in markdown
     assert "Fallback took over:** The item is dropped from the last\\-seen box" in markdown

@@ -217,6 +217,8 @@ def seed_sample_data() -> None:
                 value = good[concern.threshold.op]  # type: ignore[union-attr]
                 if isinstance(value, float) and concern.threshold.op in (">=", ">"):  # type: ignore[union-attr]
                     value += rng.uniform(0, 0.01)
+                if concern.metric.unit.startswith("share"):  # type: ignore[union-attr]
+                    value = min(value, 1.0)  # a share above 100 % reads as nonsense on the screenshots
                 evaluate_concern(name, concern, Measurement(value, f"sample measurement {i + 1}"),
                                  asset_key="sample", run_id=None)
         log_predictions(PredictionEntry(domain=name, component="sample", features={"n": i}, output={"score": 0.5},

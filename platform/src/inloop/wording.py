@@ -11,7 +11,7 @@ import math
 
 from inloop.cards import Concern, Metric, Threshold
 
-__all__ = ["OP_WORDS", "describe", "metric_label", "quantity", "requirement", "singular_unit"]
+__all__ = ["OP_WORDS", "count_of", "describe", "metric_label", "quantity", "requirement", "singular_unit"]
 
 OP_WORDS = {"<=": "at most", ">=": "at least", "==": "exactly", "<": "below", ">": "above"}
 
@@ -95,3 +95,13 @@ def describe(concern: Concern, value: float | None, threshold: Threshold | None 
     if threshold is not None:
         text += f" ({requirement(threshold, unit)})"
     return text
+
+
+def count_of(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 claim", "2 claims", "1 entry", "3 entries": a count with its noun in the right number."""
+    if n == 1:
+        return f"{n:,} {noun}"
+    if plural is None:
+        plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else (
+            noun + "es" if noun.endswith(("s", "x", "ch", "sh")) else noun + "s")
+    return f"{n:,} {plural}"

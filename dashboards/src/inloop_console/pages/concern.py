@@ -14,7 +14,7 @@ from inloop import domains as registry
 from inloop.alerts import list_alerts
 from inloop.demos import last_demo_runs
 from inloop.incidents import get_report
-from inloop.wording import describe, metric_label, requirement
+from inloop.wording import count_of, describe, metric_label, requirement
 from inloop_console import queries
 from inloop_console.access import guard, plain
 from inloop_console.alert_view import show_alert, show_flash
@@ -70,8 +70,8 @@ else:
     if state.bad and open_alerts:
         since = min(a.first_seen_at for a in open_alerts)
         st.markdown(f"**Live now:** an incident is open since {since:%Y-%m-%d %H:%M} UTC "
-                    f"({sum(a.occurrences for a in open_alerts)} failed check(s) counted on "
-                    f"{len(open_alerts)} open alert{'' if len(open_alerts) == 1 else 's'}).")
+                    f"({count_of(sum(a.occurrences for a in open_alerts), 'failed check')} counted on "
+                    f"{count_of(len(open_alerts), 'open alert')}).")
 if concern.worst_case:
     st.markdown(f"**The worst case:** {plain(concern.worst_case)}")
 if concern.user_story:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from inloop import domains as registry
 from inloop.demos import DemoResult, last_demo_runs, run_demo
+from inloop.wording import count_of
 from inloop_console import queries
 from inloop_console.access import guard, plain
 from inloop_console.demo_view import show_step, stored_verdict
@@ -18,7 +19,7 @@ guard()  # a page opened around app.py still requires login
 
 def show_verdict(result: DemoResult) -> None:
     if result.passed:
-        st.success(f"The story held: all {sum(s.kind == 'claim' for s in result.steps)} claim(s) true "
+        st.success(f"The story held: {count_of(sum(s.kind == 'claim' for s in result.steps), 'claim')} true "
                    f"({result.seconds:.1f} s).", icon=":material/verified:")
     elif result.error:
         st.error("The demo crashed, so its story did not hold. The engineers get the details below.")
@@ -26,7 +27,7 @@ def show_verdict(result: DemoResult) -> None:
             st.code(result.error, language=None)
     else:
         broken = result.failed_claims
-        st.error(f"The story did NOT hold: {len(broken)} claim(s) broken: "
+        st.error(f"The story did NOT hold: {count_of(len(broken), 'claim')} broken: "
                  + "; ".join(plain(s.title) for s in broken) if broken else
                  "The story did NOT hold: the demo made no claim at all.")
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from inloop import domains as registry
 from inloop.alerts import list_alerts
+from inloop.wording import count_of
 from inloop_console import queries
 from inloop_console.access import guard, plain
 from inloop_console.concerns import concern_state, scoreboard_html
@@ -58,7 +59,8 @@ for name, domain in sorted(domains.items()):
         continue
     if refused:
         names = ", ".join(r["name"] for r in refused[:3]) + (f" (+{len(refused) - 3})" if len(refused) > 3 else "")
-        st.warning(f"{len(refused)} inbox entr{'y' if len(refused) == 1 else 'ies'} of {name} refused at the door "
+        project = loaded.cards[name].title if name in loaded.cards else name
+        st.warning(f"{count_of(len(refused), 'inbox entry')} of {plain(project)} refused at the door "
                    f"(never taken as invoices): {plain(names)}.", icon=":material/do_not_disturb_on:")
         st.page_link("pages/review_queue.py", label="See why and what to do in the review queue",
                      icon=":material/receipt_long:")
