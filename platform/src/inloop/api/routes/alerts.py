@@ -23,6 +23,8 @@ from inloop.api.deps import WriteAccess
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
+# Checked as sent (no stripping before the limits), so the schema says exactly what is accepted;
+# the alerts functions then store the name and note trimmed.
 Person = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$",
                               description="The person's name or e-mail, recorded with the action.")]
 Note = Annotated[str, Field(max_length=5000)]
@@ -62,23 +64,23 @@ class AlertDetail(AlertPublic):
 
 
 class Acknowledge(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
     by: Person
     note: Note | None = None
 
 
 class Assign(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
     to: Person
     by: Person
     note: Note | None = None
 
 
 class Resolve(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
     by: Person
-    note: Annotated[str, Field(min_length=1, max_length=5000,
-                               description="What was done, or why no action is needed.")]
+    note: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S",
+                               description="What was done, or why no action is needed (not blank).")]
 
 
 AlertId = Annotated[int, Path(ge=1, description="The alert's number (#id in the console).")]
