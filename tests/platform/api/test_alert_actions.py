@@ -68,6 +68,7 @@ BAD_BODIES = [
     ("acknowledge", {}),                                  # who is missing
     ("acknowledge", {"by": "   "}),                       # a blank name
     ("acknowledge", {"by": "Dana\nEvil"}),                # not one line
+    ("acknowledge", {"by": "Da\u0004na"}),                # a control character
     ("acknowledge", {"by": "x" * 201}),
     ("acknowledge", {"by": "Dana", "colour": "red"}),     # unknown field
     ("assign", {"by": "Dana"}),                           # to whom?
@@ -90,6 +91,8 @@ def test_bad_bodies_are_422_and_change_nothing(client: TestClient) -> None:
 def test_bad_alert_id_is_422_and_actions_need_the_token(client: TestClient, anonymous: TestClient) -> None:
     assert client.post("/alerts/0/acknowledge", json={"by": "Dana"}).status_code == 422
     assert client.post("/alerts/abc/acknowledge", json={"by": "Dana"}).status_code == 422
+    assert client.post("/alerts/2147483648/acknowledge", json={"by": "Dana"}).status_code == 422  # beyond an id
+    assert client.get("/alerts/9223372036854775808").status_code == 422
     alert_id = _open_alert()
     assert anonymous.post(f"/alerts/{alert_id}/resolve", json={"by": "Dana", "note": "x"}).status_code == 401
     assert get_alert(alert_id).status == "open"

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 # Checked as sent (no stripping before the limits), so the schema says exactly what is accepted;
 # the alerts functions then store the name and note trimmed.
-Person = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$",
+Person = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$",
                               description="The person's name or e-mail, recorded with the action.")]
 Note = Annotated[str, Field(max_length=5000)]
 
@@ -83,7 +83,7 @@ class Resolve(BaseModel):
                                description="What was done, or why no action is needed (not blank).")]
 
 
-AlertId = Annotated[int, Path(ge=1, description="The alert's number (#id in the console).")]
+AlertId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The alert's number (#id in the console).")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No alert has this id."},
     409: {"description": "The alert is already resolved (or already acknowledged / assigned to that person)."},
