@@ -35,15 +35,23 @@ def measure(shop_domain, concern_id: str, value: float, summary: str = "") -> No
 # Overview ----------------------------------------------------------------------------------------
 
 
+def board(at) -> str:
+    """The scoreboard tables (HTML in markdown elements)."""
+    return " ".join(t for t in texts(at, "markdown") if "inloop-board" in t)
+
+
 def test_overview_before_any_check_says_nothing_is_checked_yet(open_page):
     at = open_page("overview")
     assert texts(at, "info")[0] == "No concern has been checked yet — 3 of 3 not yet checked"
-    captions = " ".join(texts(at, "caption"))
-    assert "the check off_context_rate has not run yet" in captions
+    table = board(at)
+    assert table.count(">not yet checked</span>") == 3
+    assert "Off context rate: not measured yet" in table  # no label on this test card: the code name, readable
+    captions = " ".join(texts(at, "caption"))  # the engineers' detail, folded away
+    assert "the check off\\_context\\_rate has not run yet" in captions
     assert "agreed with the stakeholder, the check is not built yet" in captions  # the planned concern
 
 
-def test_overview_first_line_names_the_failing_concern_with_value_threshold_and_trend(open_page, shop_domain):
+def test_overview_is_a_scoreboard_with_the_metric_in_words_against_its_threshold(open_page, shop_domain):
     measure(shop_domain, "no-off-context-items", 0.0)
     measure(shop_domain, "no-off-context-items", 0.002)
     measure(shop_domain, "no-off-context-items", 0.04, "4 of 100 men's pages showed a women's item")
@@ -51,14 +59,27 @@ def test_overview_first_line_names_the_failing_concern_with_value_threshold_and_
     at = open_page("overview")
     assert texts(at, "error")[0] == ("1 concern needs attention: No women's items on the men's page — "
                                      "1 of 3 not yet checked")
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"off_context_rate": "0.04", "new_user_coverage": "0.97"}
-    assert "must be <= 0.01" in " ".join(texts(at, "caption"))
-    assert len(at.get("vega_lite_chart")) == 1  # three checks of one concern make a trend
-    assert "4 of 100 men's pages showed a women's item" in texts(at, "text")
+    table = board(at)
+    assert "Test shop home page" in [h.value for h in at.subheader]  # the card's title, not the domain id
+    assert "Off context rate: 0.04" in table and "must be at most 0.01" in table
+    assert "New user coverage: 0.97" in table and "must be at least 0.95" in table
+    assert ">needs attention</span>" in table and ">holds</span>" in table
+    assert "worse" in table  # 0 -> 0.04 against an at-most threshold
+    assert '<a href="concern?domain=shop_test&amp;concern=no-off-context-items" target="_self">' in table
+    assert "<svg" in table  # the trend, with the threshold drawn as a dashed line
     assert any("open alert" in w for w in texts(at, "warning"))
-    links = [e.proto.label for e in at.get("page_link")]
-    assert "Open alert #1 for this concern" in links  # the failing concern links to its alert
+
+
+def test_an_open_error_alert_is_never_green(open_page, shop_domain):
+    from inloop.alerts import raise_alert
+
+    measure(shop_domain, "new-users-get-recommendations", 0.99)
+    raise_alert(domain="shop_test", cause_key="shop_test:manual", title="New users saw empty boxes",
+                message="reported by the shop team", concern_id="new-users-get-recommendations")
+    at = open_page("overview")
+    table = board(at)
+    assert ">alert open</span>" in table and ">holds</span>" not in table
+    assert texts(at, "error")[0].startswith("1 concern needs attention: New users see recommendations too")
 
 
 def test_overview_says_all_hold_when_every_checked_concern_holds(open_page, shop_domain):
@@ -68,7 +89,7 @@ def test_overview_says_all_hold_when_every_checked_concern_holds(open_page, shop
     assert texts(at, "info")[0] == "All 2 checked concerns hold — 1 of 3 not yet checked"
 
 
-def test_the_overviews_demo_link_opens_that_demo_and_not_the_first_in_the_list(open_page, shop_domain,
+def test_the_concern_pages_demo_link_opens_that_demo_and_not_the_first_in_the_list(open_page, shop_domain,
                                                                                   monkeypatch):
     from urllib.parse import parse_qs
 
@@ -83,9 +104,9 @@ def test_the_overviews_demo_link_opens_that_demo_and_not_the_first_in_the_list(o
                         module._bag_story, ())
     monkeypatch.setattr(module, "DEMOS", {"a-listed-first": listed_first, **module.DEMOS})
     measure(shop_domain, "no-off-context-items", 0.05)
-    at = open_page("overview")
-    [link] = [e.proto for e in at.get("page_link") if e.proto.label.startswith("Watch the worst-case demo")]
-    assert link.label == "Watch the worst-case demo `bag-on-mens-page`" and link.page == "demos"
+    at = open_page("concern", concern_ref="shop_test:no-off-context-items")
+    [link] = [e.proto for e in at.get("page_link") if e.proto.label == "Open it on the demos page"]
+    assert link.page == "demos"
     query = parse_qs(link.query_string)
     assert query == {"demo": ["shop_test:bag-on-mens-page"]}
     # Follow the link: the demos page opens with the link's query parameters.
@@ -94,7 +115,7 @@ def test_the_overviews_demo_link_opens_that_demo_and_not_the_first_in_the_list(o
     demos.switch_page("pages/demos.py")
     demos.run()
     assert not demos.exception
-    assert demos.selectbox(key="demo_pick").options[0].endswith("(shop_test:a-listed-first)")
+    assert demos.selectbox(key="demo_pick").options[0].startswith("Another story, first in the list")
     assert demos.selectbox(key="demo_pick").value == "shop_test:bag-on-mens-page"
     # The link chose once: the person's own pick afterwards stays.
     demos.selectbox(key="demo_pick").select("shop_test:a-listed-first").run()
@@ -110,23 +131,58 @@ def test_alerts_inbox_drafts_a_postmortem_from_an_alert(open_page, shop_domain):
     assert "No alerts here" in texts(at, "success")[0]
     measure(shop_domain, "no-off-context-items", 0.05, "5 % off-context")
     at = open_page("alerts")
-    assert "5 % off-context" in " ".join(texts(at, "text"))
     alert_id = int(at.expander[0].label.split()[0].lstrip("#"))
+    assert at.expander[0].label.startswith(f"#{alert_id} · Test shop home page · ")  # the card title, not the id
     at.text_input(key=f"alert_author_{alert_id}").input("Sam Engineer")
     at.button(key=f"draft_alert_{alert_id}").click().run()
     assert not at.exception
-    assert "Draft written to" in texts(at, "success")[0]
+    assert "The draft is written" in " ".join(texts(at, "success"))
     [path] = list(shop_domain.postmortems_dir.glob("*.md"))
     pm = load_postmortem(path)
     assert pm.status == "draft" and pm.authors == ["Sam Engineer"]
     assert pm.detection.reference == f"alert:{alert_id}"
 
 
-def test_an_alerts_concern_id_reads_as_written_without_escapes(open_page, shop_domain):
+def test_an_alert_reads_in_the_cards_words_and_links_its_concern_page(open_page, shop_domain):
     measure(shop_domain, "no-off-context-items", 0.05, "5 % off-context")
     at = open_page("alerts")
-    [concern] = [c for c in texts(at, "caption") if c.startswith("Concern:")]
-    assert concern == "Concern: `no-off-context-items` (see the Overview for its trend)"
+    markdown = texts(at, "markdown")
+    assert "**Off context rate: 0\\.05 \\(must be at most 0\\.01\\)**" in markdown
+    assert "off\\_context\\_rate = 0\\.05, expected \\<= 0\\.01\\. 5 % off\\-context" in texts(at, "caption")
+    [link] = [e.proto for e in at.get("page_link") if e.proto.label.startswith("Concern:")]
+    assert link.label == "Concern: No women's items on the men's page" and link.page == "concern"
+    assert link.query_string == "domain=shop_test&concern=no-off-context-items"
+    assert "*Check:* off\\_context\\_rate" in markdown  # evidence read out, not raw JSON
+    assert not at.json
+
+
+def test_an_alert_is_acknowledged_assigned_and_resolved_with_a_name_and_note(open_page, shop_domain):
+    from inloop.alerts import alert_events, get_alert
+
+    measure(shop_domain, "no-off-context-items", 0.05, "5 % off-context")
+    at = open_page("alerts")
+    alert_id = int(at.expander[0].label.split()[0].lstrip("#"))
+    key = f"alert_{alert_id}"
+    at.button(key=f"{key}_ack").click().run()  # no name: refused, nothing recorded
+    assert "say who acknowledges" in " ".join(texts(at, "error"))
+    assert get_alert(alert_id).acknowledged_by is None
+    at.text_input(key=f"{key}_who").input("Dana Ops")
+    at.button(key=f"{key}_ack").click().run()
+    assert f"Alert #{alert_id} acknowledged by Dana Ops." in texts(at, "success")
+    assert at.button(key=f"{key}_ack").disabled
+    at.text_input(key=f"{key}_assignee").input("Kim Engineer")
+    at.button(key=f"{key}_assign").click().run()
+    at.button(key=f"{key}_resolve").click().run()  # no note: refused
+    assert "a resolution needs a note" in " ".join(texts(at, "error"))
+    at.text_input(key=f"{key}_note").input("Filter fixed and redeployed")
+    at.button(key=f"{key}_resolve").click().run()
+    assert not at.exception
+    alert = get_alert(alert_id)
+    assert (alert.status, alert.resolved_by, alert.resolution, alert.assignee) == (
+        "resolved", "Dana Ops", "Filter fixed and redeployed", "Kim Engineer")
+    assert [(e.action, e.actor) for e in alert_events(alert_id)] == [
+        ("acknowledged", "Dana Ops"), ("assigned", "Dana Ops"), ("resolved", "Dana Ops")]
+    assert "No alerts here" in texts(at, "success")[-1]  # the open inbox is empty again
 
 
 # Project card ------------------------------------------------------------------------------------
@@ -137,7 +193,7 @@ def test_project_card_shows_what_is_unanswered_and_the_outage_matrix(open_page):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Checklist answered"] == "27 of 32"
     warnings = texts(at, "warning")
-    assert "5 checklist item(s) still unanswered:" in warnings
+    assert "5 checklist items still unanswered:" in warnings
     unanswered = at.dataframe[0].value["item"].tolist()
     assert unanswered == ["business_case.kpi.target", "business_case.current_approach",
                           "outage_impact.one_hour.impact", "concerns[2] (planned-one).worst_case",
@@ -156,16 +212,35 @@ def test_project_card_shows_what_is_unanswered_and_the_outage_matrix(open_page):
 # Worst-case demos --------------------------------------------------------------------------------
 
 
-def test_a_demo_runs_live_and_shows_its_steps_and_verdict(open_page):
+def test_demos_show_the_last_stored_result_without_running_and_a_live_run_is_labelled(open_page, shop_domain):
+    import datetime as dt
+
+    from inloop.db.models import DemoRun
+
     at = open_page("demos")
     assert at.selectbox(key="demo_pick").value == "shop_test:bag-on-mens-page"
+    assert "This demo has not run yet on this installation" in texts(at, "info")[0]
+    with db.read_session() as sess:
+        assert sess.scalar(sa.select(sa.func.count()).select_from(DemoRun)) == 0  # opening the page ran nothing
+    [live] = [e for e in at.expander if e.label == "Run it live — writes to the real system"]
+    assert "writes records, alerts and check results" in texts(at, "warning")[0]
+    assert at.button(key="demo_run").disabled  # only after saying it may write
+    at.checkbox(key="demo_live_ok").check().run()
     at.button(key="demo_run").click().run()
     assert not at.exception
-    assert texts(at, "success")[0].startswith("The story held: all 1 claim(s) true")
+    assert texts(at, "success")[0].startswith("The story held: 1 claim true")
     markdown = " ".join(texts(at, "markdown"))
     assert "What came in:** A shopper with a shared family account opens the men" in markdown
     assert "Fallback took over:** The item is dropped from the last\\-seen box" in markdown
-    assert "held" in markdown and "No women" in markdown
+    # The live run was stored; a fresh session shows it without running anything.
+    with db.read_session() as sess:
+        [row] = sess.scalars(sa.select(DemoRun)).all()
+    assert (row.domain, row.demo_id, row.passed, row.source) == ("shop_test", "bag-on-mens-page", True, "console")
+    assert row.started_at > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    fresh = open_page("demos")
+    verdict = texts(fresh, "success")[0]
+    assert verdict.startswith("Passed on ") and "run by console; 1 of 1 claim held" in verdict
+    assert "No women" in " ".join(texts(fresh, "markdown"))
 
 
 def test_demos_page_without_demos_says_where_they_come_from(open_page, shop_domain, monkeypatch):

@@ -12,11 +12,12 @@ from inloop.settings import disable_telemetry
 from inloop_console import access
 
 disable_telemetry()
-st.set_page_config(page_title="inloop — stakeholder console", page_icon=":material/verified:", layout="wide")
+st.set_page_config(page_title="inloop — stakeholder console", page_icon="✅", layout="wide")
 
 PAGES = {
     "What you care about": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/concern.py", title="Concern", icon=":material/target:"),
         st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:"),
         st.Page("pages/project_card.py", title="Project card", icon=":material/assignment:"),
         st.Page("pages/demos.py", title="Worst-case demos", icon=":material/play_circle:"),

@@ -2,7 +2,10 @@
 
 Starts the console with ``streamlit run`` on a free loopback port, opens every page in headless
 Debian chromium through Playwright, fails when a page shows a Streamlit exception (or never
-finishes rendering), and saves one full-page screenshot per page. By default it runs against a
+finishes rendering), when the browser reports a JavaScript error, or when any request leaves the
+machine (everything must come from the console itself), and saves one full-page screenshot per page.
+It also opens a concern page with an open alert and acknowledges the alert there, as a person would.
+By default it runs against a
 fresh temporary data directory seeded with a little realistic data (check results, an alert,
 logged predictions, a bug report) so the screenshots show filled pages; ``--data-dir`` points it
 at an existing installation instead (nothing is seeded there).
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,12 +24,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["PAGES", "PageResult", "check_pages", "main", "seed_sample_data"]
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 APP = Path(__file__).with_name("app.py")
 #: URL path of every page file (Streamlit derives it from the file name; the default page, overview, is "/").
@@ -87,9 +94,56 @@ def running_console(env: dict[str, str], port: int, log_path: Path, timeout_s: f
             proc.wait(timeout=5)
 
 
-def check_pages(url: str, out: Path, pages: list[str] = PAGES, timeout_s: float = 90) -> list[PageResult]:
-    """Open each page headless; a page fails on a shown exception or when it never finishes running."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+def _settle(page, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_selector("[data-testid='stMainBlockContainer'] h1", timeout=timeout_s * 1000)
+    # The app root says whether the page's script is still running; wait until it finished.
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
+                           state="attached", timeout=timeout_s * 1000)
+    page.wait_for_timeout(800)  # charts and images settle after the script finished
+
+
+def _problems(page, js_errors: list[str], outside: list[str]) -> str:  # type: ignore[no-untyped-def]
+    found = []
+    exceptions = page.locator("[data-testid='stException']")
+    if exceptions.count():
+        found.append("Streamlit exception on the page: " + exceptions.first.inner_text()[:2000])
+    if js_errors:
+        found.append("JavaScript error(s): " + " | ".join(js_errors[:5]))
+    if outside:
+        found.append("request(s) to another host: " + ", ".join(sorted(set(outside))[:5]))
+    return "; ".join(found)
+
+
+def _is_outside(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme in ("http", "https", "ws", "wss") and (parts.hostname or "") not in LOCAL_HOSTS
+
+
+def acknowledge_on_concern_page(page, url: str, concern: tuple[str, str], timeout_s: float) -> str:  # type: ignore[no-untyped-def]
+    """Open the concern's page, type a name and press "Acknowledge" on its open alert; the problem, or ""."""
+    domain, concern_id = concern
+    query = urllib.parse.urlencode({"domain": domain, "concern": concern_id})
+    page.goto(f"{url}/concern?{query}", wait_until="domcontentloaded", timeout=timeout_s * 1000)
+    _settle(page, timeout_s)
+    name = page.locator("input[aria-label='Your name']").first
+    name.fill("Browser Check")
+    name.press("Enter")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name=re.compile("Acknowledge")).first.click()
+    try:
+        page.get_by_text(re.compile(r"acknowledged by Browser Check\.")).first.wait_for(timeout=timeout_s * 1000)
+    except Exception:
+        return "pressing Acknowledge on the concern page did not say the alert was acknowledged"
+    _settle(page, timeout_s)
+    return ""
+
+
+def check_pages(url: str, out: Path, pages: list[str] = PAGES, timeout_s: float = 90,
+                acknowledge: tuple[str, str] | None = None) -> list[PageResult]:
+    """Open each page headless; a page fails on a shown exception, a JavaScript error, a request to another
+    host, or when it never finishes running. With ``acknowledge`` (domain, concern), that concern's page is
+    opened and its open alert acknowledged ("concern-acknowledged")."""
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
@@ -97,32 +151,39 @@ def check_pages(url: str, out: Path, pages: list[str] = PAGES, timeout_s: float 
         raise RuntimeError("chromium is not installed (Debian: apt-get install -y chromium)")
     out.mkdir(parents=True, exist_ok=True)
     results = []
+    outside: list[str] = []
+    walks: list[tuple[str, str]] = [(p, p or "overview") for p in pages]
+    if acknowledge is not None:
+        walks.append(("<acknowledge>", "concern-acknowledged"))
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            for page_path in pages:
-                name = page_path or "overview"
+            context.on("request", lambda request: outside.append(request.url) if _is_outside(request.url) else None)
+            # Noted above, then stopped here: nothing the check finds leaves the machine.
+            context.route(_is_outside, lambda route: route.abort())
+            for page_path, name in walks:
                 start = time.perf_counter()
                 page = context.new_page()
+                js_errors: list[str] = []
+                page.on("pageerror", lambda exc, errors=js_errors: errors.append(str(exc)[:500]))  # type: ignore[misc]
+                outside.clear()
                 problem = ""
                 try:
-                    page.goto(f"{url}/{page_path}", wait_until="domcontentloaded", timeout=timeout_s * 1000)
-                    page.wait_for_selector("[data-testid='stMainBlockContainer'] h1", timeout=timeout_s * 1000)
-                    # The app root says whether the page's script is still running; wait until it finished.
-                    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
-                                           state="attached", timeout=timeout_s * 1000)
-                    page.wait_for_timeout(800)  # charts and images settle after the script finished
+                    if page_path == "<acknowledge>":
+                        assert acknowledge is not None
+                        problem = acknowledge_on_concern_page(page, url, acknowledge, timeout_s)
+                    else:
+                        page.goto(f"{url}/{page_path}", wait_until="domcontentloaded", timeout=timeout_s * 1000)
+                        _settle(page, timeout_s)
                     # Streamlit scrolls inside its main section: grow the window so the shot holds the page.
                     height = page.evaluate("() => (document.querySelector(\"[data-testid='stMain']\") || "
                                            "document.body).scrollHeight")
                     page.set_viewport_size({"width": 1400, "height": max(1000, min(int(height) + 40, 8000))})
                     page.wait_for_timeout(300)
-                    exceptions = page.locator("[data-testid='stException']")
-                    if exceptions.count():
-                        problem = "Streamlit exception on the page: " + exceptions.first.inner_text()[:2000]
-                except PlaywrightTimeout as exc:
-                    problem = f"the page did not finish rendering: {exc}"
+                    problem = "; ".join(p for p in (problem, _problems(page, js_errors, outside)) if p)
+                except PlaywrightError as exc:  # a timeout too: the page never finished rendering
+                    problem = f"the page did not finish rendering or could not be used: {exc}"
                 shot = out / f"{name}.png"
                 with contextlib.suppress(Exception):
                     page.screenshot(path=str(shot), full_page=True)
@@ -156,6 +217,8 @@ def seed_sample_data() -> None:
                 value = good[concern.threshold.op]  # type: ignore[union-attr]
                 if isinstance(value, float) and concern.threshold.op in (">=", ">"):  # type: ignore[union-attr]
                     value += rng.uniform(0, 0.01)
+                if concern.metric.unit.startswith("share"):  # type: ignore[union-attr]
+                    value = min(value, 1.0)  # a share above 100 % reads as nonsense on the screenshots
                 evaluate_concern(name, concern, Measurement(value, f"sample measurement {i + 1}"),
                                  asset_key="sample", run_id=None)
         log_predictions(PredictionEntry(domain=name, component="sample", features={"n": i}, output={"score": 0.5},
@@ -168,6 +231,11 @@ def seed_sample_data() -> None:
                      "==": bad.threshold.value + 1}[bad.threshold.op]  # type: ignore[union-attr]
             evaluate_concern(name, bad, Measurement(wrong, "sample: this check failed on the latest run"),
                              asset_key="sample")
+    from inloop.alerts import list_alerts
+
+    alerting = [a for a in list_alerts(status="open") if a.concern_id]
+    if alerting:
+        print(f"ALERTING {alerting[-1].domain} {alerting[-1].concern_id}")  # main() acknowledges it in the walk
     first = sorted(discover_domains())[0] if discover_domains() else None
     if first:
         file_report({"reporter": "Sample Colleague", "text": "The page showed something odd <b>not bold</b>",
@@ -193,14 +261,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(seed.stdout + seed.stderr, file=sys.stderr)
                 print("error: could not seed the sample data", file=sys.stderr)
                 return 2
+            found = re.search(r"^ALERTING (\S+) (\S+)$", seed.stdout, re.MULTILINE)
+            acknowledge = (found.group(1), found.group(2)) if found else None
         else:
             env["INLOOP_DATA_DIR"] = str(args.data_dir.resolve())
+            acknowledge = None  # never act on a real installation's alerts
         env.update({"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "DO_NOT_TRACK": "1"})
         log_path = args.out.resolve() / "console.log"
         args.out.mkdir(parents=True, exist_ok=True)
         try:
             with running_console(env, free_port(), log_path, timeout_s=args.timeout) as url:
-                results = check_pages(url, args.out.resolve(), timeout_s=args.timeout)
+                results = check_pages(url, args.out.resolve(), timeout_s=args.timeout, acknowledge=acknowledge)
         except RuntimeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -208,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'ok  ' if r.ok else 'FAIL'} {r.page:14} {r.seconds:6.2f} s  {r.screenshot or '(no screenshot)'}"
               + (f"\n     {r.problem}" if r.problem else ""))
     failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} of {len(results)} pages rendered without a Streamlit exception.")
+    print(f"{len(results) - len(failed)} of {len(results)} pages rendered without a Streamlit exception, "
+          "JavaScript error or outside request.")
     return 1 if failed else 0
 
 

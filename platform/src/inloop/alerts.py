@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from inloop import db
-from inloop.db.models import Alert, utcnow
+from inloop.db.models import Alert, AlertEvent, utcnow
 from inloop.settings import get_settings
 
-__all__ = ["AlertRecord", "Delivery", "list_alerts", "raise_alert", "refresh_alert", "resolve_alerts",
-           "route_pending_alerts"]
+__all__ = ["AlertConflict", "AlertEventRecord", "AlertNotFound", "AlertRecord", "Delivery", "acknowledge_alert",
+           "alert_events", "assign_alert", "get_alert", "list_alerts", "raise_alert", "refresh_alert",
+           "resolve_alert", "resolve_alerts", "route_pending_alerts"]
 
 log = logging.getLogger("inloop.alerts")
 
@@ -48,12 +49,20 @@ class AlertRecord:
     routes: list[str]
     evidence: dict[str, Any]
     new: bool = False
+    acknowledged_at: dt.datetime | None = None
+    acknowledged_by: str | None = None
+    assignee: str | None = None
+    resolved_at: dt.datetime | None = None
+    resolved_by: str | None = None
+    resolution: str | None = None
 
     @classmethod
     def of(cls, row: Alert, new: bool = False) -> AlertRecord:
         return cls(row.id, row.domain, row.concern_id, row.source, row.cause_key, row.title, row.message,
                    row.severity, row.status, row.occurrences, row.first_seen_at, row.last_seen_at,
-                   list(row.routes), dict(row.evidence), new)
+                   list(row.routes), dict(row.evidence), new, acknowledged_at=row.acknowledged_at,
+                   acknowledged_by=row.acknowledged_by, assignee=row.assignee, resolved_at=row.resolved_at,
+                   resolved_by=row.resolved_by, resolution=row.resolution)
 
 
 def raise_alert(
@@ -132,14 +141,116 @@ def resolve_alerts(cause_key: str, resolution: str, db_url: str | None = None) -
 
 
 def list_alerts(domain: str | None = None, status: str | None = None, limit: int = 100,
-                db_url: str | None = None) -> list[AlertRecord]:
+                db_url: str | None = None, *, concern_id: str | None = None) -> list[AlertRecord]:
     with db.read_session(db_url) as sess:
         query = sa.select(Alert).order_by(Alert.last_seen_at.desc()).limit(limit)
         if domain:
             query = query.where(Alert.domain == domain)
+        if concern_id:
+            query = query.where(Alert.concern_id == concern_id)
         if status:
             query = query.where(Alert.status == status)
         return [AlertRecord.of(r) for r in sess.scalars(query)]
+
+
+# People acting on alerts ------------------------------------------------------------------------
+
+
+class AlertNotFound(LookupError):
+    """No alert has this id."""
+
+
+class AlertConflict(Exception):
+    """The action does not fit the alert's state (e.g. resolving an alert that is already resolved)."""
+
+
+@dataclass(frozen=True)
+class AlertEventRecord:
+    alert_id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    assignee: str | None
+    note: str | None
+
+
+def _person(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValueError(f"say who {what} (a person's name or e-mail)")
+    if len(value) > 200 or any(ord(ch) < 32 for ch in value):
+        raise ValueError(f"the name of who {what} must be one line of at most 200 characters")
+    return value
+
+
+def _note(value: str | None, *, required: bool = False) -> str | None:
+    value = (value or "").strip() or None
+    if required and value is None:
+        raise ValueError("a resolution needs a note: what was done, or why no action is needed")
+    if value is not None and len(value) > 5000:
+        raise ValueError("the note is longer than 5,000 characters")
+    return value
+
+
+def get_alert(alert_id: int, db_url: str | None = None) -> AlertRecord:
+    with db.read_session(db_url) as sess:
+        row = sess.get(Alert, alert_id)
+        if row is None:
+            raise AlertNotFound(f"no alert #{alert_id}")
+        return AlertRecord.of(row)
+
+
+def _act(alert_id: int, db_url: str | None, action: str, actor: str, note: str | None,
+         assignee: str | None = None) -> AlertRecord:
+    with db.session(db_url) as sess:
+        row = sess.scalars(sa.select(Alert).where(Alert.id == alert_id).with_for_update()).one_or_none()
+        if row is None:
+            raise AlertNotFound(f"no alert #{alert_id}")
+        if row.status == "resolved":
+            when = f" on {row.resolved_at:%Y-%m-%d %H:%M} UTC" if row.resolved_at else ""
+            by = f" by {row.resolved_by}" if row.resolved_by else ""
+            raise AlertConflict(f"alert #{alert_id} is already resolved{by}{when}; it cannot be {action}")
+        now = utcnow()
+        if action == "acknowledged":
+            if row.acknowledged_at is not None:
+                raise AlertConflict(f"alert #{alert_id} was already acknowledged by {row.acknowledged_by} on "
+                                    f"{row.acknowledged_at:%Y-%m-%d %H:%M} UTC")
+            row.acknowledged_at, row.acknowledged_by = now, actor
+        elif action == "assigned":
+            if row.assignee == assignee:
+                raise AlertConflict(f"alert #{alert_id} is already assigned to {assignee}")
+            row.assignee = assignee
+            if row.acknowledged_at is None:  # taking it on is also seeing it
+                row.acknowledged_at, row.acknowledged_by = now, actor
+        else:
+            row.status, row.open_key, row.resolved_at, row.resolved_by, row.resolution = (
+                "resolved", None, now, actor, note)
+        sess.add(AlertEvent(alert_id=alert_id, at=now, actor=actor, action=action, assignee=assignee, note=note))
+        sess.flush()
+        return AlertRecord.of(row)
+
+
+def acknowledge_alert(alert_id: int, *, by: str, note: str | None = None, db_url: str | None = None) -> AlertRecord:
+    """Record that ``by`` has seen the open alert (409-style :class:`AlertConflict` when already done)."""
+    return _act(alert_id, db_url, "acknowledged", _person(by, "acknowledges"), _note(note))
+
+
+def assign_alert(alert_id: int, *, to: str, by: str, note: str | None = None, db_url: str | None = None) -> AlertRecord:
+    """Give the open alert to ``to`` (recorded as done by ``by``)."""
+    return _act(alert_id, db_url, "assigned", _person(by, "assigns"), _note(note), _person(to, "is assigned"))
+
+
+def resolve_alert(alert_id: int, *, by: str, note: str, db_url: str | None = None) -> AlertRecord:
+    """Close the open alert by hand, with a note saying what was done. A later failure of the same
+    check opens a new alert (the cause is free again)."""
+    return _act(alert_id, db_url, "resolved", _person(by, "resolves"), _note(note, required=True))
+
+
+def alert_events(alert_id: int, db_url: str | None = None) -> list[AlertEventRecord]:
+    """What people did with the alert, oldest first."""
+    with db.read_session(db_url) as sess:
+        rows = sess.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id))
+        return [AlertEventRecord(r.alert_id, r.at, r.actor, r.action, r.assignee, r.note) for r in rows]
 
 
 @dataclass(frozen=True)

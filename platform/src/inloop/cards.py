@@ -110,6 +110,23 @@ class Metric(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
     description: str
     unit: str = ""
+    label: str | None = Field(
+        default=None, min_length=3, max_length=80,
+        description="The metric in the stakeholder's words, shown instead of the code name "
+                    "(e.g. 'Age of the model in service').")
+
+    @field_validator("label")
+    @classmethod
+    def _label_in_words(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        value = value.strip()
+        if re.fullmatch(r"[a-z0-9_]+", value) or "_" in value:
+            raise ValueError("label is the metric in business words (e.g. 'Share of invoices booked without "
+                             "review'), not a code name")
+        if value.endswith((".", ":")):
+            raise ValueError("label is a name, not a sentence: no trailing '.' or ':'")
+        return value
 
 
 class Threshold(_Strict):

@@ -256,7 +256,7 @@ def demo_run(
 
     if not as_json:
         typer.echo(f"{domain}:{demo.id} — {demo.title}\n{demo.story}\n")
-    result = run_demo(demo, on_step=show)
+    result = run_demo(demo, on_step=show, domain=domain, source="cli")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:

@@ -95,7 +95,8 @@ def show_replay(request_id: str, key: str) -> None:
 
 def show_report(report: BugReportRecord) -> None:
     where = " / ".join(x for x in (report.page, report.component) if x) or "page not given"
-    title = f"#{report.id} · {report.status} · {report.severity} · {report.domain} · {where}"
+    title = (f"#{report.id} · {report.status} · {report.severity} · {TITLES.get(report.domain, report.domain)} · "
+             f"{where}")
     with st.container(border=True):
         st.markdown(f"**{plain(title)}**")
         st.caption(f"reported by {report.reporter} on {report.created_at:%Y-%m-%d %H:%M} UTC · group "
@@ -147,6 +148,7 @@ st.title("Bug reports")
 st.caption("Saw something wrong? Tell us with the request id and a screenshot: we can read back exactly what the "
            "system saw and did. When several people report the same thing, it escalates.")
 domains = sorted(registry.discover_domains())
+TITLES = {name: card.title for name, card in queries.load_cards(registry.discover_domains()).cards.items()}
 tab_form, tab_inbox = st.tabs(["Report a problem", "Inbox"])
 
 with tab_form:
@@ -158,7 +160,8 @@ with tab_form:
             who = identity_input("bug_reporter")
             default_domain = params.get("domain")
             domain = st.selectbox("Which system", domains,
-                                  index=domains.index(default_domain) if default_domain in domains else 0)
+                                  index=domains.index(default_domain) if default_domain in domains else 0,
+                                  format_func=lambda n: TITLES.get(n, n))
             text = st.text_area("What did you see, and what did you expect?", key="bug_text")
             left, right = st.columns(2)
             request_id = left.text_input("Request id (shown on the page or in the API response)",

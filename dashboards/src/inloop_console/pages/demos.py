@@ -1,63 +1,25 @@
-"""Worst-case demos: pick one, run it live, and watch each step with its evidence."""
+"""Worst-case demos: each demo's last stored result (no run needed), and a live run that is labelled as
+writing to the real system."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from inloop import domains as registry
-from inloop.demos import DemoResult, Step, run_demo
+from inloop.demos import DemoResult, last_demo_runs, run_demo
+from inloop.wording import count_of
+from inloop_console import queries
 from inloop_console.access import guard, plain
+from inloop_console.demo_view import show_step, stored_verdict
 
 guard()  # a page opened around app.py still requires login
-
-KIND_ICON = {"input": ":material/input:", "action": ":material/bolt:", "check": ":material/rule:",
-             "fallback": ":material/alt_route:", "notify": ":material/campaign:", "result": ":material/flag:",
-             "claim": ":material/gavel:", "info": ":material/info:"}
-KIND_WORD = {"input": "What came in", "action": "What the system did", "check": "Check",
-             "fallback": "Fallback took over", "notify": "Who was notified", "result": "Where it ended",
-             "claim": "Claim", "info": "Note"}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
-
-
-def show_evidence(evidence: dict[str, Any]) -> None:
-    """Evidence as people read it: images as images, tables as tables, the rest as data."""
-    for key, value in evidence.items():
-        label = key.replace("_", " ")
-        if isinstance(value, bytes):
-            st.image(value, caption=label, width=420)
-        elif isinstance(value, str | Path) and Path(str(value)).suffix.lower() in IMAGE_SUFFIXES \
-                and Path(str(value)).is_file():
-            st.image(str(value), caption=label, width=420)
-        elif hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas DataFrame
-            st.caption(label)
-            st.dataframe(value, hide_index=True)
-        elif isinstance(value, dict | list):
-            st.caption(label)
-            st.json(value, expanded=False)
-        else:
-            st.markdown(f"*{plain(label)}:* {plain(str(value))}")
-
-
-def show_step(step: Step) -> None:
-    if step.kind == "claim":
-        mark = ":green[:material/check_circle: held]" if step.ok else ":red[:material/cancel: did NOT hold]"
-        st.markdown(f"{mark} — **{plain(step.title)}**  `{step.at_s:.2f}s`")
-    else:
-        st.markdown(f"{KIND_ICON.get(step.kind, '')} **{KIND_WORD.get(step.kind, step.kind)}:** "
-                    f"{plain(step.title)}  `{step.at_s:.2f}s`")
-    if step.detail:
-        st.caption(plain(step.detail))
-    if step.evidence:
-        with st.expander("Evidence"):
-            show_evidence(step.evidence)
 
 
 def show_verdict(result: DemoResult) -> None:
     if result.passed:
-        st.success(f"The story held: all {sum(s.kind == 'claim' for s in result.steps)} claim(s) true "
+        st.success(f"The story held: {count_of(sum(s.kind == 'claim' for s in result.steps), 'claim')} true "
                    f"({result.seconds:.1f} s).", icon=":material/verified:")
     elif result.error:
         st.error("The demo crashed, so its story did not hold. The engineers get the details below.")
@@ -65,16 +27,18 @@ def show_verdict(result: DemoResult) -> None:
             st.code(result.error, language=None)
     else:
         broken = result.failed_claims
-        st.error(f"The story did NOT hold: {len(broken)} claim(s) broken: "
+        st.error(f"The story did NOT hold: {count_of(len(broken), 'claim')} broken: "
                  + "; ".join(plain(s.title) for s in broken) if broken else
                  "The story did NOT hold: the demo made no claim at all.")
 
 
 st.title("Worst-case demos")
 st.caption("Each demo pushes a bad case through the real system and tells what happened, step by step. "
-           "It only counts as passed if every claim of its story held — the test suite runs the same demos.")
+           "It only counts as passed if every claim of its story held. Every run is stored — from this page, "
+           "the command line or the test suite — so the last result is shown here without running anything.")
 
 domains = registry.discover_domains()
+cards = queries.load_cards(domains).cards
 catalog: dict[str, tuple[str, Any]] = {}
 load_errors: dict[str, str] = {}
 for name, domain in sorted(domains.items()):
@@ -92,6 +56,11 @@ if not catalog:
             icon=":material/play_disabled:")
     st.stop()
 
+def project_of(ref: str) -> str:
+    name = catalog[ref][0]
+    return cards[name].title if name in cards else name
+
+
 # A link from the overview names its demo as ?demo=<domain>:<demo>. It selects that demo once and
 # is then dropped from the URL, so a later pick by the person is not pulled back to it.
 linked = st.query_params.get("demo")
@@ -102,27 +71,63 @@ if linked is not None:
     else:
         st.warning(f"The linked demo {plain(linked)} is not installed here; pick one from the list.")
 ref = st.selectbox("Demo", list(catalog), key="demo_pick",
-                   format_func=lambda r: f"{catalog[r][1].title}  ({r})")
+                   format_func=lambda r: f"{catalog[r][1].title}  ({project_of(r)})")
 domain_name, demo = catalog[ref]
+
+# The table of every demo's last stored result: read from the database, nothing runs.
+stored = {f"{r.domain}:{r.demo_id}": r for r in last_demo_runs()}
+with st.expander(f"Last result of every demo ({len(catalog)})", expanded=False):
+    st.dataframe([{"project": cards[catalog[r][0]].title if catalog[r][0] in cards else catalog[r][0],
+                   "demo": catalog[r][1].title,
+                   "last result": ("passed" if stored[r].passed else "did NOT pass") if r in stored else "never run",
+                   "when (UTC)": f"{stored[r].started_at:%Y-%m-%d %H:%M}" if r in stored else "",
+                   "run by": stored[r].source if r in stored else ""} for r in catalog], hide_index=True)
+
 st.subheader(demo.title)
 st.write(demo.story)
-if demo.concerns:
-    st.caption("Shows the concern(s): " + ", ".join(f"`{c}`" for c in demo.concerns))
+if demo.concerns and domain_name in cards:
+    by_id = {c.id: c for c in cards[domain_name].concerns}
+    for concern_id in demo.concerns:
+        concern = by_id.get(concern_id)
+        st.page_link("pages/concern.py", label=f"Shows the concern: {concern.statement if concern else concern_id}",
+                     icon=":material/target:", query_params={"domain": domain_name, "concern": concern_id})
 
 results: dict[str, DemoResult] = st.session_state.setdefault("demo_results", {})
-if st.button("Run it live", key="demo_run", type="primary", icon=":material/play_arrow:"):
-    with st.status(f"Running {demo.title}...", expanded=True) as status:
-        result = run_demo(demo, on_step=lambda step: st.text(f"{step.at_s:6.2f}s  {step.title}"))
-        status.update(label=f"{demo.title}: {'the story held' if result.passed else 'the story did NOT hold'}",
-                      state="complete" if result.passed else "error", expanded=False)
-    results[ref] = result
-
+last = stored.get(ref)
 if ref in results:
     result = results[ref]
+    st.markdown("#### The run you just started")
     show_verdict(result)
+    steps = result.steps
+elif last is not None:
+    st.markdown("#### Last stored result")
+    (st.success if last.passed else st.error)(stored_verdict(last),
+                                               icon=":material/verified:" if last.passed else ":material/error:")
+    if last.error:
+        with st.expander("For engineers: why it crashed"):
+            st.code(last.error, language=None)
+    steps = last.steps
+else:
+    st.info("This demo has not run yet on this installation: no stored result. The test suite and "
+            "`inloop demo run` store one each time they run it.", icon=":material/history:")
+    steps = []
+if steps:
     st.markdown("#### What happened, step by step")
-    for step in result.steps:
+    for step in steps:
         with st.container(border=True):
             show_step(step)
-else:
-    st.caption("Press “Run it live” to play the story on the real system.")
+
+st.divider()
+with st.expander("Run it live — writes to the real system", icon=":material/warning:"):
+    st.warning("A live run pushes its bad case through the running system: it writes records, alerts and "
+               "check results into this installation's database, exactly as a real incident would. "
+               "Only run it where that is wanted (a demo or test installation).", icon=":material/warning:")
+    agreed = st.checkbox("I understand that this run writes to the system", key="demo_live_ok")
+    if st.button("Run it live", key="demo_run", type="primary", icon=":material/play_arrow:", disabled=not agreed):
+        with st.status(f"Running {demo.title}...", expanded=True) as status:
+            result = run_demo(demo, on_step=lambda step: st.text(f"{step.at_s:6.2f}s  {step.title}"),
+                              domain=domain_name, source="console")
+            status.update(label=f"{demo.title}: {'the story held' if result.passed else 'the story did NOT hold'}",
+                          state="complete" if result.passed else "error", expanded=False)
+        results[ref] = result
+        st.rerun()

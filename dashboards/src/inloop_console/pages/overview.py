@@ -1,117 +1,33 @@
-"""Overview: every stakeholder concern, whether it holds, its metric against the threshold, its trend."""
+"""Overview: a scoreboard of every project's concerns — state (an open alert colours it), the metric in the
+card's words against its threshold, the trend — each linked to its concern page."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import streamlit as st
 
 from inloop import domains as registry
 from inloop.alerts import list_alerts
-from inloop.settings import get_settings
+from inloop.wording import count_of
 from inloop_console import queries
 from inloop_console.access import guard, plain
+from inloop_console.concerns import concern_state, scoreboard_html
 
 guard()  # a page opened around app.py still requires login
-
-BADGE = {"holds": ":green-badge[:material/check_circle: holds]",
-         "needs attention": ":red-badge[:material/error: needs attention]",
-         "not yet checked": ":gray-badge[:material/schedule: not yet checked]"}
-
-
-def trend_chart(status: queries.ConcernStatus) -> dict:
-    """Vega-Lite spec of the metric's recent values, the threshold as a dashed rule, failed checks in red.
-
-    Written as a plain spec (not Altair) because Altair validates every chart against the schema,
-    which made an overview with twenty trends take seconds.
-    """
-    values = [{"checked": p.evaluated_at.isoformat(), "value": p.value, "holds": p.passed} for p in status.history]
-    span = status.history[-1].evaluated_at - status.history[0].evaluated_at
-    time_format = "%d %b" if span.days >= 2 else "%d %b %H:%M"
-    layers: list[dict] = [
-        {"mark": {"type": "line", "color": "#888"},
-         "encoding": {"x": {"field": "checked", "type": "temporal", "title": None,
-                            "axis": {"labelAngle": 0, "tickCount": 3, "format": time_format}},
-                      "y": {"field": "value", "type": "quantitative", "title": None,
-                            "axis": {"format": ".3~r", "tickCount": 3}}}},
-        {"mark": {"type": "circle", "size": 40},
-         "encoding": {"x": {"field": "checked", "type": "temporal"}, "y": {"field": "value", "type": "quantitative"},
-                      "color": {"field": "holds", "type": "nominal", "legend": None,
-                                "scale": {"domain": [True, False], "range": ["#2e7d32", "#c62828"]}},
-                      "tooltip": [{"field": "checked", "type": "temporal", "format": "%Y-%m-%d %H:%M"},
-                                  {"field": "value", "type": "quantitative"}, {"field": "holds", "type": "nominal"}]}},
-    ]
-    if status.concern.threshold is not None:
-        layers.append({"mark": {"type": "rule", "strokeDash": [4, 3], "color": "#c62828"},
-                       "encoding": {"y": {"datum": status.concern.threshold.value, "type": "quantitative"}}})
-    return {"data": {"values": values}, "height": 110, "layer": layers}
-
-
-def evidence_links(status: queries.ConcernStatus) -> list[str]:
-    links = []
-    url = status.evidence_url
-    if url and url.startswith(("http://", "https://")):
-        links.append(f"[evidence]({url})")
-    elif url:
-        links.append(f"evidence: `{url}`" + (" (open it on the Monitoring page, “Drift reports”)"
-                                               if url.endswith(".html") else ""))
-    if status.run_id:
-        dagster = f"http://127.0.0.1:{get_settings().dagster_port}/runs/{status.run_id}"
-        links.append(f"[check run in Dagster]({dagster})")
-    return links
-
-
-def concern_row(status: queries.ConcernStatus, alert_id: int | None) -> None:
-    concern = status.concern
-    with st.container(border=True):
-        left, middle, right = st.columns([5, 3, 4], vertical_alignment="center")
-        with left:
-            st.markdown(f"{BADGE[status.status]} **{plain(concern.statement)}**")
-            who = f"raised by {plain(concern.raised_by)}" if concern.raised_by else ""
-            st.caption(" · ".join(x for x in (who, f"concern `{concern.id}`") if x))
-        with middle:
-            if status.status == "not yet checked":
-                st.caption(f"Not yet checked: {status.why_unchecked}.")
-                if status.threshold and concern.metric:
-                    st.caption(f"Will hold when {concern.metric.name} {status.threshold}.")
-            else:
-                unit = concern.metric.unit if concern.metric else ""
-                name = concern.metric.name if concern.metric else "metric"
-                # The unit goes in the caption: long units ("share of sessions ...") cut the number off.
-                st.metric(name, queries.fmt_value(status.value), help=concern.metric.description
-                          if concern.metric else None)
-                st.caption((f"{plain(unit)} · " if unit else "") + f"must be {status.threshold} · last checked "
-                           f"{status.last_checked:%Y-%m-%d %H:%M} UTC")
-        with right:
-            if len(status.history) >= 2:
-                st.vega_lite_chart(trend_chart(status), width="stretch")
-            elif status.history:
-                st.caption("One check so far: the trend appears after the next run.")
-        if status.status != "not yet checked":
-            extra = evidence_links(status)
-            with st.expander("Details and evidence"):
-                if status.summary:
-                    st.text(status.summary)
-                if extra:
-                    st.markdown(" · ".join(extra))
-                if alert_id is not None:
-                    st.page_link("pages/alerts.py", label=f"Open alert #{alert_id} for this concern",
-                                 icon=":material/notifications:")
-                if concern.worst_case:
-                    st.markdown(f"**Worst case:** {plain(concern.worst_case)}")
-                if concern.demo:
-                    # ?demo=<domain>:<demo> opens the demos page on this demo, not the first of its list.
-                    st.page_link("pages/demos.py", label=f"Watch the worst-case demo `{concern.demo}`",
-                                 icon=":material/play_circle:",
-                                 query_params={"demo": f"{status.domain}:{concern.demo}"})
-
 
 st.title("Are your concerns holding?")
 domains = registry.discover_domains()
 loaded = queries.load_cards(domains)
 statuses = queries.concern_statuses(loaded.cards)
-line = queries.headline(statuses)
-if any(s.status == "needs attention" for s in statuses):
+open_alerts = list_alerts(status="open", limit=500)
+states = {(s.domain, s.concern.id): concern_state(s, open_alerts) for s in statuses}
+# An open ERROR alert counts as "needs attention" in the first line too: it is never reported as holding.
+line = queries.headline([dataclasses.replace(s, status="needs attention") if states[(s.domain, s.concern.id)].bad
+                         else s for s in statuses])
+if any(state.bad for state in states.values()):
     st.error(line, icon=":material/error:")
-elif statuses and all(s.status == "holds" for s in statuses):
+elif statuses and all(state.word == "holds" for state in states.values()):
     st.success(line, icon=":material/check_circle:")
 else:
     st.info(line, icon=":material/info:")
@@ -123,11 +39,12 @@ if not domains:
     st.warning("No domains are installed. Each domain registers itself through the `inloop.domains` "
                "entry point (see docs); `uv sync` installs the three demo domains.")
 
-open_alerts = list_alerts(status="open", limit=200)
-alert_of = {(a.domain, a.concern_id): a.id for a in reversed(open_alerts) if a.concern_id}
 if open_alerts:
-    st.warning(f"{len(open_alerts)}{'+' if len(open_alerts) == 200 else ''} open alert(s): newest is "
-               f"“{plain(open_alerts[0].title)}” ({open_alerts[0].domain}).", icon=":material/notifications:")
+    n = len(open_alerts)
+    newest = open_alerts[0]
+    project = loaded.cards[newest.domain].title if newest.domain in loaded.cards else newest.domain
+    st.warning(f"{n}{'+' if n == 500 else ''} open alert{'' if n == 1 else 's'}: newest is "
+               f"“{plain(newest.title)}” ({plain(project)}).", icon=":material/notifications:")
     st.page_link("pages/alerts.py", label="Open the alerts inbox", icon=":material/notifications:")
 
 # Inbox entries a domain's intake refused at the door (links, hidden files, devices): not invoices
@@ -142,7 +59,8 @@ for name, domain in sorted(domains.items()):
         continue
     if refused:
         names = ", ".join(r["name"] for r in refused[:3]) + (f" (+{len(refused) - 3})" if len(refused) > 3 else "")
-        st.warning(f"{len(refused)} inbox entr{'y' if len(refused) == 1 else 'ies'} of {name} refused at the door "
+        project = loaded.cards[name].title if name in loaded.cards else name
+        st.warning(f"{count_of(len(refused), 'inbox entry')} of {plain(project)} refused at the door "
                    f"(never taken as invoices): {plain(names)}.", icon=":material/do_not_disturb_on:")
         st.page_link("pages/review_queue.py", label="See why and what to do in the review queue",
                      icon=":material/receipt_long:")
@@ -150,12 +68,28 @@ for name, domain in sorted(domains.items()):
 by_domain: dict[str, list[queries.ConcernStatus]] = {}
 for s in statuses:
     by_domain.setdefault(s.domain, []).append(s)
+if len(by_domain) > 1:
+    shown = st.pills("Projects", list(by_domain), selection_mode="multi", default=list(by_domain),
+                     key="overview_projects", format_func=lambda n: loaded.cards[n].title)
+else:
+    shown = list(by_domain)
 for name, items in by_domain.items():
+    if name not in (shown or []):
+        continue
     card = loaded.cards[name]
-    counts = {k: sum(s.status == k for s in items) for k in BADGE}
+    words = [states[(s.domain, s.concern.id)].word for s in items]
+    bad = sum(w in ("needs attention", "alert open") for w in words)
+    counts = [f"{words.count('holds')} hold", f"{bad} need{'s' if bad == 1 else ''} attention",
+              f"{words.count('not yet checked')} not yet checked"]
+    if words.count("warning open"):
+        counts.insert(2, f"{words.count('warning open')} with a warning")
     st.subheader(card.title)
-    st.caption(f"{name} · {counts['holds']} hold · {counts['needs attention']} need attention · "
-               f"{counts['not yet checked']} not yet checked")
-    order = {"needs attention": 0, "holds": 1, "not yet checked": 2}
-    for s in sorted(items, key=lambda s: order[s.status]):
-        concern_row(s, alert_of.get((s.domain, s.concern.id)))
+    st.caption(" · ".join(counts) + " · click a concern for its page")
+    st.markdown(scoreboard_html(items, states), unsafe_allow_html=True)
+    with st.expander("For engineers: concern ids, code names, why unchecked"):
+        for s in items:
+            state = states[(s.domain, s.concern.id)]
+            metric = f" · metric `{s.concern.metric.name}`" if s.concern.metric else ""
+            check = f" · check `{s.concern.check}`" if s.concern.check else ""
+            why = f" · {state.why}" if state.why else ""
+            st.caption(f"`{s.concern.id}`{metric}{check} — {plain(state.word)}{plain(why)}")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from inloop import domains as registry
 from inloop.cards import is_unanswered, lint_card
+from inloop.wording import count_of
 from inloop_console import queries
 from inloop_console.access import guard, plain
 
@@ -31,7 +32,9 @@ domains = registry.discover_domains()
 if not domains:
     st.warning("No domains are installed, so there is no project card to show.")
     st.stop()
-name = st.selectbox("Domain", sorted(domains), key="card_domain")
+titles = queries.load_cards(domains).cards
+name = st.selectbox("Project", sorted(domains), key="card_domain",
+                    format_func=lambda n: titles[n].title if n in titles else n)
 domain = domains[name]
 loaded = queries.load_cards({name: domain})
 if name in loaded.errors:
@@ -56,6 +59,10 @@ c1.metric("Checklist answered", f"{answered} of {total}")
 c2.metric("Readiness findings", f"{len(errors)} to fix", f"{len(warnings)} warnings", delta_color="off")
 c3.metric("Concerns", len(card.concerns), f"{sum(c.status == 'planned' for c in card.concerns)} planned",
           delta_color="off")
+with st.expander(f"The {count_of(len(card.concerns), 'concern')} on this card"):
+    for concern in card.concerns:
+        st.page_link("pages/concern.py", label=concern.statement.rstrip("."), icon=":material/target:",
+                     query_params={"domain": name, "concern": concern.id})
 
 tab_case, tab_alts, tab_outage, tab_ready = st.tabs(["Business case", "Alternatives", "Outage impact", "Readiness"])
 with tab_case:
@@ -71,7 +78,7 @@ with tab_case:
     st.markdown(f"**Skin in the game (committed capacity).** {answer(s.committed_capacity)}")
     unanswered = [f for f in errors if f.message == "unanswered checklist item"]
     if unanswered:
-        st.warning(f"{len(unanswered)} checklist item(s) still unanswered:")
+        st.warning(f"{count_of(len(unanswered), 'checklist item')} still unanswered:")
         st.dataframe(pd.DataFrame([{"item": f.where} for f in unanswered]), hide_index=True)
     else:
         st.success("Every checklist item is answered.")
@@ -109,7 +116,7 @@ with tab_ready:
         st.success("Ready: nothing for check-project to flag.")
     else:
         (st.error if errors else st.warning)(
-            f"{'Not ready' if errors else 'Ready, with warnings'}: {len(errors)} error(s), {len(warnings)} warning(s)"
+            f"{'Not ready' if errors else 'Ready, with warnings'}: {count_of(len(errors), 'error')}, {count_of(len(warnings), 'warning')}"
             + (" (checks cross-checked)" if cross else ""))
         st.dataframe(pd.DataFrame([{"level": f.level, "where": f.where, "what": f.message} for f in findings]),
                      hide_index=True, width="stretch")

@@ -17,10 +17,12 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "ActionItem",
     "Alert",
+    "AlertEvent",
     "Base",
     "BugReport",
     "BugReportEvent",
     "CheckResult",
+    "DemoRun",
     "Label",
     "PostmortemIndex",
     "Prediction",
@@ -111,6 +113,46 @@ class Alert(Base):
     routed_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     resolution: Mapped[str | None] = mapped_column(sa.Text)
+    #: Who closed it by hand (NULL when a passing check closed it).
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(200))
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(200))
+    #: The person who works on it now (set by "assign").
+    assignee: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class AlertEvent(Base):
+    """One thing a person did with an alert (acknowledged, assigned, resolved): who, when, with what note."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (sa.Index("ix_alert_events_alert", "alert_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    assignee: Mapped[str | None] = mapped_column(sa.String(200))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class DemoRun(Base):
+    """The stored result of one worst-case demo run (console, CLI or test suite): verdict, when, each step."""
+
+    __tablename__ = "demo_runs"
+    __table_args__ = (sa.Index("ix_demo_runs_demo", "domain", "demo_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(sa.String(64))
+    demo_id: Mapped[str] = mapped_column(sa.String(128))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    passed: Mapped[bool]
+    started_at: Mapped[dt.datetime]
+    seconds: Mapped[float]
+    #: Who ran it: "console", "cli", "test suite", ...
+    source: Mapped[str] = mapped_column(sa.String(32))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    steps: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Prediction(Base):
