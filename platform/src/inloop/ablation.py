@@ -109,7 +109,8 @@ def judge_costs(rows: Sequence[AblationRow], budgets: Sequence[CostBudget]) -> t
     A budget naming a group the ablation does not have is an error (a renamed group must not pass silently).
     """
     by_group = {r.group: r for r in rows}
-    judgements, covered = [], set()
+    judgements: list[CostJudgement] = []
+    covered: set[str] = set()
     for budget in budgets:
         groups = (budget.feature_group,) if budget.feature_group else tuple(budget.feature_groups)
         unknown = [g for g in groups if g not in by_group]

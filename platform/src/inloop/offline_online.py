@@ -9,9 +9,10 @@ project card states:
   by the card's ``relation.scale`` (how many clicks per impression one point of recall@10 has brought);
 * invoice_ocr: the evaluation set's STP and field accuracy against live STP and clerk-corrected accuracy.
 
-:func:`relation` holds the pairs; :func:`relation_measurement` turns the relation of the version that serves
-into the concern check's :class:`~inloop.checks.Measurement` (value: the largest shortfall of live below
-what offline promised), so a gap beyond the card's threshold fails the check and raises an alert.
+:func:`relation` holds the pairs; :func:`inloop.offline_online_check.relation_measurement` turns the relation
+of the version that serves into the concern check's measurement (value: the largest shortfall of live below
+what offline promised), so a gap beyond the card's threshold fails the check and raises an alert. (This module
+imports no Dagster: a domain's ``lib/`` uses it.)
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from inloop.checks import Measurement
-
-__all__ = ["MetricPair", "Relation", "relation", "relation_measurement"]
+__all__ = ["MetricPair", "Relation", "relation"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,8 @@ class Relation:
         judged = self.judged
         if len(judged) < 3 or self._several_metrics:
             return None
-        offline, online = [p.offline for p in judged], [p.online for p in judged]
+        offline = np.array([p.offline for p in judged], dtype=float)
+        online = np.array([p.online for p in judged], dtype=float)
         if np.std(offline) == 0 or np.std(online) == 0:
             return None
         return float(np.corrcoef(offline, online)[0, 1])
@@ -114,22 +114,3 @@ def relation(pairs: Sequence[MetricPair], tolerance: float) -> Relation:
     if any(p.scale <= 0 for p in pairs):
         raise ValueError("a relation's scale must be > 0")
     return Relation(tuple(pairs), tolerance)
-
-
-def relation_measurement(found: Relation | None, serving: str, *, what: str) -> Measurement:
-    """The concern check's measurement: the largest shortfall of the serving version's live figures.
-
-    ``value`` is None (the check fails: nothing to judge is never a pass) when the serving version has no
-    judged pair; callers that wait for enough traffic do not run the check until then.
-    """
-    pairs = [] if found is None else [p for p in found.of(serving) if p.online is not None]
-    if not pairs:
-        return Measurement(None, f"{what}: the serving version {serving} has no judged offline/online pair yet",
-                           {"serving": serving, "relation": None if found is None else found.to_dict()})
-    worst = max(pairs, key=lambda p: p.gap if p.gap is not None else float("-inf"))
-    shown = "; ".join(f"{p.metric or 'metric'} offline {p.offline:.4g}"
-                      + (f" (x{p.scale:g} = {p.expected_online:.4g} expected live)" if p.scale != 1 else "")
-                      + f" vs live {p.online:.4g} on {p.outcomes} outcomes" for p in pairs)
-    assert found is not None and worst.gap is not None
-    return Measurement(round(worst.gap, 5), f"{what}, serving {serving}: {shown}",
-                       {"serving": serving, "worst_metric": worst.metric, "relation": found.to_dict()})

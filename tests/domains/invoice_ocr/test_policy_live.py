@@ -16,6 +16,7 @@ import dagster as dg
 import pytest
 
 from inloop.alerts import list_alerts
+from invoice_ocr.defs.checks import card
 from invoice_ocr.defs.offline_online import CONCERN, evaluation_figures_hold_live
 from invoice_ocr.lib import policy as P
 from invoice_ocr.lib import shadow
@@ -25,12 +26,11 @@ from invoice_ocr.lib.intake import take_inbox
 from invoice_ocr.lib.invoices import AS_OF
 from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.monitoring import ground_truth_index
-from invoice_ocr.lib.offline_online import live_by_fingerprint, offline_by_fingerprint, relation_from_ledger
 from invoice_ocr.lib.ocr import OcrEngine
+from invoice_ocr.lib.offline_online import live_by_fingerprint, offline_by_fingerprint, relation_from_ledger
 from invoice_ocr.lib.pipeline import InvoiceProcessor
 from invoice_ocr.lib.suppliers import generate_suppliers
 from invoice_ocr.lib.workspace import Workspace
-from invoice_ocr.domain import domain
 
 pytestmark = pytest.mark.slow  # real OCR of six pages
 
@@ -56,6 +56,14 @@ def live(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
     return workspace, cases, adopted
 
 
+def _stub(value: object) -> dg.AssetsDefinition:
+    @dg.asset(key=["invoice_ocr", "policy_offline_online"])
+    def stub():  # type: ignore[no-untyped-def]
+        return value
+
+    return stub
+
+
 def _state(workspace: Workspace) -> tuple[list[tuple[int, str, str | None]], dict]:
     with Ledger(workspace.ledger_path) as ledger:
         entries = [(e.id, e.state, e.booked_by) for e in ledger.entries()]
@@ -71,7 +79,7 @@ def test_the_served_policys_evaluation_figures_are_judged_on_its_live_invoices_a
     on = live_by_fingerprint(workspace)[fingerprint]
     assert on["finished"] == 3 and on["judged"] == 3  # every live invoice has its ground truth beside it
 
-    concern = domain.card().concern(CONCERN)
+    concern = card().concern(CONCERN)
     found = relation_from_ledger(workspace, concern, min_invoices=3)
     assert found is not None and {p.metric for p in found.of(fingerprint)} == {"stp", "field_accuracy"}
     assert found.tolerance == concern.threshold.value == 0.15
@@ -89,11 +97,7 @@ def test_the_served_policys_evaluation_figures_are_judged_on_its_live_invoices_a
     assert degraded.beyond_tolerance == [f"{fingerprint} (field_accuracy)"]
 
     for found_now, passes in ((found, True), (degraded, False)):
-        @dg.asset(key=["invoice_ocr", "policy_offline_online"])
-        def stub():  # type: ignore[no-untyped-def]
-            return (fingerprint, found_now)
-
-        result = dg.materialize([stub, evaluation_figures_hold_live], raise_on_error=False)
+        result = dg.materialize([_stub((fingerprint, found_now)), evaluation_figures_hold_live], raise_on_error=False)
         [evaluation] = result.get_asset_check_evaluations()
         assert evaluation.passed is passes, evaluation.metadata["summary"].value
     [alert] = list_alerts("invoice_ocr")

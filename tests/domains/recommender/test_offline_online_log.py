@@ -9,7 +9,11 @@ from inloop.alerts import list_alerts
 from recommender.defs.offline_online import CONCERN, card, offline_recall_predicts_live_ctr
 from recommender.lib.collaborative import train_als
 from recommender.lib.evaluation import evaluate
-from recommender.lib.offline_online import logged_box_click_through, offline_recall_by_version, relation_from_log
+from recommender.lib.offline_online import (
+    logged_box_click_through,
+    offline_recall_by_version,
+    relation_from_log,
+)
 from recommender.lib.page import PageService
 from recommender.lib.traffic import page_requests_from_sessions, replay_traffic
 
@@ -19,6 +23,14 @@ def _serve(service: PageService, version: str, requests) -> None:  # type: ignor
     labelled = PageService(service.assortment, service.history, service.model, service.popularity, service.config,
                            model_version=version)
     replay_traffic(labelled, requests, log=True)
+
+
+def _stub(value: object) -> dg.AssetsDefinition:
+    @dg.asset(name="offline_online_ctr")
+    def stub():  # type: ignore[no-untyped-def]
+        return value
+
+    return stub
 
 
 @pytest.mark.slow
@@ -43,7 +55,7 @@ def test_each_served_version_is_judged_on_its_logged_click_through_and_a_broken_
     assert live.loc["recommender-als/1", "impressions"] >= 200 and live.loc["recommender-als/1", "clicks"] > 0
 
     concern = card.concern(CONCERN)
-    found = relation_from_log(shop.events, concern, offline=offline)
+    found = relation_from_log(shop.events, concern, offline)
     assert found is not None and found.tolerance == concern.threshold.value == 0.01
     (good,) = found.of("recommender-als/1")
     (bad,) = found.of("recommender-als/2")
@@ -54,11 +66,7 @@ def test_each_served_version_is_judged_on_its_logged_click_through_and_a_broken_
 
     # The concern check on the serving version: passes for version 1, fails and alerts for version 2.
     for serving, passes in (("recommender-als/1", True), ("recommender-als/2", False)):
-        @dg.asset(name="offline_online_ctr")
-        def stub():  # type: ignore[no-untyped-def]
-            return (serving, found)
-
-        result = dg.materialize([stub, offline_recall_predicts_live_ctr], raise_on_error=False)
+        result = dg.materialize([_stub((serving, found)), offline_recall_predicts_live_ctr], raise_on_error=False)
         [evaluation] = result.get_asset_check_evaluations()
         assert evaluation.passed is passes, evaluation.metadata["summary"].value
     [alert] = list_alerts("recommender")
@@ -69,10 +77,10 @@ def test_too_little_traffic_is_not_judged_and_unregistered_versions_have_no_offl
     service, split = trained
     requests = page_requests_from_sessions(split.test, shop.shoppers, limit=10, seed=3)
     _serve(service, "recommender-als/7", requests)
-    found = relation_from_log(shop.events, card.concern(CONCERN), offline={"recommender-als/7": 0.1})
+    found = relation_from_log(shop.events, card.concern(CONCERN), {"recommender-als/7": 0.1})
     assert found is not None and found.judged == [] and found.of("recommender-als/7")[0].online is None
     # An in-process model's content hash is not a registered version: no MLflow lookup, no offline figure.
     assert offline_recall_by_version(["a1b2c3d4"]) == {}
-    assert relation_from_log(shop.events.iloc[:0], card.concern(CONCERN), offline={}) is None
+    assert relation_from_log(shop.events.iloc[:0], card.concern(CONCERN), {}) is None
     with pytest.raises(ValueError, match="no offline/online relation"):
-        relation_from_log(shop.events, card.concern("live-box-ctr"))
+        relation_from_log(shop.events, card.concern("live-box-ctr"), {})

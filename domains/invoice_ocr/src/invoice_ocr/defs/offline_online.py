@@ -6,10 +6,10 @@ from typing import Any
 
 import dagster as dg
 
-from inloop.cards import load_card
 from inloop.checks import Measurement, concern_check
-from inloop.offline_online import Relation, relation_measurement
-from invoice_ocr.domain import domain
+from inloop.offline_online import Relation
+from inloop.offline_online_check import relation_measurement
+from invoice_ocr.defs.checks import card
 from invoice_ocr.lib import shadow
 from invoice_ocr.lib.offline_online import relation_from_ledger
 from invoice_ocr.lib.policy import load_policy
@@ -28,7 +28,7 @@ def policy_offline_online(context: dg.AssetExecutionContext):  # type: ignore[no
     """The served policy's evaluation STP and field accuracy beside its live ones (once 30 invoices carry it)."""
     workspace = Workspace.default()
     serving = load_policy(workspace).fingerprint()
-    found = relation_from_ledger(workspace, load_card(domain.card_path).concern(CONCERN))
+    found = relation_from_ledger(workspace, card().concern(CONCERN))
     if found is None or not [p for p in found.of(serving) if p.online is not None]:
         context.log.info(f"policy {serving}: no evaluation record or too few live invoices to judge yet")
         return
@@ -42,7 +42,7 @@ def measure(value: tuple[str, Relation]) -> Measurement:
     return relation_measurement(found, serving, what="live STP and clerk-corrected accuracy vs the evaluation's")
 
 
-evaluation_figures_hold_live = concern_check(load_card(domain.card_path), CONCERN, asset=policy_offline_online,
+evaluation_figures_hold_live = concern_check(card(), CONCERN, asset=policy_offline_online,
                                              measure=measure)
 
 

@@ -205,8 +205,8 @@ def promote(workspace: Workspace, cases: Sequence[EvalCase], suppliers: list[dic
     gates = shadow_gates(report, min_invoices=min_invoices)
     if not all(g.passed for g in gates):
         raise PolicyRefused(gates)
-    record = adopt(workspace, candidate, cases, suppliers, today, **({} if min_slice is None else
-                                                                       {"min_slice": min_slice}))
+    record = (adopt(workspace, candidate, cases, suppliers, today) if min_slice is None
+              else adopt(workspace, candidate, cases, suppliers, today, min_slice=min_slice))
     (workspace.root / SHADOW_FILE).unlink(missing_ok=True)
     with (workspace.root / SHADOW_LOG).open("a", encoding="utf-8") as log:
         log.write(json.dumps({"kind": "promoted", "candidate": report.candidate, "by": by,

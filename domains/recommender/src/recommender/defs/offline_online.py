@@ -7,19 +7,43 @@ import pandas as pd
 
 from inloop import tracking
 from inloop.checks import Measurement, concern_check
-from inloop.offline_online import Relation, relation_measurement
-from recommender.domain import domain
-from recommender.lib.offline_online import relation_from_log
+from inloop.offline_online import Relation
+from inloop.offline_online_check import relation_measurement
+from recommender.defs.checks import card
+from recommender.lib.offline_online import OFFLINE_METRIC, relation_from_log
 from recommender.lib.registry import MODEL_NAME
 
-card = domain.card()
 CONCERN = "offline-online-agreement"
+
+
+def offline_recall_by_version(versions: list[str], model_name: str = MODEL_NAME) -> dict[str, float]:
+    """The offline recall@10 logged with each registered version's run (``recommender-als/3`` or ``3``)."""
+    from mlflow.exceptions import MlflowException
+
+    from inloop import tracking
+
+    client = tracking.client()
+    out = {}
+    for label in versions:
+        name, _, number = label.rpartition("/")
+        if (name and name != model_name) or not number.isdigit():
+            continue  # a model that is not a registered version (an in-process test model): no offline figure
+        try:
+            run = client.get_run(client.get_model_version(model_name, number).run_id)
+        except MlflowException:
+            continue
+        value = run.data.metrics.get(OFFLINE_METRIC)
+        if value is not None:
+            out[label] = float(value)
+    return out
+
+
 
 
 @dg.asset(group_name="serving", deps=["box_engagement"], output_required=False)
 def offline_online_ctr(context: dg.AssetExecutionContext, shop_events: pd.DataFrame):  # type: ignore[no-untyped-def]
     """Offline recall@10 vs logged box click-through per served version (once the serving one has enough)."""
-    found = relation_from_log(shop_events, card.concern(CONCERN))
+    found = relation_from_log(shop_events, card.concern(CONCERN), offline_recall_by_version)
     champion = tracking.champion_version(MODEL_NAME)
     serving = f"{MODEL_NAME}/{champion}"
     if found is None or not [p for p in found.of(serving) if p.online is not None]:

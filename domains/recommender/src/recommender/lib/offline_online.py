@@ -14,6 +14,7 @@ platform's (:mod:`inloop.offline_online`), as credit's offline vs live-test-set 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -23,9 +24,8 @@ from inloop.cards import Concern
 from inloop.offline_online import MetricPair, Relation, relation
 from inloop.readiness import rubric
 from recommender.lib.recommendations import COMPONENT as RECOMMENDATIONS
-from recommender.lib.registry import MODEL_NAME
 
-__all__ = ["OFFLINE_METRIC", "logged_box_click_through", "offline_recall_by_version", "relation_from_log"]
+__all__ = ["OFFLINE_METRIC", "logged_box_click_through", "relation_from_log"]
 
 #: The offline figure the promotion gate reads, as logged with every trained model's MLflow run.
 OFFLINE_METRIC = "model_recall_at_10"
@@ -78,43 +78,22 @@ def logged_box_click_through(events: pd.DataFrame, *, db_url: str | None = None,
     return table[columns]
 
 
-def offline_recall_by_version(versions: list[str], model_name: str = MODEL_NAME) -> dict[str, float]:
-    """The offline recall@10 logged with each registered version's run (``recommender-als/3`` or ``3``)."""
-    from mlflow.exceptions import MlflowException
-
-    from inloop import tracking
-
-    client = tracking.client()
-    out = {}
-    for label in versions:
-        name, _, number = label.rpartition("/")
-        if (name and name != model_name) or not number.isdigit():
-            continue  # a model that is not a registered version (an in-process test model): no offline figure
-        try:
-            run = client.get_run(client.get_model_version(model_name, number).run_id)
-        except MlflowException:
-            continue
-        value = run.data.metrics.get(OFFLINE_METRIC)
-        if value is not None:
-            out[label] = float(value)
-    return out
-
-
 @rubric("model-2", how="automated", what="offline recall@10 vs the box's logged click-through per model version "
         "from the prediction log, judged on the card's scale and tolerance; the concern check alerts past it")
-def relation_from_log(events: pd.DataFrame, concern: Concern, *, db_url: str | None = None,
-                      offline: dict[str, float] | None = None, min_impressions: int = MIN_IMPRESSIONS
-                      ) -> Relation | None:
+def relation_from_log(events: pd.DataFrame, concern: Concern, offline: Callable[[list[str]], dict[str, float]] | dict[str, float],
+                      *, db_url: str | None = None, min_impressions: int = MIN_IMPRESSIONS) -> Relation | None:
     """Every served version with an offline recall@10: its live click-through against ``scale`` x recall.
 
-    ``offline`` (label -> recall@10) replaces the MLflow lookup (for versions that were never registered).
+    ``offline`` gives each logged version's offline recall@10: a mapping (label -> recall), or a function of
+    the logged labels (the pipeline's reads MLflow: :func:`recommender.defs.offline_online.offline_recall_by_version`).
     """
     if concern.relation is None or concern.threshold is None:
         raise ValueError(f"concern {concern.id!r} states no offline/online relation (relation: and a threshold)")
     live = logged_box_click_through(events, db_url=db_url)
     if live.empty:
         return None
-    offline = offline if offline is not None else offline_recall_by_version(live["model_version"].tolist())
+    if callable(offline):
+        offline = offline(live["model_version"].tolist())
     pairs = []
     for row in live.itertuples(index=False):
         if row.model_version not in offline:
