@@ -6,14 +6,15 @@ import dagster as dg
 import pytest
 
 from inloop.alerts import list_alerts
-from recommender.defs.offline_online import CONCERN, card, offline_recall_predicts_live_ctr
+from recommender.defs.offline_online import (
+    CONCERN,
+    card,
+    offline_recall_by_version,
+    offline_recall_predicts_live_ctr,
+)
 from recommender.lib.collaborative import train_als
 from recommender.lib.evaluation import evaluate
-from recommender.lib.offline_online import (
-    logged_box_click_through,
-    offline_recall_by_version,
-    relation_from_log,
-)
+from recommender.lib.offline_online import logged_box_click_through, relation_from_log
 from recommender.lib.page import PageService
 from recommender.lib.traffic import page_requests_from_sessions, replay_traffic
 
