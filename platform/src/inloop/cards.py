@@ -31,12 +31,14 @@ __all__ = [
     "BusinessCase",
     "CardError",
     "Concern",
+    "CostBudget",
     "DataSource",
     "FeaturePolicy",
     "Finding",
     "PolicyFeature",
     "Kpi",
     "Metric",
+    "OfflineOnline",
     "OutageImpact",
     "ProjectCard",
     "Retention",
@@ -156,6 +158,26 @@ class Threshold(_Strict):
         return f"{self.op} {self.value:g}"
 
 
+class OfflineOnline(_Strict):
+    """How an offline metric relates to the live one a concern judges (ML Test Score model-2).
+
+    Live is expected at ``scale`` x offline (1 when both are the same quantity); the concern's threshold is
+    the largest shortfall of live below that expectation (``<=``), in the online metric's units.
+    """
+
+    offline_metric: str = Field(min_length=1, max_length=100, description="What the promotion gate read offline.")
+    online_metric: str = Field(min_length=1, max_length=100, description="The same quantity measured live.")
+    scale: float = Field(default=1.0, gt=0, description="Live expected per unit of offline (1: same quantity).")
+    basis: str = Field(default="", description="Where the scale comes from (measured on which data).")
+
+    @field_validator("scale")
+    @classmethod
+    def _finite_scale(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("scale must be a finite number")
+        return value
+
+
 class Concern(_Strict):
     """A stakeholder's worry, made measurable and enforced."""
 
@@ -181,6 +203,8 @@ class Concern(_Strict):
         default_factory=list,
         description="ML Test Score ids this concern's check is evidence for (e.g. monitor-2); see inloop.readiness.",
     )
+    relation: OfflineOnline | None = Field(
+        default=None, description="For an offline-vs-online concern: which offline metric promises which live one.")
 
     @field_validator("rubric")
     @classmethod
@@ -201,6 +225,10 @@ class Concern(_Strict):
             raise ValueError("a threshold needs the metric it applies to")
         if not self.alert_route:
             raise ValueError("alert_route must name at least one route (console, log, webhook)")
+        if self.relation is not None and (self.threshold is None or self.threshold.op not in ("<=", "<")
+                                          or self.threshold.value < 0):
+            raise ValueError("an offline-vs-online relation needs a threshold '<= tolerance' (tolerance >= 0): "
+                             "the largest shortfall of live below what offline promised")
         return self
 
 
@@ -298,6 +326,53 @@ class FeaturePolicy(_Strict):
         return next((f for f in self.features if f.name == name), None)
 
 
+class CostBudget(_Strict):
+    """What one feature group or data source may cost (ML Test Score data-3); ablation findings are judged on it.
+
+    A feature group is one of the domain's ablation groups (:class:`inloop.ablation.FeatureGroup`); a data
+    source budget names the card's ``data_sources`` id and the groups it feeds, whose costs add up against it.
+    """
+
+    feature_group: Identifier | None = Field(default=None, description="An ablation feature group's name.")
+    data_source: Identifier | None = Field(default=None, description="A data_sources id.")
+    feature_groups: list[Identifier] = Field(default_factory=list, description=(
+        "For a data source: the ablation groups it feeds (their measured costs are added up)."))
+    ms_per_row: float | None = Field(default=None, ge=0, le=1e6, description="Serving latency it may add per row.")
+    bytes: int | None = Field(default=None, ge=0, description="Model size it may add.")
+    money_per_month: float | None = Field(default=None, ge=0, description="What it may cost a month (licence, calls).")
+    known_money_per_month: float | None = Field(default=None, ge=0, description="What it costs today, where known.")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    why: str = Field(min_length=3, description="Why this budget: what the source or group is worth.")
+
+    @field_validator("ms_per_row", "money_per_month", "known_money_per_month")
+    @classmethod
+    def _finite_cost(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("a cost must be a finite number")
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CostBudget:
+        if (self.feature_group is None) == (self.data_source is None):
+            raise ValueError("a cost budget names exactly one of feature_group or data_source")
+        if self.feature_group is not None and self.feature_groups:
+            raise ValueError("feature_groups belongs to a data_source budget (the groups the source feeds)")
+        if self.data_source is not None and not self.feature_groups:
+            raise ValueError(f"the budget of data source {self.data_source!r} must list the feature_groups it feeds")
+        if self.ms_per_row is None and self.bytes is None and self.money_per_month is None:
+            raise ValueError("a cost budget states at least one of ms_per_row, bytes or money_per_month")
+        if self.known_money_per_month is not None and self.money_per_month is None:
+            raise ValueError("known_money_per_month needs the money_per_month budget it is held against")
+        has_money = self.money_per_month is not None
+        if has_money != (self.currency is not None):
+            raise ValueError("money_per_month and currency go together (e.g. currency: EUR)")
+        return self
+
+    @property
+    def target(self) -> str:
+        return f"feature group {self.feature_group}" if self.feature_group else f"data source {self.data_source}"
+
+
 class ProjectCard(_Strict):
     domain: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -312,6 +387,8 @@ class ProjectCard(_Strict):
         default=None, description="Allowed features and sources, and forbidden attributes (ML Test Score data-4).")
     retention: Retention | None = Field(
         default=None, description="How long records about people and companies are kept (privacy, data-5).")
+    cost_budgets: list[CostBudget] = Field(default_factory=list, description=(
+        "What each feature group and data source may cost (ML Test Score data-3); the ablation is judged on it."))
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ProjectCard:
@@ -331,6 +408,12 @@ class ProjectCard(_Strict):
             unknown = sorted({src for f in self.feature_policy.features for src in f.sources} - set(sources))
             if unknown:
                 raise ValueError(f"feature_policy names source(s) {unknown} that are not in data_sources")
+        targets = [b.target for b in self.cost_budgets]
+        if len(set(targets)) != len(targets):
+            raise ValueError("two cost_budgets are for the same feature group or data source")
+        unknown = sorted({b.data_source for b in self.cost_budgets if b.data_source} - set(sources))
+        if unknown:
+            raise ValueError(f"cost_budgets name data source(s) {unknown} that are not in data_sources")
         return self
 
     def source(self, source_id: str) -> DataSource:

@@ -12,7 +12,8 @@ __all__ = ["bench_app", "model_card", "models_app"]
 
 models_app = typer.Typer(help="Served models: canary status, promotion of the challenger, rollback.",
                          no_args_is_help=True)
-bench_app = typer.Typer(help="Measure the platform's costs (no sub-command), or compare results (compare).",
+bench_app = typer.Typer(help="Measure the platform's costs (no sub-command), compare results (compare), or run the "
+                             "quick fixed regression watch (watch).",
                         invoke_without_command=True)
 
 
@@ -152,6 +153,28 @@ def bench(
     typer.echo("written: " + ", ".join(str(p) for p in paths.values()))
     # Against the committed results in the repository, wherever this run wrote its own.
     typer.echo(compare_results(paths["json"], baseline_dir=COMMITTED_RESULTS).report())
+
+
+@bench_app.command("watch")
+def bench_watch(
+    out: Annotated[Path, typer.Option(help="Where the watch result goes (a temporary folder in CI).")] = Path(
+        "bench/results"),
+    baseline_dir: Annotated[Path, typer.Option(help="The committed results to compare with.")] = COMMITTED_RESULTS,
+    tolerance: Annotated[float | None, typer.Option(min=0, help="Relative slow-down allowed (default 0.5).")] = None,
+) -> None:
+    """The quick fixed benchmark (under two minutes): compared with the last committed watch result; exit 1
+    (and an alert) if a figure regressed past the tolerance. CI runs it, and a nightly schedule."""
+    from inloop.bench.watch import WATCH_TOLERANCE, watch
+
+    try:
+        paths, comparison = watch(out, baseline_dir=baseline_dir,
+                                  tolerance=WATCH_TOLERANCE if tolerance is None else tolerance, echo=typer.echo)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo("\n" + paths["md"].read_text())
+    typer.echo(comparison.report())
+    if comparison.regressions:
+        raise typer.Exit(1)
 
 
 @bench_app.command("compare")

@@ -1,9 +1,12 @@
-"""Dagster glue every domain's code location shares: alert routing and run-failure alerts.
+"""Dagster glue every domain's code location shares: alert routing, run-failure alerts, the bench watch.
 
 Open-source Dagster has no alert policies, so alerting is done with sensors: one routes the
 domain's pending alerts (console inbox, log, webhook) and one turns a failed run into an alert.
-:func:`domain_definitions` adds both to a domain's definitions, and binds the platform's resources
-(data directory, platform database, MLflow: :mod:`inloop.dagster_resources`) beside the domain's own.
+:func:`domain_definitions` adds both to a domain's definitions, with the dependency watch and the
+nightly bench watch (``inloop bench watch``: a quick fixed benchmark compared with the committed one;
+each code location runs it at its own minute past 04:00, so two never share the cores), and binds the
+platform's resources (data directory, platform database, MLflow: :mod:`inloop.dagster_resources`) beside
+the domain's own.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from inloop.alerts import raise_alert, route_pending_alerts
 from inloop.dagster_resources import DataDirectoryResource, PlatformDatabaseResource, platform_resources
 from inloop.settings import get_settings
 
-__all__ = ["alert_router_sensor", "dependency_sensor", "domain_definitions", "run_failure_alert_sensor"]
+__all__ = ["alert_router_sensor", "bench_watch_schedule", "dependency_sensor", "domain_definitions",
+           "run_failure_alert_sensor"]
 
 
 def alert_router_sensor(domain: str, minimum_interval_seconds: int = 30) -> dg.SensorDefinition:
@@ -81,6 +85,34 @@ def dependency_sensor(domain: str, minimum_interval_seconds: int = 6 * 3600) -> 
     return _watch
 
 
+def bench_watch_schedule(domain: str) -> dg.ScheduleDefinition:
+    """Every night: ``inloop bench watch``; a regression past the tolerance fails the run and raises an alert."""
+    import zlib
+
+    @dg.op(name=f"{domain}_bench_watch_op")
+    def _watch(context) -> None:  # type: ignore[no-untyped-def]
+        from inloop.bench.watch import watch
+
+        paths, comparison = watch(get_settings().data_dir / "bench" / "watch")
+        context.log.info(comparison.report())
+        if comparison.regressions:
+            raise dg.Failure(description=f"{len(comparison.regressions)} figure(s) regressed past "
+                                         f"{comparison.tolerance:.0%}: {paths['json']}",
+                             metadata={"report": comparison.report()})
+
+    @dg.job(name=f"{domain}_bench_watch",
+            description="The quick fixed benchmark against the last committed watch result (monitor-6).")
+    def _job() -> None:
+        _watch()
+
+    minute = zlib.crc32(domain.encode()) % 60  # a minute of its own per code location
+    return dg.ScheduleDefinition(
+        name=f"{domain}_bench_watch_nightly", job=_job, cron_schedule=f"{minute} 4 * * *",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every night: the bench watch; a figure worse than the committed one past the tolerance fails "
+                    "the run and raises an alert (computing performance has not regressed, monitor-6).")
+
+
 def domain_definitions(
     domain: str,
     *,
@@ -91,16 +123,18 @@ def domain_definitions(
     sensors: Sequence[Any] = (),
     resources: dict[str, Any] | None = None,
 ) -> dg.Definitions:
-    """A domain's Dagster definitions, with the platform's alert sensors and resources added.
+    """A domain's Dagster definitions, with the platform's alert sensors, the nightly bench watch and the
+    platform's resources added.
 
     ``resources`` are the domain's own (its outside systems); the platform's are bound under their keys
     (:func:`inloop.dagster_resources.platform_resources`), so Dagster's UI lists them in every domain.
     """
+    watch = bench_watch_schedule(domain)
     return dg.Definitions(
         assets=list(assets),
         asset_checks=list(asset_checks),
         jobs=list(jobs),
-        schedules=list(schedules),
+        schedules=[*schedules, watch],
         sensors=[*sensors, alert_router_sensor(domain), run_failure_alert_sensor(domain), dependency_sensor(domain)],
         resources={**platform_resources(), **(resources or {})},
     )

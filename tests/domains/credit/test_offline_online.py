@@ -33,7 +33,7 @@ def test_offline_auc_predicts_live_test_set_auc_within_tolerance_until_the_appli
     tolerance = credit_card().concern("live-performance").threshold.value
     found = relation([_window(end, policy) for end in WINDOWS], tolerance)
     assert len(found.judged) == len(WINDOWS)
-    assert all(p.outcomes >= 600 and p.defaults >= 30 for p in found.judged)  # 2 % of 40,000 applications
+    assert all(p.outcomes >= 600 and p.details["defaults"] >= 30 for p in found.judged)  # 2 % of 40,000 applications
     # the model trained just before the applicants' behaviour shifts is the one offline cannot vouch for
     assert found.beyond_tolerance == [f"months 0-{SHIFT_START_MONTH - 1} -> {SHIFT_START_MONTH}-{SHIFT_START_MONTH + 1}"]
     stable = [p for p in found.judged if p.label not in found.beyond_tolerance]
@@ -80,6 +80,6 @@ def test_the_logged_live_test_set_is_related_to_the_champions_offline_auc(champi
     found = relation_from_log(0.05, min_each=3)
     assert found is not None
     (pair,) = [p for p in found.pairs if p.label == f"v{service.model_version}"]
-    assert pair.offline_auc == round(champion_offline_auc(), 4)
+    assert pair.offline == round(champion_offline_auc(), 4) and pair.metric == "auc"
     assert pair.outcomes == earlier_n + sum(d.live_test_set and d.decision == "approve" for d in decisions)
-    assert pair.live_auc is not None and 0.5 < pair.live_auc <= 1.0
+    assert pair.online is not None and 0.5 < pair.online <= 1.0

@@ -60,6 +60,14 @@ def test_ablation_by_event_source_measures_gain_and_cost(shop, split) -> None:
     assert rows["views"].size_bytes_cost > rows["purchases"].size_bytes_cost > 0  # views are most events
     assert len(report.findings) == sum(r.below_min_gain for r in report.rows)
     assert "| views " in report.markdown() and "clickstream tracker" in report.markdown()
+    # data-3: judged against the card's cost budgets, every source is budgeted and within its memory budget
+    # (latency is judged too, but is a timing and is not asserted here).
+    from recommender.defs.checks import card
+
+    judged = report.with_budgets(card.cost_budgets)
+    assert judged.unbudgeted == () and {c.target for c in judged.costs} >= {f"feature group {g}" for g in rows}
+    assert not [o for c in judged.costs for o in c.over if "bytes" in o], judged.cost_findings
+    assert "## Costs against the card's budgets" in judged.markdown()
 
 
 @pytest.mark.rubric("model-4")

@@ -21,7 +21,8 @@ from inloop.settings import get_settings
 __all__ = ["Comparison", "FigureDelta", "baseline_for", "compare_results", "direction", "load_result",
            "newest_committed"]
 
-LOWER_IS_BETTER = {"ms", "s", "seconds", "mib", "mb", "gib", "gb", "kib", "bytes"}
+#: ``x bare``: a cost ratio, the platform's time over the bare work's time in the same run (``inloop bench watch``).
+LOWER_IS_BETTER = {"ms", "s", "seconds", "mib", "mb", "gib", "gb", "kib", "bytes", "x bare"}
 
 
 def direction(unit: str) -> Literal["lower", "higher"] | None:
@@ -63,15 +64,19 @@ def _committed(folder: Path) -> list[Path]:
     return [p for p in every if p.resolve() in tracked] if tracked else every
 
 
-def newest_committed(folder: Path, measurement: str) -> Path | None:
+def newest_committed(folder: Path, measurement: str, *, modes: tuple[str, ...] | None = None) -> Path | None:
     """The newest committed result under ``folder`` (by its start time) that ran ``measurement``
-    (``credit``, ``recommender``, ... as listed in its ``meta.measurements``); None when there is none."""
+    (``credit``, ``recommender``, ... as listed in its ``meta.measurements``), of one of ``modes`` (``quick``,
+    ``full``, ``watch``; any when None); None when there is none. Compare like with like: a ``watch`` run has
+    none of a full run's figures."""
     found = []
     for path in _committed(folder):
         try:
             meta = load_result(path)["meta"]
         except ValueError:
             continue  # not a bench result: never a baseline
+        if modes is not None and meta.get("mode") not in modes:
+            continue
         if measurement in (meta.get("measurements") or []):
             found.append((str(meta.get("started", "")), path))
     return max(found)[1] if found else None

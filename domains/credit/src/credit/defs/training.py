@@ -157,16 +157,21 @@ def champion_model(context: dg.AssetExecutionContext, risk_model_candidate: Cand
 
 @dg.asset(group_name="credit_evidence")
 @rubric("data-2", "data-3", how="automated", what="every champion's run holds the leave-one-data-source-out ablation report "
-        "(CSV, Markdown, PNG); groups below the minimum AUC gain are findings")
+        "(CSV, Markdown, PNG); groups below the minimum AUC gain, and groups or sources over the card's cost budgets, "
+        "are findings")
 def feature_ablation(context: dg.AssetExecutionContext, training_sets: TrainingSets,
                      hyperparameter_search: SearchResult, champion_model: PromotionDecision,
                      risk_model_candidate: Candidate) -> AblationReport:
     """Each data source left out in turn: the AUC it adds vs its latency, size and upstream dependency."""
     report = ablation_report(training_sets.train, training_sets.holdout, hyperparameter_search.best_params)
+    report = report.with_budgets(credit_card().cost_budgets)  # data-3: the card's cost budgets
     report.log_to_run(risk_model_candidate.run_id)
     for finding in report.findings:
         context.log.warning(f"data source below the minimum gain: {finding}")
-    context.add_output_metadata({"findings": len(report.findings), "seconds": report.seconds,
+    for finding in report.cost_findings:
+        context.log.warning(f"cost budget: {finding}")
+    context.add_output_metadata({"findings": len(report.findings), "cost_findings": len(report.cost_findings),
+                                 "seconds": report.seconds,
                                  "mlflow_run_id": risk_model_candidate.run_id,
                                  "report": dg.MetadataValue.md(report.markdown())})
     return report

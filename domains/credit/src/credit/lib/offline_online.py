@@ -12,8 +12,6 @@ model version that served; the live-test-set monitor logs it with the champion's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,68 +19,25 @@ from sklearn.metrics import roc_auc_score
 
 from credit.lib.data import LABEL
 from credit.lib.decision import DecisionService, in_live_test_set
+from inloop.offline_online import MetricPair, Relation
+from inloop.offline_online import relation as platform_relation
 from inloop.readiness import rubric
 
 __all__ = ["AucPair", "AucRelation", "live_test_set_auc", "relation", "relation_from_log"]
 
 
-@dataclass(frozen=True)
-class AucPair:
-    label: str  # the model version, or the training window
-    offline_auc: float
-    live_auc: float | None  # None: too few live-test-set outcomes to judge
-    outcomes: int
-    defaults: int
-
-    @property
-    def gap(self) -> float | None:
-        return None if self.live_auc is None else self.offline_auc - self.live_auc
+def AucPair(label: str, offline_auc: float, live_auc: float | None, outcomes: int, defaults: int) -> MetricPair:  # noqa: N802
+    """One version's (or training window's) offline holdout AUC and its live-test-set AUC (None: too few outcomes)."""
+    return MetricPair(label, offline_auc, live_auc, outcomes, metric="auc", details={"defaults": defaults})
 
 
-@dataclass(frozen=True)
-class AucRelation:
-    pairs: tuple[AucPair, ...]
-    tolerance: float  # the largest offline - live gap accepted (the card's live-performance threshold)
-
-    @property
-    def judged(self) -> list[AucPair]:
-        return [p for p in self.pairs if p.live_auc is not None]
-
-    @property
-    def beyond_tolerance(self) -> list[str]:
-        return [p.label for p in self.judged if p.gap is not None and p.gap > self.tolerance]
-
-    @property
-    def pearson(self) -> float | None:
-        judged = self.judged
-        if len(judged) < 3:
-            return None
-        return float(np.corrcoef([p.offline_auc for p in judged], [p.live_auc for p in judged])[0, 1])
-
-    @property
-    def mean_abs_gap(self) -> float | None:
-        gaps = [abs(p.gap) for p in self.judged if p.gap is not None]
-        return float(np.mean(gaps)) if gaps else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"pairs": [{**asdict(p), "gap": p.gap} for p in self.pairs], "tolerance": self.tolerance,
-                "pearson": self.pearson, "mean_abs_gap": self.mean_abs_gap,
-                "beyond_tolerance": self.beyond_tolerance}
-
-    def describe(self) -> str:
-        if not self.judged:
-            return "no model version has enough live-test-set outcomes yet"
-        corr = "n/a (fewer than 3 judged)" if self.pearson is None else f"{self.pearson:.2f}"
-        return (f"{len(self.judged)} judged: mean |offline - live| AUC {self.mean_abs_gap:.3f}, Pearson {corr}; "
-                f"beyond the {self.tolerance:g} tolerance: {', '.join(self.beyond_tolerance) or 'none'}")
+#: Credit's relation is the platform's (inloop.offline_online), on AUC.
+AucRelation = Relation
 
 
-def relation(pairs: Sequence[AucPair], tolerance: float) -> AucRelation:
-    if not pairs:
-        raise ValueError("no (offline, live) AUC pairs to relate")
-    if tolerance < 0:
-        raise ValueError("the tolerance is an AUC gap and must be >= 0")
-    return AucRelation(tuple(pairs), tolerance)
+def relation(pairs: Sequence[MetricPair], tolerance: float) -> Relation:
+    """The pairs judged against ``tolerance``, the largest offline - live AUC gap accepted."""
+    return platform_relation(pairs, tolerance)
 
 
 def _auc_or_none(defaulted: np.ndarray, probability: np.ndarray, min_each: int) -> float | None:
@@ -93,7 +48,7 @@ def _auc_or_none(defaulted: np.ndarray, probability: np.ndarray, min_each: int) 
 
 
 def live_test_set_auc(service: DecisionService, applications: pd.DataFrame, *, label: str, offline_auc: float,
-                      min_each: int = 30) -> AucPair:
+                      min_each: int = 30) -> MetricPair:
     """The live test set of ``applications`` decided by ``service`` (not logged), judged on their outcomes.
 
     ``applications`` carries the observed outcome (``default_12m``), as core banking reports it later; only
@@ -113,7 +68,7 @@ def live_test_set_auc(service: DecisionService, applications: pd.DataFrame, *, l
 
 @rubric("model-2", how="automated", what="offline holdout AUC vs live-test-set AUC of every model version that served, with gaps, "
         "correlation and the card's tolerance; logged to the champion's MLflow run by the live-test-set monitor")
-def relation_from_log(tolerance: float, *, min_each: int = 30, model_name: str | None = None) -> AucRelation | None:
+def relation_from_log(tolerance: float, *, min_each: int = 30, model_name: str | None = None) -> Relation | None:
     """Every model version with live-test-set outcomes in the log: its offline (MLflow) and live AUC."""
     from credit.lib.decision import MODEL_NAME
     from credit.lib.live import live_test_set_outcomes

@@ -163,17 +163,24 @@ def shared_account_detection(interaction_split: TimeSplit, catalog: pd.DataFrame
 
 @dg.asset(group_name="model_evidence")
 @rubric("data-2", "data-3", how="automated", what="every trained ALS run holds the leave-one-event-source-out ablation report "
-        "(CSV, Markdown, PNG); sources below the minimum recall@10 gain are findings")
+        "(CSV, Markdown, PNG); sources below the minimum recall@10 gain, and sources over the card's cost budgets, "
+        "are findings")
 def recommender_feature_ablation(collaborative_model: TrackedModel, champion_recommender: tracking.PromotionDecision,
                                  interaction_split: TimeSplit, catalog: pd.DataFrame, shoppers: pd.DataFrame,
                                  als_hyperparameter_search: SearchResult) -> dg.Output[AblationReport]:
     """Each event source (views, carts, purchases, app) left out: the recall@10 it adds vs its costs."""
+    from recommender.defs.checks import card
+
     report = ablation_report(interaction_split, catalog, int(shoppers["account_id"].max()) + 1,
                              als_hyperparameter_search.best_params)
+    report = report.with_budgets(card.cost_budgets)  # data-3: the card's cost budgets
     report.log_to_run(collaborative_model.run_id)
     for finding in report.findings:
         dg.get_dagster_logger().warning(f"event source below the minimum gain: {finding}")
-    return dg.Output(report, metadata={"findings": len(report.findings), "seconds": report.seconds,
+    for finding in report.cost_findings:
+        dg.get_dagster_logger().warning(f"cost budget: {finding}")
+    return dg.Output(report, metadata={"findings": len(report.findings), "cost_findings": len(report.cost_findings),
+                                       "seconds": report.seconds,
                                        "mlflow_run_id": collaborative_model.run_id,
                                        "report": dg.MetadataValue.md(report.markdown())})
 
