@@ -124,9 +124,8 @@ async def upload_invoice(_: WriteAccess, file: Annotated[UploadFile, File(descri
                             "not a PDF, PNG, JPEG or TIFF (checked on the file's content, not its name)")
     name = (file.filename or "upload").replace("\x00", "")[:255] or "upload"
     result = receive(Workspace.default(), data, name, source="api")
-    from invoice_ocr.lib.ledger import Ledger
 
-    with Ledger(Workspace.default().ledger_path) as ledger:
+    with Workspace.default().ledger() as ledger:
         state = ledger.get(result.invoice_id).state
     return InvoiceReceived(invoice_id=result.invoice_id, state=state, duplicate=result.duplicate,
                            sha256=result.sha256, original_name=result.original_name, size=result.size)
@@ -221,10 +220,9 @@ class SupplierAddition(RequestBody):
 
 
 def _waiting(invoice_id: int) -> None:
-    from invoice_ocr.lib.ledger import Ledger
     from invoice_ocr.lib.workspace import Workspace
 
-    with Ledger(Workspace.default().ledger_path) as ledger:
+    with Workspace.default().ledger() as ledger:
         try:
             ledger.get(invoice_id)
         except KeyError as exc:
