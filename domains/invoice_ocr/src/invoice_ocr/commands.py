@@ -153,6 +153,31 @@ def work(root: RootOption = None,
                f"finished {counts['finished']}, killed at stop {counts['killed']}")
 
 
+@app.command("move-storage")
+def move_storage_command(
+        to_database: Annotated[str, typer.Option(help="Target database for the ledger (and the ERP stand-in), "
+                                                      "e.g. postgresql://user@host/invoices.")],
+        to_files: Annotated[str, typer.Option(help="Target for the stored files: s3://bucket/prefix or a folder.")],
+        to_erp_database: Annotated[str | None, typer.Option(help="A separate database for the ERP stand-in.")] = None,
+        root: RootOption = None) -> None:
+    """Copy this installation's ledger, ERP stand-in and stored files to new places, then verify counts and
+    hashes. Refuses a target that already holds data; the source stays as it is."""
+    from inloop.settings import get_settings
+    from inloop.stored_files import DamagedFile
+    from invoice_ocr.lib.move_storage import TargetNotEmpty, move_storage
+
+    try:
+        report = move_storage(_workspace(root), to_database=to_database, to_files=to_files,
+                              to_erp_database=to_erp_database, files_endpoint_url=get_settings().mlflow_s3_endpoint_url)
+    except (TargetNotEmpty, DamagedFile, ValueError) as exc:
+        typer.echo(f"not moved: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"moved and verified: {', '.join(f'{k} {n}' for k, n in report.rows.items())}; {report.files} stored "
+               f"files (every hash checked) to {report.files_url}")
+    typer.echo(f"now set INLOOP_INVOICE_LEDGER_URL={report.ledger_url} INLOOP_INVOICE_ERP_URL={report.erp_url} "
+               f"INLOOP_STORED_FILES_URL={report.files_url} (passwords not shown)")
+
+
 @app.command()
 def status(root: RootOption = None) -> None:
     """Reconciliation: received = booked + in review + rejected + in flight; files refused at the door beside it.
