@@ -37,6 +37,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from invoice_ocr.lib.bad_inputs import make_bad_file
 from invoice_ocr.lib.dataset import write_invoice, write_supplier_master
@@ -53,7 +54,7 @@ BIN = Path(sys.executable).parent
 BUCKET = "inloop-invoices"
 S3_KEY, S3_SECRET = "inloop-test", "inloop-test-secret"
 SEED = 20261206
-BORN_DIGITAL, SCANS, RESCANS, RESENDS = 176, 10, 6, 6
+BORN_DIGITAL, SCANS, RESCANS, RESENDS = 182, 10, 6, 6
 BAD_KINDS = ("zero_bytes", "truncated_image", "not_an_image", "broken_pdf", "encrypted_pdf", "decompression_bomb")
 BAD_EACH = 2
 WAVES = 12
@@ -148,7 +149,8 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @contextlib.contextmanager
 def _database(admin: str, prefix: str) -> Iterator[str]:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin_engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    # No pool: the server restarts mid-test, and a pooled admin connection would be a dead one.
+    admin_engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin_engine.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
@@ -212,7 +214,7 @@ class _Pool:
     def __init__(self, root: Path, env: dict[str, str], log: Path) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "invoice_ocr", "work", "--root", str(root), "--workers", "3",
-             "--lease-seconds", "15", "--poll-seconds", "0.3", "--batch-size", "2", "--erp-wait-s", "0.3",
+             "--lease-seconds", "15", "--poll-seconds", "0.3", "--batch-size", "4", "--erp-wait-s", "0.3",
              "--erp-attempts", "5"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.live: dict[int, int] = {}  # slot -> pid
