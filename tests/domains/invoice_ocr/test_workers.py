@@ -20,12 +20,12 @@ from invoice_ocr.lib.ledger import TransitionError, worker_id
 from invoice_ocr.lib.workspace import Workspace
 
 _CLAIMER = textwrap.dedent("""
-    import json, sys
+    import json, sys, time
     from pathlib import Path
     from invoice_ocr.lib.workspace import Workspace
     ws, out, go = Workspace(Path(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3])
     while not go.exists():  # both start claiming together
-        pass
+        time.sleep(0.01)
     claimed = []
     with ws.ledger() as ledger:
         while (entry := ledger.claim_next(lease_seconds=600)) is not None:
@@ -122,6 +122,7 @@ def test_booking_the_same_invoice_from_eight_threads_at_once_creates_one_booking
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_sigterm_stops_a_pool_of_workers_cleanly(workspace: Workspace) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "invoice_ocr", "work", "--root", str(workspace.root),
