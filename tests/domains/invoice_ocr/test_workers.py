@@ -46,6 +46,7 @@ def _register(ws: Workspace, n: int) -> list[int]:
         return [ledger.register(f"{i:064x}", f"inv-{i}.pdf", "inbox", 10)[0] for i in range(n)]
 
 
+@pytest.mark.slow
 def test_two_workers_racing_claim_every_invoice_exactly_once(workspace: Workspace, tmp_path: Path) -> None:
     ids = _register(workspace, 60)
     go = tmp_path / "go"
