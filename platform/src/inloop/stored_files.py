@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -177,13 +178,7 @@ class S3Files(StoredFiles):
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            # Path-style addressing: S3-compatible servers on a plain host:port have no bucket subdomains.
-            config = Config(s3={"addressing_style": "path"} if self.endpoint_url else {},
-                            retries={"max_attempts": 5, "mode": "standard"})
-            self._client = boto3.client("s3", endpoint_url=self.endpoint_url, config=config)
+            self._client = _s3_client(self.endpoint_url)
         return self._client
 
     def key_for(self, digest: str) -> str:
@@ -238,6 +233,26 @@ class S3Files(StoredFiles):
         existed = self.exists(digest)
         self.client.delete_object(Bucket=self.bucket, Key=self.key_for(digest))
         return existed
+
+
+_clients: dict[tuple[int, str | None, str | None, str | None], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _s3_client(endpoint_url: str | None) -> Any:
+    """One boto3 client per process, endpoint and credentials (creating one costs tens of milliseconds;
+    clients are thread-safe). A forked child makes its own."""
+    key = (os.getpid(), endpoint_url, os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_PROFILE"))
+    with _clients_lock:
+        if key not in _clients:
+            import boto3
+            from botocore.config import Config
+
+            # Path-style addressing: S3-compatible servers on a plain host:port have no bucket subdomains.
+            config = Config(s3={"addressing_style": "path"} if endpoint_url else {},
+                            retries={"max_attempts": 5, "mode": "standard"})
+            _clients[key] = boto3.client("s3", endpoint_url=endpoint_url, config=config)
+        return _clients[key]
 
 
 def open_stored_files(location: str | Path, *, endpoint_url: str | None = None) -> StoredFiles:
