@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a command against a throwaway PostgreSQL cluster on loopback, then remove the cluster.
 #   scripts/with-postgres.sh <command...>
-# Exports INLOOP_TEST_POSTGRES_URL (psycopg 3 URL) for the command. Needs Debian's postgresql
+# Exports INLOOP_TEST_POSTGRES_URL (psycopg 3 URL), INLOOP_TEST_POSTGRES_DATA and INLOOP_TEST_POSTGRES_BIN for the command. Needs Debian's postgresql
 # package (.ci/run installs it). initdb refuses root, so as root the cluster runs as `postgres`.
 set -euo pipefail
 PORT="${INLOOP_PG_PORT:-55432}"
@@ -22,5 +22,7 @@ as_pg "$BIN/initdb" -D "$DIR/data" -A trust -U postgres --no-sync >/dev/null
 as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
 as_pg "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres inloop_test
 export INLOOP_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/inloop_test"
+# For tests that restart the server mid-run (pg_ctl -D "$INLOOP_TEST_POSTGRES_DATA" restart, as the cluster's owner).
+export INLOOP_TEST_POSTGRES_DATA="$DIR/data" INLOOP_TEST_POSTGRES_BIN="$BIN"
 echo "with-postgres: PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
 "$@"

@@ -26,7 +26,8 @@ def inloop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     monkeypatch.setenv("INLOOP_ENVIRONMENT", "test")
     monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster"))
     for key in ("INLOOP_DATABASE_URL", "INLOOP_MLFLOW_TRACKING_URI", "INLOOP_MLFLOW_ARTIFACT_ROOT",
-                "INLOOP_DAGSTER_HOME", "INLOOP_API_TOKEN", "INLOOP_ALERT_WEBHOOK_URL"):
+                "INLOOP_DAGSTER_HOME", "INLOOP_API_TOKEN", "INLOOP_ALERT_WEBHOOK_URL", "INLOOP_INVOICE_LEDGER_URL",
+                "INLOOP_INVOICE_ERP_URL", "INLOOP_STORED_FILES_URL"):
         if key in os.environ and not os.environ.get("INLOOP_TEST_KEEP_" + key.removeprefix("INLOOP_")):
             monkeypatch.delenv(key)
     reset_settings()

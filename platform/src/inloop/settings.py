@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="Platform database; default sqlite:///<data_dir>/inloop.db"
     )
+    invoice_ledger_url: str | None = Field(
+        default=None, description="invoice_ocr's intake ledger (invoices, submissions, events); default "
+        "sqlite:///<data_dir>/domains/invoice_ocr/ledger.db. PostgreSQL for several machines.")
+    invoice_erp_url: str | None = Field(
+        default=None, description="invoice_ocr's ERP stand-in; default sqlite:///<data_dir>/domains/invoice_ocr/erp.db")
+    stored_files_url: str | None = Field(
+        default=None, description="Content-addressed stored files (received invoices): a folder path, or "
+        "s3://bucket/prefix (endpoint from INLOOP_MLFLOW_S3_ENDPOINT_URL or AWS_ENDPOINT_URL); default: a folder "
+        "under each domain's directory.")
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking; default sqlite:///<data_dir>/mlflow.db"
     )

@@ -154,15 +154,15 @@ class TestErp:
         erp.set_available(True)
         assert erp.book(self._booking(1)).created
 
-    def test_the_duplicate_check_sees_a_double_booking_made_behind_the_clients_back(self, workspace: Workspace) -> None:
+    def test_the_erp_itself_refuses_a_double_booking_made_behind_the_clients_back(self, workspace: Workspace) -> None:
         erp = SqliteErp(workspace.erp_path)
         erp.book(self._booking(1))
-        with sqlite3.connect(workspace.erp_path) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"), sqlite3.connect(workspace.erp_path) as conn:
             conn.execute("INSERT INTO bookings (invoice_key, ledger_invoice_id, supplier_id, invoice_number, "
                          "invoice_date, iban, currency, net, vat, total, booked_by, booked_at) SELECT invoice_key, 7, "
                          "supplier_id, invoice_number, invoice_date, iban, currency, net, vat, total, 'manual', "
                          "booked_at FROM bookings")
-        assert erp.duplicate_keys() == {"S0001:RE1": 2}
+        assert erp.duplicate_keys() == {} and len(erp.bookings()) == 1
 
 
 def test_reconciliation_finds_an_invoice_marked_booked_that_the_erp_does_not_have(workspace: Workspace) -> None:

@@ -140,9 +140,8 @@ async def upload_invoice(_: WriteAccess, workspace: InvoiceWorkspaceDep,
                             "not a PDF, PNG, JPEG or TIFF (checked on the file's content, not its name)")
     name = (file.filename or "upload").replace("\x00", "")[:255] or "upload"
     result = receive(workspace, data, name, source="api")
-    from invoice_ocr.lib.ledger import Ledger
 
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         state = ledger.get(result.invoice_id).state
     return InvoiceReceived(invoice_id=result.invoice_id, state=state, duplicate=result.duplicate,
                            sha256=result.sha256, original_name=result.original_name, size=result.size)
@@ -236,9 +235,7 @@ class SupplierAddition(RequestBody):
 
 
 def _waiting(workspace: Workspace, invoice_id: int) -> None:
-    from invoice_ocr.lib.ledger import Ledger
-
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         try:
             ledger.get(invoice_id)
         except KeyError as exc:

@@ -21,7 +21,11 @@ RootOption = Annotated[Path | None, typer.Option("--root", help="Installation fo
 
 
 def _workspace(root: Path | None) -> Workspace:
-    return Workspace(root.resolve()) if root else Workspace.default()
+    """The default workspace, or its databases and stored files (as configured) with another folder."""
+    import dataclasses
+
+    default = Workspace.default()
+    return dataclasses.replace(default, root=root.resolve()) if root else default
 
 
 @app.command()
@@ -114,6 +118,64 @@ def process(root: RootOption = None, limit: int = 0, erp_attempts: int = 4, erp_
     for notice in notify_clerks(_workspace(root)):
         typer.echo(f"clerk notified (alert #{notice.alert_id}, {', '.join(notice.routes)}): "
                    f"{len(notice.invoice_ids)} invoice(s) in review for {notice.reason_kind}")
+
+
+@app.command()
+def work(root: RootOption = None,
+         workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes claiming invoices side by side.")] = 1,
+         until_idle: Annotated[bool, typer.Option(help="Stop when nothing is pending (default: keep polling).")] = False,
+         poll_seconds: Annotated[float, typer.Option(min=0.1, help="Wait between polls when idle.")] = 2.0,
+         lease_seconds: Annotated[float, typer.Option(min=5, help="How long a claim holds without a heartbeat.")] = 60.0,
+         batch_size: Annotated[int, typer.Option(min=1, max=256)] = 8,
+         erp_attempts: Annotated[int, typer.Option(min=1)] = 4,
+         erp_wait_s: Annotated[float, typer.Option(min=0)] = 1.0) -> None:
+    """Process invoices with N concurrent workers (claims are leases renewed by heartbeat; a dead worker's are
+    taken over). SIGTERM or Ctrl-C stops them cleanly: each finishes the invoices it holds."""
+    from invoice_ocr.lib.pipeline import ProcessingConfig
+    from invoice_ocr.lib.workers import StopFlag, run_worker, supervise, worker_command
+
+    config = ProcessingConfig(erp_attempts=erp_attempts, erp_wait_initial_s=erp_wait_s, batch_size=batch_size,
+                              lease_seconds=lease_seconds)
+    stop = StopFlag().install()
+    if workers == 1:
+        import os
+
+        typer.echo(f"worker {os.getpid()} ready")
+        report = run_worker(_workspace(root), config, stop=stop, until_idle=until_idle, poll_seconds=poll_seconds)
+        typer.echo(f"worker done: processed {report.processed}: booked {report.booked}, review {report.needs_review}; "
+                   f"resumed {report.resumed}; claims lost {report.claims_lost}; "
+                   f"database outages waited out {report.database_outages}")
+        return
+    command = worker_command(str(root.resolve()) if root else None, config, until_idle=until_idle,
+                             poll_seconds=poll_seconds)
+    counts = supervise(command, workers, until_idle=until_idle, stop=stop, echo=typer.echo)
+    typer.echo(f"workers done: started {counts['started']}, replaced {counts['replaced']}, "
+               f"finished {counts['finished']}, killed at stop {counts['killed']}")
+
+
+@app.command("move-storage")
+def move_storage_command(
+        to_database: Annotated[str, typer.Option(help="Target database for the ledger (and the ERP stand-in), "
+                                                      "e.g. postgresql://user@host/invoices.")],
+        to_files: Annotated[str, typer.Option(help="Target for the stored files: s3://bucket/prefix or a folder.")],
+        to_erp_database: Annotated[str | None, typer.Option(help="A separate database for the ERP stand-in.")] = None,
+        root: RootOption = None) -> None:
+    """Copy this installation's ledger, ERP stand-in and stored files to new places, then verify counts and
+    hashes. Refuses a target that already holds data; the source stays as it is."""
+    from inloop.settings import get_settings
+    from inloop.stored_files import DamagedFile
+    from invoice_ocr.lib.move_storage import TargetNotEmpty, move_storage
+
+    try:
+        report = move_storage(_workspace(root), to_database=to_database, to_files=to_files,
+                              to_erp_database=to_erp_database, files_endpoint_url=get_settings().mlflow_s3_endpoint_url)
+    except (TargetNotEmpty, DamagedFile, ValueError) as exc:
+        typer.echo(f"not moved: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"moved and verified: {', '.join(f'{k} {n}' for k, n in report.rows.items())}; {report.files} stored "
+               f"files (every hash checked) to {report.files_url}")
+    typer.echo(f"now set INLOOP_INVOICE_LEDGER_URL={report.ledger_url} INLOOP_INVOICE_ERP_URL={report.erp_url} "
+               f"INLOOP_STORED_FILES_URL={report.files_url} (passwords not shown)")
 
 
 @app.command()

@@ -22,9 +22,7 @@ from invoice_ocr.lib.bad_inputs import make_bad_file
 from invoice_ocr.lib.clerk_notifications import REVIEW_CONCERN as REVIEW_ROUTE_CONCERN
 from invoice_ocr.lib.clerk_notifications import clerk_action, notify_clerks, review_routes
 from invoice_ocr.lib.dataset import write_invoice, write_supplier_master
-from invoice_ocr.lib.erp import SqliteErp
 from invoice_ocr.lib.intake import receive, take_inbox
-from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.monitoring import double_bookings, reconcile
 from invoice_ocr.lib.pipeline import InvoiceProcessor, ProcessingConfig
 from invoice_ocr.lib.review import ReviewService
@@ -121,7 +119,7 @@ def _corrupted_file(trace: DemoTrace) -> None:
 
 def _erp_down(trace: DemoTrace) -> None:
     workspace, scans = demo_workspace("erp-down", 2)
-    erp = SqliteErp(workspace.erp_path)
+    erp = workspace.erp()
     erp.set_available(False, "ERP maintenance window")
     trace.step("input", "the ERP goes into maintenance", "bookings are refused until it comes back")
     for scan in scans:
@@ -144,7 +142,7 @@ def _erp_down(trace: DemoTrace) -> None:
     trace.claim(second.booked == len(scans), "all parked invoices were booked after the ERP came back")
     notify_clerks(workspace)
     _notification_resolved(trace, alerts.get("erp_unavailable"), "every parked invoice was booked")
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         trace.claim(ledger.counts()["booked"] == len(scans), "the ledger shows every invoice booked")
     _accounted(trace, workspace)
 
@@ -159,14 +157,14 @@ def _crash_mid_batch(trace: DemoTrace) -> None:
     deadline = time.time() + 240
     booked = 0
     while time.time() < deadline and proc.poll() is None:
-        with Ledger(workspace.ledger_path) as ledger:
+        with workspace.ledger() as ledger:
             booked = ledger.counts()["booked"]
         if booked >= 1:
             break
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         counts = ledger.counts()
     trace.step("action", "the processing process is killed with SIGKILL in the middle of the batch",
                f"after {booked} booking(s); ledger now: {counts}", **counts)
@@ -175,7 +173,7 @@ def _crash_mid_batch(trace: DemoTrace) -> None:
     restart = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     trace.step("action", "the process is restarted", restart.stdout.strip().splitlines()[-1] if restart.stdout else "")
     trace.claim(restart.returncode == 0, "the restarted run finished")
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         final = ledger.counts()
         resumed = [e for e in ledger.entries() if any("resumed" in ev["detail"] for ev in ledger.events(e.id))]
     trace.step("result", "after the restart", f"{final}", **final)
@@ -205,9 +203,9 @@ def _sent_twice(trace: DemoTrace) -> None:
         trace.step("fallback", f"review queue: {item.original_name}", f"{item.reason_kind}: {item.reason}")
     trace.claim(any(i.reason_kind == "duplicate_invoice" for i in queue), "the re-scan is caught before booking")
     _clerk_notified(trace, workspace, {"duplicate_invoice": 1})
-    bookings = SqliteErp(workspace.erp_path).bookings()
+    bookings = workspace.erp().bookings()
     trace.claim(len(bookings) == 1, "the ERP holds exactly one booking for the invoice", bookings=len(bookings))
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         trace.claim(sum(s["duplicate"] for s in ledger.submissions()) == 1, "the duplicate submission is recorded")
     _accounted(trace, workspace)
 

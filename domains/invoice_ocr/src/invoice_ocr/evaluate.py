@@ -30,7 +30,6 @@ from invoice_ocr.lib.bad_inputs import BAD_KINDS, EXPECTED_OUTCOMES, make_bad_fi
 from invoice_ocr.lib.dataset import write_invoices, write_supplier_master
 from invoice_ocr.lib.extract import FIELDS
 from invoice_ocr.lib.intake import take_inbox
-from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.monitoring import double_bookings, field_accuracy, ground_truth_index, reconcile
 from invoice_ocr.lib.ocr import OcrEngine, UnreadableFile, decode_pages
 from invoice_ocr.lib.pipeline import InvoiceProcessor, load_suppliers
@@ -142,7 +141,7 @@ def evaluate(root: Path, clean: int = 270, bad: int = 30, seed: int = 42, throug
     recon = reconcile(workspace)
     outcomes: dict[str, dict[str, int]] = {}
     unexpected = []
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         for sub in ledger.submissions():
             kind = bad_files.get(sub["original_name"])
             if kind is None:

@@ -91,17 +91,14 @@ class SupplierEraser(SubjectEraser):
 
     def _invoices(self, subject_id: str) -> list[int]:
         """Ledger ids of the supplier's invoices: by supplier id read or approved, key, IBAN or VAT id."""
-        from invoice_ocr.lib.erp import SqliteErp
-        from invoice_ocr.lib.ledger import Ledger
-
         ws = self._workspace()
-        if not ws.ledger_path.exists():
+        if ws.ledger_url is None and not ws.ledger_path.exists():
             return []
         who = self.identity(subject_id)
         iban, vat = _squash(who.get("iban")), _squash(who.get("vat_id"))
-        ids = {int(b["ledger_invoice_id"]) for b in SqliteErp(ws.erp_path).bookings()
+        ids = {int(b["ledger_invoice_id"]) for b in ws.erp().bookings()
                if b["supplier_id"] == subject_id}
-        with Ledger(ws.ledger_path) as ledger:
+        with ws.ledger() as ledger:
             for entry in ledger.entries():
                 fields = entry.fields or {}
                 read = {k: (v or {}).get("value") for k, v in (fields.get("extracted") or {}).items()}

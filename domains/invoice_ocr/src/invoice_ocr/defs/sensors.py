@@ -8,7 +8,6 @@ from inloop.alerts import raise_alert
 from invoice_ocr.defs.jobs import process_invoices_job
 from invoice_ocr.defs.resources import InvoiceWorkspace
 from invoice_ocr.lib.intake import announce_refusals, take_inbox
-from invoice_ocr.lib.ledger import Ledger
 
 __all__ = ["invoice_inbox_sensor"]
 
@@ -37,7 +36,7 @@ def invoice_inbox_sensor(context: dg.SensorEvaluationContext,
                     title=f"A file in the invoice inbox cannot be taken: {name}",
                     message=f"{error}. It stays in the inbox until someone fixes it.",
                     routes=("console", "log"), evidence={"inbox_file": name})
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         pending = ledger.entries("received")
     if not pending:
         note = f"{len(scan.taken)} duplicate submission(s) recorded; " if scan.taken else ""

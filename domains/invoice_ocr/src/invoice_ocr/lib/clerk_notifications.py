@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inloop.alerts import list_alerts, raise_alert, refresh_alert, resolve_alerts
-from invoice_ocr.lib.ledger import Ledger, LedgerEntry
+from invoice_ocr.lib.ledger import LedgerEntry
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["NOTIFIED", "REVIEW_CONCERN", "ReviewNotification", "clerk_action", "notify_clerks", "review_routes"]
@@ -121,7 +121,7 @@ def notify_clerks(workspace: Workspace, *, db_url: str | None = None) -> list[Re
     demo = not prefix.endswith(":main:")
     groups: dict[str, list[LedgerEntry]] = {}
     fresh: dict[str, list[int]] = {}
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         for entry in ledger.entries("needs_review"):
             kind = entry.reason_kind or "review"
             groups.setdefault(kind, []).append(entry)

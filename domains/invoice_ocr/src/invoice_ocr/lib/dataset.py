@@ -65,11 +65,10 @@ def write_supplier_master(suppliers: list[Supplier], path: Path) -> Path:
 
 def deliver_to_inbox(workspace: Workspace, scans: list[Path]) -> int:
     """Drop scans into the inbox as a scanner would (atomically), skipping those the ledger already has."""
-    from invoice_ocr.lib.ledger import Ledger
 
     workspace.prepare()
     delivered = 0
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         for scan in scans:
             data = scan.read_bytes()
             if ledger.by_sha(hashlib.sha256(data).hexdigest()) is not None or (workspace.inbox / scan.name).exists():

@@ -1,21 +1,29 @@
-"""The ERP the invoices are booked into: an interface, and a SQLite stand-in as the default.
+"""The ERP the invoices are booked into: an interface, and a database stand-in as the default.
 
 Booking is idempotent on the invoice key (supplier + invoice number): booking the same key again
-returns the existing booking instead of creating a second one. The stand-in deliberately has *no*
-unique constraint on the key, like many real ERPs: idempotency is this client's job, and the
-``no-double-booking`` check counts duplicates in the ERP itself to prove it.
+returns the existing booking instead of creating a second one. The stand-in holds a unique key on
+``invoice_key`` and books with ``INSERT ... ON CONFLICT (invoice_key) DO NOTHING``: two workers
+booking the same invoice at the same moment get one booking, never two (a check-then-insert could
+not promise that). The ``no-double-booking`` check still counts duplicates in the ERP itself.
+
+The stand-in is a SQLite file by default and PostgreSQL by URL (``INLOOP_INVOICE_ERP_URL``), with
+its own Alembic history.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["Booking", "BookingResult", "ErpClient", "ErpUnavailable", "SqliteErp", "invoice_key"]
+import sqlalchemy as sa
+
+from invoice_ocr.lib.database import database_url, ensure_schema, is_sqlite, make_engine
+from invoice_ocr.lib.tables import bookings as _bookings
+
+__all__ = ["Booking", "BookingResult", "ErpClient", "ErpUnavailable", "SqlErp", "SqliteErp", "invoice_key"]
 
 
 class ErpUnavailable(Exception):
@@ -59,98 +67,86 @@ class ErpClient(Protocol):
     def duplicate_keys(self) -> dict[str, int]: ...
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS bookings (
-    id INTEGER PRIMARY KEY,
-    invoice_key TEXT NOT NULL,
-    ledger_invoice_id INTEGER NOT NULL,
-    supplier_id TEXT NOT NULL,
-    invoice_number TEXT NOT NULL,
-    invoice_date TEXT NOT NULL,
-    iban TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    net TEXT NOT NULL,
-    vat TEXT NOT NULL,
-    total TEXT NOT NULL,
-    booked_by TEXT NOT NULL,
-    booked_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ix_bookings_key ON bookings (invoice_key);
-"""
+class SqlErp:
+    """The ERP stand-in in its own database (a SQLite file by default, or any SQLAlchemy URL).
 
+    A ``down_flag`` file means "ERP unavailable" (for a SQLite file: ``<db>.down`` next to it).
+    """
 
-class SqliteErp:
-    """The ERP stand-in: its own SQLite database; a ``<db>.down`` file next to it means "ERP unavailable"."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | str, *, down_flag: Path | None = None) -> None:
+        self.url = database_url(path)
+        self.path = Path(sa.engine.make_url(self.url).database or "") if is_sqlite(self.url) else None
+        if down_flag is None and self.path is None:
+            raise ValueError("an ERP stand-in on a server needs its down_flag file (where an outage is declared)")
+        self._down_flag = down_flag
+        self._engine: sa.Engine | None = None
 
     @property
     def down_flag(self) -> Path:
+        if self._down_flag is not None:
+            return self._down_flag
+        assert self.path is not None
         return self.path.with_suffix(".down")
 
     def set_available(self, available: bool, reason: str = "planned maintenance") -> None:
         if available:
             self.down_flag.unlink(missing_ok=True)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.down_flag.parent.mkdir(parents=True, exist_ok=True)
             self.down_flag.write_text(reason)
 
-    def _connect(self) -> sqlite3.Connection:
-        if self.down_flag.exists():
-            raise ErpUnavailable(f"ERP unavailable ({self.down_flag.read_text().strip() or 'down'})")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.executescript(_SCHEMA)
-        return conn
+    def _eng(self) -> sa.Engine:
+        if self._engine is None:
+            ensure_schema("erp", self.url)
+            self._engine = make_engine(self.url, pooled=False)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     def book(self, booking: Booking) -> BookingResult:
-        conn = self._connect()
+        if self.down_flag.exists():
+            raise ErpUnavailable(f"ERP unavailable ({self.down_flag.read_text().strip() or 'down'})")
+        data = asdict(booking) | {"booked_at": dt.datetime.now(dt.UTC).isoformat()}
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute("SELECT id, ledger_invoice_id FROM bookings WHERE invoice_key = ? ORDER BY id "
-                                   "LIMIT 1", (booking.invoice_key,)).fetchone()
-                if row is not None:
-                    conn.execute("COMMIT")
-                    return BookingResult(int(row["id"]), False, int(row["ledger_invoice_id"]))
-                data = asdict(booking) | {"booked_at": dt.datetime.now(dt.UTC).isoformat()}
-                cur = conn.execute(f"INSERT INTO bookings ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})",
-                                   tuple(data.values()))
-                conn.execute("COMMIT")
-                return BookingResult(int(cur.lastrowid or 0), True, booking.ledger_invoice_id)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:  # locked or unreachable database: transient for the caller
-            raise ErpUnavailable(f"ERP database error: {exc}") from exc
-        finally:
-            conn.close()
+            eng = self._eng()
+            if eng.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+            with eng.begin() as conn:
+                new_id = conn.execute(insert(_bookings).values(**data)
+                                      .on_conflict_do_nothing(index_elements=["invoice_key"])
+                                      .returning(_bookings.c.id)).scalar()
+                if new_id is not None:
+                    return BookingResult(int(new_id), True, booking.ledger_invoice_id)
+                row = conn.execute(sa.select(_bookings.c.id, _bookings.c.ledger_invoice_id)
+                                   .where(_bookings.c.invoice_key == booking.invoice_key)).one()
+                return BookingResult(int(row.id), False, int(row.ledger_invoice_id))
+        except sa.exc.OperationalError as exc:  # locked or unreachable database: transient for the caller
+            raise ErpUnavailable(f"ERP database error: {exc.orig or exc}") from exc
 
-    def _read(self, query: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        if not self.path.exists():
+    def _read(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
+        if self.path is not None and not self.path.exists():
             return []
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
-        conn.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in conn.execute(query, args)]
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return []
-            raise
-        finally:
-            conn.close()
+        with self._eng().connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     def find(self, invoice_key: str) -> list[dict[str, Any]]:
-        return self._read("SELECT * FROM bookings WHERE invoice_key = ? ORDER BY id", (invoice_key,))
+        return self._read(sa.select(_bookings).where(_bookings.c.invoice_key == invoice_key).order_by(_bookings.c.id))
 
     def bookings(self) -> list[dict[str, Any]]:
         """Every booking (reads work during ERP maintenance: they come from the reporting replica)."""
-        return self._read("SELECT * FROM bookings ORDER BY id")
+        return self._read(sa.select(_bookings).order_by(_bookings.c.id))
 
     def duplicate_keys(self) -> dict[str, int]:
-        rows = self._read("SELECT invoice_key, COUNT(*) AS n FROM bookings GROUP BY invoice_key HAVING n > 1")
+        n = sa.func.count().label("n")
+        rows = self._read(sa.select(_bookings.c.invoice_key, n).group_by(_bookings.c.invoice_key)
+                          .having(sa.func.count() > 1))
         return {r["invoice_key"]: int(r["n"]) for r in rows}
+
+
+#: The name the stand-in had when it was SQLite only; every caller keeps working.
+SqliteErp = SqlErp

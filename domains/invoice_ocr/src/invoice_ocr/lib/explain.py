@@ -18,13 +18,11 @@ import pandas as pd
 
 from inloop.readiness import rubric
 from invoice_ocr.lib.extract import FIELDS
-from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.ocr import OcrEngine
 from invoice_ocr.lib.pipeline import load_suppliers
 from invoice_ocr.lib.policy import load_policy
 from invoice_ocr.lib.reading import read_invoice
 from invoice_ocr.lib.rules import RULES
-from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.validate import batch_frame
 from invoice_ocr.lib.workspace import Workspace
 
@@ -49,11 +47,11 @@ def rule_results(row: pd.Series, min_confidence: float) -> list[dict[str, Any]]:
 def explain(workspace: Workspace, invoice_id: int, *, engine: OcrEngine | None = None,
             today: dt.date | None = None) -> dict[str, Any]:
     """The step-by-step computation for one ledger invoice, replayed from its stored file."""
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         entry = ledger.get(invoice_id)  # KeyError with the id when there is no such invoice
         history = ledger.events(invoice_id)
     engine = engine or OcrEngine()
-    data = ContentStore(workspace.store).get(entry.sha256)
+    data = workspace.files().get(entry.sha256)
     suppliers = load_suppliers(workspace)
     # The same reading as the pipeline's: e-invoice, text layer or OCR, in that order of trust.
     reading = read_invoice(data, entry.original_name, suppliers=suppliers, engine=engine, today=today)

@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from invoice_ocr.lib.ledger import Ledger
-from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["REFUSED_ALERT_KEY", "InboxScan", "IntakeResult", "Refusal", "announce_refusals", "receive",
@@ -39,7 +40,8 @@ class IntakeResult:
     original_name: str
     size: int
     duplicate: bool
-    stored_path: Path
+    #: Where the bytes are: a path, or an s3:// URL.
+    stored_path: str
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,9 @@ def receive(workspace: Workspace, data: bytes, original_name: str, source: str,
             ledger: Ledger | None = None) -> IntakeResult:
     """Register one submitted file durably: store its bytes, then commit its ledger entry."""
     workspace.prepare()
-    digest, stored = ContentStore(workspace.store).put(data)
+    digest, stored = workspace.files().put(data)
     own = ledger is None
-    ledger = ledger or Ledger(workspace.ledger_path)
+    ledger = ledger or workspace.ledger()
     try:
         invoice_id, duplicate = ledger.register(digest, original_name, source, len(data))
     finally:
@@ -215,7 +217,7 @@ def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int 
     # One scan at a time (the sensor and a processing run may both look): otherwise both would take the
     # same file, and the second would be recorded as a duplicate submission of a file sent only once.
     fcntl.flock(lock, fcntl.LOCK_EX)
-    ledger = Ledger(workspace.ledger_path)
+    ledger = workspace.ledger()
     try:
         for path, shown in _inbox_files(workspace.inbox, scan, time.time()):
             if len(scan.taken) >= limit:
@@ -238,7 +240,7 @@ def take_inbox(workspace: Workspace, *, settle_seconds: float = 2.0, limit: int 
                         path.parent.rmdir()
             except FileNotFoundError:
                 continue  # taken by a concurrent scan, which registered it
-            except (OSError, sqlite3.Error) as exc:  # left in the inbox: the next scan tries again
+            except (OSError, sqlite3.Error, SQLAlchemyError) as exc:  # left in the inbox: the next scan tries again
                 scan.failed[shown] = f"{type(exc).__name__}: {exc}"
         scan.refused_new = ledger.note_refused({n: (r.kind, r.reason) for n, r in scan.refused.items()})
     finally:

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from invoice_ocr.lib.erp import ErpClient, SqliteErp
+from invoice_ocr.lib.erp import ErpClient
 from invoice_ocr.lib.extract import FIELDS
 from invoice_ocr.lib.intake import refusal_action
-from invoice_ocr.lib.ledger import IN_FLIGHT, Ledger, LedgerEntry, utcnow
+from invoice_ocr.lib.ledger import IN_FLIGHT, LedgerEntry, utcnow
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["CHANNEL_MIN_JUDGED", "CHANNEL_WINDOW", "IN_FLIGHT_LIMIT", "REVIEW_LIMIT", "STP_WINDOW", "Reconciliation",
@@ -74,9 +74,9 @@ class Reconciliation:
 
 
 def reconcile(workspace: Workspace, erp: ErpClient | None = None) -> Reconciliation:
-    erp = erp or SqliteErp(workspace.erp_path)
+    erp = erp or workspace.erp()
     erp_ids = {(int(b["id"]), int(b["ledger_invoice_id"])) for b in erp.bookings()}
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         received = ledger.received_digests()
         submissions = ledger.submissions()
         entries = {e.sha256: e for e in ledger.entries()}
@@ -106,7 +106,7 @@ def reconcile(workspace: Workspace, erp: ErpClient | None = None) -> Reconciliat
 def stuck_invoices(workspace: Workspace, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     now = now or utcnow()
     out = []
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         for entry in ledger.entries():
             age = now - entry.state_since
             limit = IN_FLIGHT_LIMIT if entry.state in IN_FLIGHT else REVIEW_LIMIT if entry.state == "needs_review" else None
@@ -117,12 +117,12 @@ def stuck_invoices(workspace: Workspace, now: dt.datetime | None = None) -> list
 
 
 def double_bookings(workspace: Workspace, erp: ErpClient | None = None) -> dict[str, int]:
-    return (erp or SqliteErp(workspace.erp_path)).duplicate_keys()
+    return (erp or workspace.erp()).duplicate_keys()
 
 
 def stp_rate(workspace: Workspace) -> tuple[float | None, dict[str, int]]:
     """Share of finished invoices (booked or rejected) booked by the machine alone."""
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         entries = [e for e in ledger.entries() if e.state in ("booked", "rejected_with_notice", "needs_review")]
     machine = sum(1 for e in entries if e.state == "booked" and e.booked_by == "machine")
     counts = {"machine_booked": machine, "finished_or_waiting": len(entries)}
@@ -146,7 +146,7 @@ def stp_by_channel(workspace: Workspace, *, window: int = STP_WINDOW, channel_wi
     ``overall``: rate, machine-booked and counted over the last ``window``; ``channels``: the same over
     the last ``channel_window`` of each channel, with ``judged`` once ``min_judged`` are in.
     """
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         decided = sorted((e for e in ledger.entries() if e.state in _DECIDED), key=lambda e: e.id)
 
     def share(entries: list[LedgerEntry]) -> dict[str, Any]:
@@ -176,7 +176,7 @@ def accounts_out_of_date(workspace: Workspace, suppliers: list[dict[str, Any]]) 
 
     master = {str(s.get("supplier_id")): normalise_iban(str(s.get("iban") or "")) for s in suppliers}
     latest: dict[str, tuple[int, str, str]] = {}
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         for entry in sorted(ledger.entries(), key=lambda e: e.id):
             extracted = (entry.fields or {}).get("extracted") or {}
             supplier = (extracted.get("supplier_id") or {}).get("value")
@@ -212,7 +212,7 @@ def field_accuracy(workspace: Workspace, truth: dict[str, dict[str, Any]] | None
     correct = dict.fromkeys(FIELDS, 0)
     total = dict.fromkeys(FIELDS, 0)
     sources = {"ground_truth": 0, "reviewed": 0}
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         corrections: dict[int, set[str]] = {}
         for c in ledger.corrections():
             corrections.setdefault(int(c["invoice_id"]), set()).add(c["field"])

@@ -21,7 +21,6 @@ from inloop.cards import Concern
 from inloop.offline_online import MetricPair, Relation, relation
 from inloop.readiness import rubric
 from invoice_ocr.lib.extract import FIELDS
-from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.monitoring import ground_truth_index, truth_value
 from invoice_ocr.lib.policy import HISTORY_FILE
 from invoice_ocr.lib.workspace import Workspace
@@ -55,7 +54,7 @@ def live_by_fingerprint(workspace: Workspace, truth: dict[str, dict[str, Any]] |
     """Per fingerprint: finished invoices, machine-booked ones (STP) and per-field accuracy where the truth is known."""
     truth = ground_truth_index(workspace.synthetic_dir) if truth is None else truth
     per: dict[str, dict[str, Any]] = {}
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         corrected: dict[int, set[str]] = {}
         for c in ledger.corrections():
             corrected.setdefault(int(c["invoice_id"]), set()).add(c["field"])

@@ -20,13 +20,12 @@ from typing import Any
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from invoice_ocr.lib.erp import Booking, ErpClient, ErpUnavailable, SqliteErp, invoice_key
+from invoice_ocr.lib.erp import Booking, ErpClient, ErpUnavailable, invoice_key
 from invoice_ocr.lib.extract import EXTRACTOR_VERSION, Extracted
-from invoice_ocr.lib.ledger import Ledger, LedgerEntry
+from invoice_ocr.lib.ledger import Ledger, LedgerEntry, TransitionError, worker_id
 from invoice_ocr.lib.ocr import OcrEngine, UnreadableFile
 from invoice_ocr.lib.policy import ReviewPolicy, load_policy
 from invoice_ocr.lib.reading import read_invoice
-from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.supplier_onboarding import load_suppliers
 from invoice_ocr.lib.validate import validate_batch
 from invoice_ocr.lib.workspace import Workspace
@@ -63,6 +62,8 @@ class RunSummary:
     gx: list[dict[str, Any]] = field(default_factory=list)
     #: Invoices per reading path (e-invoice, text-layer, ocr, unreadable).
     paths_taken: dict[str, int] = field(default_factory=dict)
+    #: Claims this worker lost before it finished (its lease ran out and another worker took over).
+    claims_lost: int = 0
 
     @property
     def stp_rate(self) -> float | None:
@@ -91,26 +92,35 @@ class InvoiceProcessor:
     def __init__(self, workspace: Workspace, *, erp: ErpClient | None = None, engine: OcrEngine | None = None,
                  config: ProcessingConfig | None = None, today: dt.date | None = None) -> None:
         self.workspace = workspace.prepare()
-        self.erp = erp or SqliteErp(workspace.erp_path)
+        self.erp = erp or workspace.erp()
         self.engine = engine or OcrEngine()
         self.config = config or ProcessingConfig()
         self.today = today
-        self.store = ContentStore(workspace.store)
+        self.store = workspace.files()
         self.policy = ReviewPolicy()
         #: Set when the ERP stayed unavailable through a whole back-off in this run (cleared when it answers).
         self.erp_down: str | None = None
+        #: The invoices this worker holds right now (its heartbeat renews their leases).
+        self.held: set[int] = set()
+        self._me = worker_id()
 
-    def run(self, limit: int | None = None, on_step: Callable[[str, LedgerEntry], None] | None = None) -> RunSummary:
-        """Process until nothing is pending (or ``limit`` invoices); returns what happened."""
+    def run(self, limit: int | None = None, on_step: Callable[[str, LedgerEntry], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> RunSummary:
+        """Process until nothing is pending (or ``limit`` invoices, or ``should_stop()``); returns what happened.
+
+        A stop is checked between batches: the invoices already claimed are finished first.
+        """
         start = time.perf_counter()
         summary = RunSummary()
         self.erp_down = None
         suppliers = load_suppliers(self.workspace)
         self.policy = load_policy(self.workspace)
         summary.min_confidence, summary.fingerprint = self.policy.min_confidence, self.policy.fingerprint()
-        with Ledger(self.workspace.ledger_path) as ledger:
+        with self.workspace.ledger() as ledger:
             summary.requeued = len(ledger.requeue_transient())
             while limit is None or summary.processed < limit:
+                if should_stop is not None and should_stop():
+                    break
                 batch: list[_Work] = []
                 while len(batch) < self.config.batch_size and (limit is None or summary.processed + len(batch) < limit):
                     entry = ledger.claim_next(self.config.lease_seconds, self.config.max_attempts)
@@ -121,9 +131,13 @@ class InvoiceProcessor:
                     if on_step:
                         on_step("claimed", entry)
                     batch.append(_Work(entry))
+                    self.held.add(entry.id)
                 if not batch:
                     break
-                self._process_batch(ledger, batch, suppliers, summary, on_step)
+                try:
+                    self._process_batch(ledger, batch, suppliers, summary, on_step)
+                finally:
+                    self.held.clear()
         summary.seconds = time.perf_counter() - start
         return summary
 
@@ -137,7 +151,7 @@ class InvoiceProcessor:
                 work.extracted = self._read(work, suppliers, summary)
                 readable.append(work)
             except UnreadableFile as exc:
-                self._to_review(ledger, work.entry, exc.kind, exc.message, summary, on_step)
+                self._outcome(summary, self._to_review, ledger, work.entry, exc.kind, exc.message, summary, on_step)
         items = [{"invoice_id": w.entry.id, "fields": w.extracted.to_dict()} for w in readable if w.extracted]
         problems, gx_summary = validate_batch(items, suppliers, self.today, min_confidence=self.policy.min_confidence)
         summary.gx.append(gx_summary)
@@ -151,10 +165,18 @@ class InvoiceProcessor:
                 kind = "low_confidence" if all(r.startswith("low confidence") for r in reasons) else "validation_failed"
                 if work.doubts and work.entry.id not in problems:
                     kind = "ambiguous_reading"
-                self._to_review(ledger, work.entry, kind, "; ".join(reasons), summary, on_step, fields=fields,
-                                key=self._key(values))
+                self._outcome(summary, self._to_review, ledger, work.entry, kind, "; ".join(reasons), summary,
+                              on_step, fields=fields, key=self._key(values))
                 continue
-            self._book(ledger, work.entry, values, fields, summary, on_step)
+            self._outcome(summary, self._book, ledger, work.entry, values, fields, summary, on_step)
+
+    @staticmethod
+    def _outcome(summary: RunSummary, step: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        """Record one invoice's outcome; a claim lost meanwhile is left to the worker that took it over."""
+        try:
+            step(*args, **kwargs)
+        except TransitionError:
+            summary.claims_lost += 1
 
     def _read(self, work: _Work, suppliers: list[dict[str, Any]], summary: RunSummary) -> Extracted:
         """Read in order of trust (e-invoice, text layer, OCR; :func:`~invoice_ocr.lib.reading.read_invoice`)."""
@@ -192,7 +214,8 @@ class InvoiceProcessor:
             values["fields"] = fields
         if key is not None:
             values["invoice_key"] = key
-        moved = ledger.transition(entry.id, "needs_review", expected_from=("processing",), **values)
+        moved = ledger.transition(entry.id, "needs_review", expected_from=("processing",), held_by=self._me,
+                                  **values)
         summary.processed += 1
         summary.needs_review += 1
         summary.review_reasons[kind] = summary.review_reasons.get(kind, 0) + 1
@@ -225,7 +248,7 @@ class InvoiceProcessor:
                             on_step, fields=fields, key=key)
             return
         detail = "booked" if result.created else "booking found in the ERP after a restart; not booked twice"
-        moved = ledger.transition(entry.id, "booked", expected_from=("processing",), detail=detail,
+        moved = ledger.transition(entry.id, "booked", expected_from=("processing",), detail=detail, held_by=self._me,
                                   fields=fields, invoice_key=key, erp_booking_id=result.erp_id, booked_by="machine",
                                   reason=None, reason_kind=None, extractor_version=EXTRACTOR_VERSION)
         summary.processed += 1

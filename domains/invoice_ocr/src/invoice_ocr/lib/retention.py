@@ -30,14 +30,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from inloop.privacy import StoreReceipt
-from invoice_ocr.lib.ledger import Ledger, utcnow
-from invoice_ocr.lib.storage import ContentStore
+from invoice_ocr.lib.database import ensure_schema, make_engine
+from invoice_ocr.lib.ledger import utcnow
+from invoice_ocr.lib.tables import bookings
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["FINISHED", "REDACTED", "RetentionReceipt", "erase_invoice_content", "expires_at", "retention_days",
@@ -75,37 +77,40 @@ def _redact(text: str | None, patterns: Sequence[re.Pattern[str]]) -> tuple[str 
     return text, hits
 
 
-def _compact(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def _compact(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":  # erased text must not linger in the write-ahead log (outside a transaction)
+        conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
 
 
 def _ledger_store(workspace: Workspace, ids: list[int], patterns: list[re.Pattern[str]], why: str,
                   *, erase: bool) -> StoreReceipt:
     removed = 0
-    with Ledger(workspace.ledger_path) as ledger:
-        conn = ledger._conn  # the ledger's own connection: one transaction for every table it keeps
-        if erase:
-            conn.execute("PRAGMA secure_delete = ON")
-            conn.execute("BEGIN IMMEDIATE")
-        try:
+    with workspace.ledger() as ledger:
+        eng = make_engine(ledger.url, pooled=False)
+    try:
+        if erase and eng.dialect.name == "sqlite":
+            sa.event.listen(eng, "connect", lambda dbapi_conn, _r: dbapi_conn.execute("PRAGMA secure_delete = ON"))
+        with eng.connect() as conn:  # one transaction for every table the ledger keeps
             for invoice_id in ids:
-                row = conn.execute("SELECT * FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
+                row = conn.execute(sa.text("SELECT * FROM invoices WHERE id = :id"), {"id": invoice_id}).mappings().first()
                 if row is None:
                     continue
                 erased_already = bool(row["fields"]) and '"erased"' in row["fields"] and row["original_name"] == REDACTED
                 names = [re.compile(re.escape(row["original_name"]))] if row["original_name"] != REDACTED else []
                 mentions = [*patterns, *names]
                 hits = 0 if erased_already else 1
-                events = conn.execute("SELECT id, detail FROM events WHERE invoice_id = ?", (invoice_id,)).fetchall()
+                events = conn.execute(sa.text("SELECT id, detail FROM events WHERE invoice_id = :id"),
+                                      {"id": invoice_id}).mappings().fetchall()
                 for event in events:
                     detail, n = _redact(event["detail"], mentions)
                     hits += n
                     if erase and n:
-                        conn.execute("UPDATE events SET detail = ? WHERE id = ?", (detail, event["id"]))
-                corrections = conn.execute("SELECT COUNT(*) FROM corrections WHERE invoice_id = ?",
-                                           (invoice_id,)).fetchone()[0]
-                submissions = conn.execute("SELECT COUNT(*) FROM submissions WHERE invoice_id = ? AND "
-                                           "original_name != ?", (invoice_id, REDACTED)).fetchone()[0]
+                        conn.execute(sa.text("UPDATE events SET detail = :d WHERE id = :id"),
+                                     {"d": detail, "id": event["id"]})
+                corrections = conn.execute(sa.text("SELECT COUNT(*) FROM corrections WHERE invoice_id = :id"),
+                                           {"id": invoice_id}).scalar_one()
+                submissions = conn.execute(sa.text("SELECT COUNT(*) FROM submissions WHERE invoice_id = :id AND "
+                                                   "original_name != :r"), {"id": invoice_id, "r": REDACTED}).scalar_one()
                 hits += corrections + submissions
                 reason, a = _redact(row["reason"], mentions)
                 notice, b = _redact(row["notice"], mentions)
@@ -114,69 +119,67 @@ def _ledger_store(workspace: Workspace, ids: list[int], patterns: list[re.Patter
                     continue
                 removed += 1
                 if erase:
-                    conn.execute(
-                        "UPDATE invoices SET fields = ?, original_name = ?, reason = ?, notice = ?, invoice_key = NULL "
-                        "WHERE id = ?", (json.dumps({"erased": why}), REDACTED, reason, notice, invoice_id))
-                    conn.execute("DELETE FROM corrections WHERE invoice_id = ?", (invoice_id,))
-                    conn.execute("UPDATE submissions SET original_name = ? WHERE invoice_id = ?", (REDACTED, invoice_id))
+                    conn.execute(sa.text(
+                        "UPDATE invoices SET fields = :f, original_name = :r, reason = :reason, notice = :notice, "
+                        "invoice_key = NULL WHERE id = :id"), {"f": json.dumps({"erased": why}), "r": REDACTED,
+                                                               "reason": reason, "notice": notice, "id": invoice_id})
+                    conn.execute(sa.text("DELETE FROM corrections WHERE invoice_id = :id"), {"id": invoice_id})
+                    conn.execute(sa.text("UPDATE submissions SET original_name = :r WHERE invoice_id = :id"),
+                                 {"r": REDACTED, "id": invoice_id})
             if erase:
-                conn.execute("COMMIT")
-        except BaseException:
+                conn.commit()
+            else:
+                conn.rollback()
             if erase:
-                conn.execute("ROLLBACK")
-            raise
-        if erase:
-            _compact(conn)
+                _compact(conn)
+    finally:
+        eng.dispose()
     return StoreReceipt("invoice_ocr: intake ledger", "anonymised", removed, 1 if removed else 0,
                         detail="read fields, file names, corrections, mentions in reasons, notices and history; "
                                "the row (state, hash, booking id) stays for reconciliation")
 
 
 def _file_store(workspace: Workspace, ids: list[int], *, erase: bool) -> StoreReceipt:
-    store = ContentStore(workspace.store)
-    with Ledger(workspace.ledger_path) as ledger:
+    files = workspace.files()
+    with workspace.ledger() as ledger:
         digests = [ledger.get(i).sha256 for i in ids]
-    present = [store.path_for(d) for d in digests if store.exists(d)]
+    present = [d for d in digests if files.exists(d)]
     if erase:
-        for path in present:
-            path.unlink(missing_ok=True)
+        for digest in present:
+            files.delete(digest)
     return StoreReceipt("invoice_ocr: stored invoice files", "deleted", len(present), len(present),
-                        detail=f"content-addressed copies under {workspace.store}")
+                        detail=f"content-addressed copies under {files.url}")
 
 
 def _erp_store(workspace: Workspace, ids: list[int], *, erase: bool, keep_supplier: bool) -> StoreReceipt:
-    path = workspace.erp_path
     detail = "bookings' IBAN" + ("" if keep_supplier else " and supplier id") + "; amounts, dates, numbers stay"
-    if not path.exists() or not ids:
+    erp = workspace.erp()
+    if (erp.path is not None and not erp.path.exists()) or not ids:
         return StoreReceipt("invoice_ocr: ERP stand-in bookings", "anonymised", detail=detail)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    conn.row_factory = sqlite3.Row
+    ensure_schema("erp", erp.url)
+    eng = make_engine(erp.url, pooled=False)
+    if erase and eng.dialect.name == "sqlite":
+        sa.event.listen(eng, "connect", lambda dbapi_conn, _r: dbapi_conn.execute("PRAGMA secure_delete = ON"))
     try:
-        marks = ",".join("?" * len(ids))
-        try:
-            rows = conn.execute(f"SELECT id, supplier_id, iban FROM bookings WHERE ledger_invoice_id IN ({marks})",
-                                ids).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                rows = []
+        with eng.connect() as conn:
+            rows = conn.execute(sa.select(bookings.c.id, bookings.c.supplier_id, bookings.c.iban)
+                                .where(bookings.c.ledger_invoice_id.in_(ids))).mappings().fetchall()
+            todo = [r for r in rows if r["iban"] != REDACTED or (not keep_supplier and r["supplier_id"] != REDACTED)]
+            if erase and todo:
+                for row in todo:
+                    if keep_supplier:
+                        conn.execute(bookings.update().where(bookings.c.id == row["id"]).values(iban=REDACTED))
+                    else:  # the key names the supplier too; a booking-unique key keeps the duplicate check meaningful
+                        conn.execute(bookings.update().where(bookings.c.id == row["id"]).values(
+                            iban=REDACTED, supplier_id=REDACTED, invoice_key=f"{REDACTED}:{row['id']}"))
+                conn.commit()
+                _compact(conn)
             else:
-                raise
-        todo = [r for r in rows if r["iban"] != REDACTED or (not keep_supplier and r["supplier_id"] != REDACTED)]
-        if erase and todo:
-            conn.execute("PRAGMA secure_delete = ON")
-            conn.execute("BEGIN IMMEDIATE")
-            for row in todo:
-                if keep_supplier:
-                    conn.execute("UPDATE bookings SET iban = ? WHERE id = ?", (REDACTED, row["id"]))
-                else:  # the key names the supplier too; a booking-unique key keeps the duplicate check meaningful
-                    conn.execute("UPDATE bookings SET iban = ?, supplier_id = ?, invoice_key = ? WHERE id = ?",
-                                 (REDACTED, REDACTED, f"{REDACTED}:{row['id']}", row["id"]))
-            conn.execute("COMMIT")
-            _compact(conn)
+                conn.rollback()
         return StoreReceipt("invoice_ocr: ERP stand-in bookings", "anonymised", len(todo), 1 if todo else 0,
                             detail=detail)
     finally:
-        conn.close()
+        eng.dispose()
 
 
 def erase_invoice_content(workspace: Workspace, invoice_ids: Sequence[int], *, why: str,
@@ -215,7 +218,7 @@ def sweep_retention(workspace: Workspace, *, now: dt.datetime | None = None, per
     now = now or utcnow()
     period = retention_days() if period_days is None else period_days
     expired, undecided = [], 0
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         for entry in ledger.entries():
             if entry.state not in FINISHED:
                 undecided += int(expires_at(entry.received_at, period) <= now)
@@ -227,7 +230,7 @@ def sweep_retention(workspace: Workspace, *, now: dt.datetime | None = None, per
         receipt.stores = erase_invoice_content(workspace, expired, erase=not dry_run,
                                                why=f"retention period of {period} days ended (swept {now:%Y-%m-%d})")
     if not dry_run and expired:
-        with Ledger(workspace.ledger_path) as ledger:
+        with workspace.ledger() as ledger:
             for invoice_id in expired:
                 ledger.note(invoice_id, f"retention: content erased after {period} days (the row stays for "
                                         "reconciliation)")

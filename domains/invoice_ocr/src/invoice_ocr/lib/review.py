@@ -13,12 +13,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from invoice_ocr.lib.erp import Booking, ErpClient, ErpUnavailable, SqliteErp, invoice_key
+from invoice_ocr.lib.erp import Booking, ErpClient, ErpUnavailable, invoice_key
 from invoice_ocr.lib.extract import EXTRACTOR_VERSION, FIELDS
 from invoice_ocr.lib.iban import is_valid_iban, normalise_iban
 from invoice_ocr.lib.ledger import Ledger, LedgerEntry, utcnow
 from invoice_ocr.lib.pipeline import load_suppliers
-from invoice_ocr.lib.storage import ContentStore
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["ReviewError", "ReviewItem", "ReviewService"]
@@ -43,10 +42,10 @@ class ReviewItem:
 class ReviewService:
     def __init__(self, workspace: Workspace, erp: ErpClient | None = None) -> None:
         self.workspace = workspace.prepare()
-        self.erp = erp or SqliteErp(workspace.erp_path)
+        self.erp = erp or workspace.erp()
 
     def _ledger(self) -> Ledger:
-        return Ledger(self.workspace.ledger_path)
+        return self.workspace.ledger()
 
     def queue(self) -> list[ReviewItem]:
         """Invoices waiting for a person, oldest first."""
@@ -73,7 +72,7 @@ class ReviewService:
             entry = ledger.get(invoice_id)
             return {
                 "invoice": entry.to_dict(),
-                "file": str(ContentStore(self.workspace.store).path_for(entry.sha256)),
+                "file": self._file(entry.sha256),
                 "fields": (entry.fields or {}).get("extracted", {}),
                 "notes": (entry.fields or {}).get("notes", []),
                 # How it was read: e-invoice, text-layer or ocr (and the document's language).
@@ -109,7 +108,15 @@ class ReviewService:
 
     def file_path(self, invoice_id: int) -> Path:
         with self._ledger() as ledger:
-            return ContentStore(self.workspace.store).path_for(ledger.get(invoice_id).sha256)
+            digest = ledger.get(invoice_id).sha256
+        return self.workspace.files().local_path(digest)
+
+    def _file(self, digest: str) -> str:
+        """Where the clerk finds the file (a damaged or missing one is named, not shown)."""
+        try:
+            return str(self.workspace.files().local_path(digest))
+        except OSError as exc:
+            return f"(the stored file cannot be shown: {exc})"
 
     def approve(self, invoice_id: int, clerk: str, corrections: dict[str, str] | None = None) -> LedgerEntry:
         """Book a reviewed invoice with the clerk's corrections (fields not given keep the value read)."""

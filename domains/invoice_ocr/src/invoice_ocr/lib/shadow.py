@@ -24,7 +24,6 @@ from typing import Any
 
 from inloop.readiness import rubric
 from invoice_ocr.lib.extract import FIELDS
-from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.monitoring import ground_truth_index, truth_value
 from invoice_ocr.lib.policy import EvalCase, GateResult, PolicyRefused, ReviewPolicy, adopt, load_policy
 from invoice_ocr.lib.supplier_onboarding import load_suppliers
@@ -92,7 +91,7 @@ def run(workspace: Workspace, *, today: dt.date | None = None) -> int:
     suppliers = load_suppliers(workspace)
     today = today or dt.date.today()
     out = []
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         for entry in ledger.entries():
             fields = entry.fields or {}
             if not fields.get("extracted") or (entry.id, fingerprint) in seen:
@@ -143,7 +142,7 @@ class ShadowReport:
 def _known_wrong(workspace: Workspace) -> set[int]:
     """Invoices whose recorded reading is known to be wrong: a clerk corrected a field, or the ground truth differs."""
     truth = ground_truth_index(workspace.synthetic_dir)
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         wrong = {int(c["invoice_id"]) for c in ledger.corrections()}
         for entry in ledger.entries():
             known = truth.get(entry.sha256)

@@ -18,7 +18,6 @@ import pandas as pd
 
 from inloop.readiness import rubric
 from invoice_ocr.lib.extract import FIELDS
-from invoice_ocr.lib.ledger import Ledger
 from invoice_ocr.lib.workspace import Workspace
 
 __all__ = ["MIN_ROWS", "PROFILE_COLUMNS", "check_serving_skew", "profile"]
@@ -57,7 +56,7 @@ def check_serving_skew(workspace: Workspace, reference: pd.DataFrame | None = No
             return {"status": "no reference", "detail": "no adopted review policy with an evaluation profile yet "
                     "(python -m invoice_ocr tune-policy)"}
         reference = pd.DataFrame(stored)
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         served = [e.fields["extracted"] for e in ledger.entries() if (e.fields or {}).get("extracted")][-last:]
     if len(served) < MIN_ROWS:
         return {"status": "too few", "detail": f"{len(served)} served invoices with fields (judged from {MIN_ROWS})"}

@@ -1,62 +1,40 @@
-"""Content-addressed storage: every received file kept under its SHA-256, written durably, never deleted."""
+"""Content-addressed storage of received files: the platform's stored files (:mod:`inloop.stored_files`).
+
+A workspace's files are a local folder by default, or S3-compatible object storage by configuration
+(``INLOOP_STORED_FILES_URL``); open them with ``Workspace.files()``. Every read is checked against the
+file's SHA-256, and a damaged file raises :class:`DamagedFile`. ``ContentStore`` is the local folder
+under the name the domain always used.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
-__all__ = ["ContentStore", "sha256_of"]
+from inloop.stored_files import DamagedFile, LocalFiles, StoredFiles, open_stored_files, sha256_of
 
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+__all__ = ["ContentStore", "DamagedFile", "StoredFiles", "open_stored_files", "sha256_of"]
 
 
 class ContentStore:
+    """Stored files in a local folder, with the domain's original API (``put`` returns the path)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._files = LocalFiles(root)
 
     def path_for(self, digest: str) -> Path:
-        return self.root / digest[:2] / digest
+        return self._files.path_for(digest)
 
     def put(self, data: bytes) -> tuple[str, Path]:
         """Store ``data`` (idempotent); returns its digest and path once the bytes are on disk."""
-        digest = sha256_of(data)
-        path = self.path_for(digest)
-        if path.exists() and path.stat().st_size == len(data):
-            return digest, path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{digest}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-        return digest, path
+        return self._files.put_path(data)
 
     def get(self, digest: str) -> bytes:
-        data = self.path_for(digest).read_bytes()
-        if sha256_of(data) != digest:
-            raise OSError(f"stored file {digest} is damaged (its content no longer matches its hash)")
-        return data
+        """The bytes, hash-checked (:class:`DamagedFile` if they no longer match)."""
+        return self._files.get(digest)
 
     def exists(self, digest: str) -> bool:
-        return self.path_for(digest).exists()
+        return self._files.exists(digest)
 
     def digests(self) -> set[str]:
-        if not self.root.exists():
-            return set()
-        return {p.name for p in self.root.glob("??/*") if not p.name.startswith(".")}
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return self._files.digests()

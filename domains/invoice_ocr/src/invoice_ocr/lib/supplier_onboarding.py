@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from invoice_ocr.lib.iban import is_valid_vat_id, normalise_iban
-from invoice_ocr.lib.ledger import Ledger, utcnow
-from invoice_ocr.lib.storage import ContentStore
+from invoice_ocr.lib.ledger import utcnow
 from invoice_ocr.lib.suppliers import Supplier, supplier_problems
 from invoice_ocr.lib.workspace import Workspace
 
@@ -223,7 +222,7 @@ def propose_supplier(workspace: Workspace, invoice_id: int, *, engine: Any = Non
     """
     from invoice_ocr.lib.reading import read_invoice
 
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         entry = ledger.get(invoice_id)
     suppliers = load_suppliers(workspace)
     recorded = {k: (v or {}).get("value") for k, v in ((entry.fields or {}).get("extracted") or {}).items()}
@@ -235,7 +234,7 @@ def propose_supplier(workspace: Workspace, invoice_id: int, *, engine: Any = Non
                                     if recorded.get("iban") and recorded["iban"] != known.get("iban") else
                                     f"the invoice is from supplier {known['supplier_id']} ({known['name']}), "
                                     "who is already in the master data")
-    data = ContentStore(workspace.store).get(entry.sha256)
+    data = workspace.files().get(entry.sha256)
     reading = read_invoice(data, entry.original_name, suppliers=suppliers, engine=engine)
     read = {k: f.value for k, f in reading.fields.items()}
     sources = {k: f"{reading.path_taken}: {f.source}" for k, f in reading.fields.items() if f.value}
@@ -330,7 +329,7 @@ def add_supplier(workspace: Workspace, invoice_id: int, record: dict[str, Any], 
     problems = [p for p in supplier_problems({**clean, "supplier_id": "new"}) if "supplier_id" not in p]
     if problems:
         raise SupplierRefused("cannot add the supplier: " + "; ".join(problems))
-    with Ledger(workspace.ledger_path) as ledger:
+    with workspace.ledger() as ledger:
         entry = ledger.get(invoice_id)
         if entry.state != "needs_review":
             raise SupplierRefused(f"invoice {invoice_id} is {entry.state}, not waiting for review: a supplier is "

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inloop.settings import get_settings
-from invoice_ocr.lib.erp import SqliteErp
 from invoice_ocr.lib.iban import BBAN_FORMATS, make_iban
 from invoice_ocr.lib.invoices import BUYER, Invoice, generate_invoice
 from invoice_ocr.lib.render import born_digital_pdf, render_page, scan_bytes, scan_effects
@@ -205,7 +204,7 @@ def deliver(workspace: Workspace, letters: list[Letter]) -> int:
 
 def set_erp_outage(workspace: Workspace, down: bool) -> None:
     """Take the ERP stand-in down, or bring it back if (and only if) the world took it down."""
-    erp = SqliteErp(workspace.erp_path)
+    erp = workspace.erp()
     flag = erp.down_flag
     if down:
         erp.set_available(False, WORLD_ERP_MARK)

@@ -1,0 +1,1 @@
+"""Alembic histories of the invoice ledger (``ledger/``) and of the ERP stand-in (``erp/``)."""
