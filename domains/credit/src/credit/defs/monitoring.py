@@ -10,6 +10,7 @@ figures as the outcomes land). Every monitor counts only labels observed by the 
 """
 
 # No `from __future__ import annotations` here: Dagster resolves Config annotations at runtime.
+import datetime as dt
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -233,11 +234,31 @@ champion_not_stale = concern_check(credit_card(), "model-staleness", asset=live_
                                    measure=_measure_staleness)
 
 
+class LabelsConfig(dg.Config):
+    """When the label feedback is read: by default the simulated now (the wall clock when no world runs).
+    A replay of past months sets the time their outcomes are known by (ISO 8601 with a time zone)."""
+
+    observed_by: str | None = None
+
+
+def observed_by(config: LabelsConfig) -> dt.datetime:
+    """The config's time, or the simulated now; a bad time is refused with the reason."""
+    if config.observed_by is None:
+        return simulated_now()
+    try:
+        when = dt.datetime.fromisoformat(config.observed_by)
+    except ValueError:
+        raise ValueError(f"observed_by {config.observed_by!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise ValueError(f"observed_by {config.observed_by!r} needs a time zone (e.g. +00:00)")
+    return when
+
+
 @dg.asset(group_name="credit_monitoring")
-def loan_outcomes(context: dg.AssetExecutionContext, live_decisions: LiveDecisions) -> int:
+def loan_outcomes(context: dg.AssetExecutionContext, config: LabelsConfig, live_decisions: LiveDecisions) -> int:
     """Label feedback: the batch's granted loans go to core banking's feed; the outcomes known by now (the
     card's label delay after each application, on the simulated clock) land in the label table."""
-    delay, now = label_feedback().delay_days, simulated_now()
+    delay, now = label_feedback().delay_days, observed_by(config)
     recorded = record_outcomes(live_decisions.batch_id, live_decisions.decisions, delay_days=delay, now=now)
     earlier = deliver_due_outcomes(now)  # earlier batches' outcomes that have come due since
     context.add_output_metadata({"outcomes_recorded": recorded, "earlier_outcomes_recorded": earlier,
@@ -253,14 +274,15 @@ def label_feedback() -> LabelFeedback:
     return labels
 
 
-def _log_offline_online_relation(context: dg.AssetExecutionContext, champion: str) -> AucRelation | None:
+def _log_offline_online_relation(context: dg.AssetExecutionContext, champion: str,
+                                 now: dt.datetime) -> AucRelation | None:
     """Offline vs live-test-set AUC of every version that served, logged with the champion's MLflow run."""
     from credit.lib.decision import MODEL_NAME
     from inloop import tracking
 
     threshold = credit_card().concern("live-performance").threshold
     assert threshold is not None
-    found = relation_from_log(threshold.value, min_each=MIN_LIVE_TEST_OUTCOMES, observed_by=simulated_now())
+    found = relation_from_log(threshold.value, min_each=MIN_LIVE_TEST_OUTCOMES, observed_by=now)
     if found is None:
         return None
     client = tracking.client()
@@ -271,14 +293,15 @@ def _log_offline_online_relation(context: dg.AssetExecutionContext, champion: st
 
 
 @dg.asset(group_name="credit_monitoring", deps=[loan_outcomes], output_required=False)
-def live_test_set_performance(context: dg.AssetExecutionContext):  # type: ignore[no-untyped-def]
+def live_test_set_performance(context: dg.AssetExecutionContext, config: LabelsConfig):  # type: ignore[no-untyped-def]
     """The champion's AUC on the live test set's outcomes beside its offline AUC (once there are enough)."""
     from credit.lib.decision import MODEL_NAME
     from inloop.tracking import champion_version
 
     version = str(champion_version(MODEL_NAME))
-    found = _log_offline_online_relation(context, version)
-    outcomes = live_test_set_outcomes(version, last=LIVE_TEST_WINDOW, observed_by=simulated_now())
+    now = observed_by(config)
+    found = _log_offline_online_relation(context, version, now)
+    outcomes = live_test_set_outcomes(version, last=LIVE_TEST_WINDOW, observed_by=now)
     defaults = int(outcomes["defaulted"].sum())
     if min(defaults, len(outcomes) - defaults) < MIN_LIVE_TEST_OUTCOMES:
         context.log.info(f"live test set of v{version}: {len(outcomes)} outcomes, {defaults} defaults; "

@@ -3,6 +3,7 @@ loans are booked with core banking, which reports their outcomes a year later (:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -69,20 +70,23 @@ def _body(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Applicants send their applications at the same time, as a front end's users do (a few at once).
+CONCURRENT_APPLICANTS = 4
+
+
 def arrive(day: SimulatedDay, api: WorldApi, active: set[str], size: int = APPLICATIONS_PER_DAY) -> int:
     """Core banking first reports the outcomes due by the day's start (``POST /labels``); then the day's
-    applications are sent and the granted loans booked. Returns how many were decided. Refusals are raised,
-    not dropped."""
+    applications are sent (a few at once) and the granted loans booked. Returns how many were decided.
+    Refusals are raised, not dropped."""
     _, delay_days = core_banking.label_feedback()
     core_banking.deliver_due(day.start, api)
     frame = day_of_applicants(day, size, frozenset(active))
-    decided = 0
-    refused: list[str] = []
-    granted: list[tuple[str, str, int, Any]] = []
+    rows = frame.to_dict("records")
     with httpx.Client(base_url=api.base_url, timeout=30) as client:
-        for row in frame.to_dict("records"):
+
+        def send(row: dict[str, Any]) -> httpx.Response:
             # The request id marks the traffic as simulated in the prediction log (client_request_id).
-            resp = client.post(
+            return client.post(
                 "/credit/decisions",
                 json=_body(row),
                 headers={
@@ -90,14 +94,21 @@ def arrive(day: SimulatedDay, api: WorldApi, active: set[str], size: int = APPLI
                     "X-Request-ID": f"{SIMULATED_REQUEST_PREFIX}{row['application_id']}",
                 },
             )
-            if resp.status_code == 200:
-                decided += 1
-                answer = resp.json()
-                if answer["decision"] == "approve":  # only a granted loan has an outcome
-                    granted.append((answer["request_id"], str(row["application_id"]), int(row[LABEL]),
-                                    row["applied_at"].to_pydatetime()))
-            else:
-                refused.append(f"{row['application_id']}: {resp.status_code} {resp.text[:200]}")
+
+        with ThreadPoolExecutor(CONCURRENT_APPLICANTS) as pool:
+            answers = list(pool.map(send, rows))
+    decided = 0
+    refused: list[str] = []
+    granted: list[tuple[str, str, int, Any]] = []
+    for row, resp in zip(rows, answers, strict=True):
+        if resp.status_code == 200:
+            decided += 1
+            answer = resp.json()
+            if answer["decision"] == "approve":  # only a granted loan has an outcome
+                granted.append((answer["request_id"], str(row["application_id"]), int(row[LABEL]),
+                                row["applied_at"].to_pydatetime()))
+        else:
+            refused.append(f"{row['application_id']}: {resp.status_code} {resp.text[:200]}")
     core_banking.book(granted, delay_days)
     if refused:
         raise RuntimeError(f"{len(refused)} of {len(frame)} applications refused, e.g. {refused[0]}")

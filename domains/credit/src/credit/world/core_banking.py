@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,26 +78,29 @@ def pending() -> list[BookedLoan]:
     return [loan for path in sorted(_dir().glob("*.json")) for loan in _read(path)] if _dir().is_dir() else []
 
 
-def deliver_due(now: dt.datetime, api: WorldApi) -> int:
-    """Report every outcome due by ``now`` (simulated) through ``POST /labels``; returns how many landed.
-
-    A refused label stays booked and the refusals are raised (never dropped)."""
+def deliver_due(now: dt.datetime, api: WorldApi, concurrent: int = 4) -> int:
+    """Report every outcome due by ``now`` (simulated) through ``POST /labels``, a few at once; returns how
+    many landed. A refused label stays booked and the refusals are raised (never dropped)."""
     if not _dir().is_dir():
         return 0
     name, _ = label_feedback()
     delivered, refused = 0, []
     with httpx.Client(base_url=api.base_url, timeout=30) as client:
+
+        def send(loan: BookedLoan) -> httpx.Response:
+            return client.post("/labels", headers={"Authorization": f"Bearer {api.token}"}, json={
+                "domain": "credit", "name": name, "value": float(loan.defaulted),
+                "request_id": loan.request_id, "subject_id": loan.application_id, "observed_at": loan.due})
+
         for path in sorted(_dir().glob("*.json")):
             if path.stem > f"{now.astimezone(dt.UTC):%Y-%m-%d}":
                 break  # files are named by due date: none later is due
-            keep = []
-            for loan in _read(path):
-                if dt.datetime.fromisoformat(loan.due) > now:
-                    keep.append(loan)
-                    continue
-                resp = client.post("/labels", headers={"Authorization": f"Bearer {api.token}"}, json={
-                    "domain": "credit", "name": name, "value": float(loan.defaulted),
-                    "request_id": loan.request_id, "subject_id": loan.application_id, "observed_at": loan.due})
+            loans = _read(path)
+            due = [loan for loan in loans if dt.datetime.fromisoformat(loan.due) <= now]
+            keep = [loan for loan in loans if dt.datetime.fromisoformat(loan.due) > now]
+            with ThreadPoolExecutor(concurrent) as pool:
+                answers = list(pool.map(send, due))
+            for loan, resp in zip(due, answers, strict=True):
                 if resp.status_code == 201:
                     delivered += 1
                 else:
