@@ -334,10 +334,13 @@ def performance_before_labels(context: dg.AssetExecutionContext):  # type: ignor
     from credit.lib.decision import MODEL_NAME
     from inloop.tracking import champion_version
 
-    version = str(champion_version(MODEL_NAME))
-    found = monthly_performance(version, label_name=label_feedback().name, now=simulated_now())
+    version, now = str(champion_version(MODEL_NAME)), simulated_now()
+    # Core banking's feed for inbox batches catches up here too: this runs with every served batch, while a
+    # front-end batch (the first run's) may be the last loan_outcomes run for a long time.
+    fed = deliver_due_outcomes(now)
+    found = monthly_performance(version, label_name=label_feedback().name, now=now)
     context.add_output_metadata({
-        "now": found.now.isoformat(), "model_version": version,
+        "now": found.now.isoformat(), "model_version": version, "inbox_outcomes_recorded": fed,
         "months": dg.MetadataValue.md(_months_table(found)),
         "estimates": dg.MetadataValue.json(found.table()),
     })
