@@ -27,6 +27,7 @@ def _tick(cursor: str | None = None) -> tuple[list[dg.RunRequest], str | None]:
         return requests, context.cursor
 
 
+@pytest.mark.slow  # about 20 s, nearly all of it importing the monitoring definitions (Dagster, Evidently)
 def test_a_claimed_batch_is_left_to_the_run_that_claimed_it(inloop_env: Path) -> None:
     from credit.lib.live import claim_batch, is_claimed, simulate_frontend_batch
 
