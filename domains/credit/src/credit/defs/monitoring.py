@@ -344,8 +344,10 @@ def performance_before_labels(context: dg.AssetExecutionContext):  # type: ignor
         "months": dg.MetadataValue.md(_months_table(found)),
         "estimates": dg.MetadataValue.json(found.table()),
     })
-    if found.reference is None:
-        context.log.info(f"v{version} has no month with {found.min_loans} granted loans yet: nothing to estimate")
+    if not found.judged("auc") and not found.judged("rate"):
+        # Not a failure: nothing recent to judge (a fresh install, or a replay of months long past).
+        context.log.info(f"v{version} has no recent month (of {len(found.months)}) with {found.min_loans} granted "
+                         f"loans{'' if found.reference else ' and no reference month'}: nothing to judge")
         return
     yield dg.Output(found)
 
