@@ -35,6 +35,7 @@ __all__ = [
     "DataSource",
     "FeaturePolicy",
     "Finding",
+    "LabelFeedback",
     "PolicyFeature",
     "Kpi",
     "Metric",
@@ -271,6 +272,18 @@ class Retention(_Strict):
     decided_by: Answer = Field(description="Who set the period (a person or role).")
 
 
+class LabelFeedback(_Strict):
+    """When the outcome a model predicts becomes known, and under which name it lands in the label table.
+
+    Monitors judge realised performance only on labels that have arrived; until then the estimate from
+    the model's confidence (:mod:`inloop.performance_estimation`) stands in for it.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="The label's name (POST /labels).")
+    delay_days: int = Field(ge=0, le=3_660, description="Days from the prediction until its outcome is known.")
+    source: Answer = Field(description="Who reports the outcome (a feed, a team, a user action).")
+
+
 class DataSource(_Strict):
     """An upstream dataset the domain reads, and who to send its data-quality report to."""
 
@@ -389,6 +402,8 @@ class ProjectCard(_Strict):
         default=None, description="How long records about people and companies are kept (privacy, data-5).")
     cost_budgets: list[CostBudget] = Field(default_factory=list, description=(
         "What each feature group and data source may cost (ML Test Score data-3); the ablation is judged on it."))
+    labels: LabelFeedback | None = Field(
+        default=None, description="When outcomes arrive (the label delay) and their name in the label table.")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ProjectCard:

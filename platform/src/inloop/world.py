@@ -44,6 +44,7 @@ __all__ = [
     "outage_verdict",
     "render_incident_report",
     "run_world",
+    "simulated_now",
     "start_incident",
     "stop_incident",
     "world_clock",
@@ -127,6 +128,14 @@ def world_clock() -> SimulatedClock:
         json.dumps({"started_at": clock.started_at.isoformat(), "day_seconds": clock.day_seconds})
     )
     return clock
+
+
+def simulated_now() -> dt.datetime:
+    """The time monitors judge by: the world's simulated now once its clock has started in this data
+    directory (and the world is on), else the wall clock's. Labels observed after it have not arrived."""
+    if get_settings().world and (_world_dir() / "clock.json").is_file():
+        return world_clock().now()
+    return dt.datetime.now(dt.UTC)
 
 
 def world_modules() -> dict[str, ModuleType]:

@@ -2,12 +2,15 @@
 
 Training, MLflow's first start (it creates its tables) and the promotion take several seconds,
 so the tests that need a champion share one; tests that count alerts or check results keep the
-fresh per-test data directory from the root conftest.
+fresh per-test data directory from the root conftest. A test that runs the world (a clock, labels,
+decisions it counts) takes ``own_champion_env``: its own copy of the data directory as training left it,
+so it neither sees what other tests logged nor leaves a world clock behind for them.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,12 +41,34 @@ def credit_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
     _point_settings_at(data_dir)
     result = dg.materialize([*training_assets, applications_match_schema, *gate_checks], raise_on_error=False)
     assert result.success, "the credit training pipeline failed"
+    _snapshot(data_dir, data_dir.parent / f"{data_dir.name}-as-trained")
     yield data_dir, result
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def _snapshot(source: Path, target: Path) -> None:
+    from inloop import db
+
+    db.dispose_engines()  # nothing half-written in the platform database while it is copied
+    shutil.copytree(source, target)
+
+
+@pytest.fixture
+def own_champion_env(credit_world: tuple[Path, dg.ExecuteInProcessResult], tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shared world's data directory as training left it (champion, MLflow, platform DB),
+    for this test alone. The champion's MLflow artifacts stay where training wrote them (read only)."""
+    data_dir, _ = credit_world
+    own = tmp_path / "credit-world"
+    shutil.copytree(data_dir.parent / f"{data_dir.name}-as-trained", own)
+    monkeypatch.setenv("INLOOP_DATA_DIR", str(own))
+    monkeypatch.setenv("DAGSTER_HOME", str(own / "dagster"))
+    _point_settings_at(own)
+    return own
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def _wait_for_log(count: int, timeout_s: float = 120.0) -> None:
 
 @pytest.mark.slow
 def test_unit_change_in_the_world_is_caught_by_the_running_checks_and_recovers(  # type: ignore[no-untyped-def]
-    champion_env: Path, real_api
+    own_champion_env: Path, real_api
 ) -> None:
     from credit.defs.monitoring import (
         credit_served_decisions_sensor,

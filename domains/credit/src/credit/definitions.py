@@ -15,6 +15,7 @@ from credit.defs.monitoring import (
     live_applications,
     live_input_drift,
     monitoring_checks,
+    performance_before_labels,
 )
 from credit.defs.monitoring import monitoring_assets as live_path_assets
 from credit.defs.quality import data_quality_report
@@ -54,8 +55,9 @@ monitor_live_batch = dg.define_asset_job(
 
 monitor_served_decisions = dg.define_asset_job(
     "monitor_served_decisions", executor_def=EXECUTOR,
-    selection=dg.AssetSelection.assets(live_applications, live_input_drift),
-    description="Check the inputs of what POST /credit/decisions served (schema, drift); already decided and logged.",
+    selection=dg.AssetSelection.assets(live_applications, live_input_drift, performance_before_labels),
+    description="Check the inputs of what POST /credit/decisions served (schema, drift), already decided and "
+                "logged, and estimate the recent months' performance before their labels arrive (CBPE).",
 )
 
 # The evidence assets (ablation: nine trainings, staleness curve: three) stay out of the first start;

@@ -7,6 +7,7 @@ and records what happened step by step. A demo passes only when every claim of i
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import yaml
@@ -111,15 +112,19 @@ def why_rejected(trace: DemoTrace) -> None:
                 "the log names each decision's policy version, and the model version is unchanged")
 
 
-def _monitor(batch_id: str) -> Any:
-    """Run the monitoring job's assets and checks on one inbox batch, in process."""
+def _monitor(batch_id: str, observed_by: str | None = None) -> Any:
+    """Run the monitoring job's assets and checks on one inbox batch, in process; ``observed_by`` reads the
+    label feedback at that time (a replay of past months: once their outcomes are known)."""
     import dagster as dg
 
     from credit.defs.applications import loan_applications
     from credit.defs.monitoring import monitoring_assets, monitoring_checks
 
+    ops: dict[str, Any] = {"live_applications": {"config": {"batch_id": batch_id}}}
+    if observed_by is not None:
+        ops |= {op: {"config": {"observed_by": observed_by}} for op in ("loan_outcomes", "live_test_set_performance")}
     return dg.materialize([loan_applications, *monitoring_assets, *monitoring_checks], raise_on_error=False,
-                          run_config={"ops": {"live_applications": {"config": {"batch_id": batch_id}}}})
+                          run_config={"ops": ops})
 
 
 def _checks(result: Any) -> dict[str, Any]:
@@ -206,7 +211,8 @@ def unit_change(trace: DemoTrace) -> None:
 
 
 def silent_degradation(trace: DemoTrace) -> None:
-    from credit.lib.data import SHIFT_START_MONTH
+    from credit.defs.card import credit_card
+    from credit.lib.data import SHIFT_START_MONTH, month_start
     from credit.lib.live import simulate_frontend_batch
 
     service = ensure_champion(trace)
@@ -215,7 +221,14 @@ def silent_degradation(trace: DemoTrace) -> None:
     trace.step("input", f"Four months of live applications ({batch}), after the applicants' behaviour changed",
                "rates went up: running credits weigh more, income protects less, fast partner-shop forms go bad, "
                "and a cost-of-living shock hits households in ways no application field shows")
-    result = _monitor(batch)
+    # Read a year after the last of the four months: every outcome is known by then (the card's label delay),
+    # also while a running world's clock is still early in its simulated year.
+    known = dt.datetime.combine(month_start(months[-1] + 1), dt.time(), tzinfo=dt.UTC) + dt.timedelta(
+        days=credit_card().labels.delay_days)  # type: ignore[union-attr]
+    trace.step("input", "A year later: core banking has reported the outcomes of the granted loans",
+               f"label feedback read as of {known:%Y-%m-%d}, {credit_card().labels.delay_days} days "  # type: ignore[union-attr]
+               "after the last application")
+    result = _monitor(batch, observed_by=known.isoformat())
     checks = _checks(result)
     decisions = result.output_for_node("live_decisions").decisions
     trace.step("result", f"All {len(decisions)} applications decided by v{service.model_version}; "

@@ -2,11 +2,15 @@
 
 live_applications -> schema check (GX) and drift report (Evidently, per column) against the
 history; decision_policy -> validity check (blocking); live_decisions (champion + policy, every
-decision logged) -> reasons and staleness checks; loan_outcomes (label feedback) ->
-live_test_set_performance (AUC on the live test set against the champion's offline AUC).
+decision logged) -> reasons and staleness checks; loan_outcomes (label feedback: core banking reports
+an outcome only the card's label delay after the application) -> live_test_set_performance (AUC on the
+live test set's arrived outcomes against the champion's offline AUC); performance_before_labels (per
+recent month, AUC and default rate estimated from the champion's confidence, CBPE, beside the realised
+figures as the outcomes land). Every monitor counts only labels observed by the simulated now.
 """
 
 # No `from __future__ import annotations` here: Dagster resolves Config annotations at runtime.
+import datetime as dt
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -19,7 +23,10 @@ from credit.lib.decision import Decision
 from credit.lib.live import (
     SERVED_BATCH_PREFIX,
     batch_from_prediction_log,
+    claim_batch,
+    deliver_due_outcomes,
     inbox_dir,
+    is_claimed,
     latest_batch_id,
     live_test_set_outcomes,
     read_batch,
@@ -27,6 +34,7 @@ from credit.lib.live import (
     simulate_frontend_batch,
 )
 from credit.lib.offline_online import AucRelation, relation_from_log
+from credit.lib.performance import MonthlyPerformance, monthly_performance
 from credit.lib.policy import PolicyError, default_policy_path, load_policy
 from credit.lib.registry import (
     champion_offline_auc,
@@ -34,9 +42,11 @@ from credit.lib.registry import (
     load_decision_service,
 )
 from credit.lib.schema import check_schema, rows_breaking
+from inloop.cards import LabelFeedback
 from inloop.checks import Measurement, concern_check
 from inloop.drift import DriftSummary, drift_report
 from inloop.settings import get_settings
+from inloop.world import simulated_now
 
 #: A live batch at demo scale 1 (about a day of applications).
 DEFAULT_BATCH_SIZE = 2_000
@@ -94,9 +104,11 @@ def live_applications(context: dg.AssetExecutionContext, config: LiveBatchConfig
     batch_id = config.batch_id or latest_batch_id()
     if batch_id is None:
         size = max(100, round(DEFAULT_BATCH_SIZE * get_settings().demo_data_scale))
-        batch_id = simulate_frontend_batch(HISTORY_MONTHS, size)
+        # Claimed before it lands in the inbox: the inbox sensor must not monitor it a second time.
+        batch_id = simulate_frontend_batch(HISTORY_MONTHS, size, claimed=True)
         context.log.info(f"the inbox {inbox_dir()} was empty: simulated front-end batch {batch_id}")
     frame = read_batch(batch_id)
+    claim_batch(batch_id)
     context.add_output_metadata({"batch_id": batch_id, "rows": len(frame),
                                  "median_application_duration_seconds":
                                      float(frame["application_duration_seconds"].median())})
@@ -222,22 +234,55 @@ champion_not_stale = concern_check(credit_card(), "model-staleness", asset=live_
                                    measure=_measure_staleness)
 
 
+class LabelsConfig(dg.Config):
+    """When the label feedback is read: by default the simulated now (the wall clock when no world runs).
+    A replay of past months sets the time their outcomes are known by (ISO 8601 with a time zone)."""
+
+    observed_by: str | None = None
+
+
+def observed_by(config: LabelsConfig) -> dt.datetime:
+    """The config's time, or the simulated now; a bad time is refused with the reason."""
+    if config.observed_by is None:
+        return simulated_now()
+    try:
+        when = dt.datetime.fromisoformat(config.observed_by)
+    except ValueError:
+        raise ValueError(f"observed_by {config.observed_by!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise ValueError(f"observed_by {config.observed_by!r} needs a time zone (e.g. +00:00)")
+    return when
+
+
 @dg.asset(group_name="credit_monitoring")
-def loan_outcomes(context: dg.AssetExecutionContext, live_decisions: LiveDecisions) -> int:
-    """Label feedback: core banking's outcome of every granted loan of the batch, into the label table."""
-    recorded = record_outcomes(live_decisions.batch_id, live_decisions.decisions)
-    context.add_output_metadata({"outcomes_recorded": recorded})
-    return recorded
+def loan_outcomes(context: dg.AssetExecutionContext, config: LabelsConfig, live_decisions: LiveDecisions) -> int:
+    """Label feedback: the batch's granted loans go to core banking's feed; the outcomes known by now (the
+    card's label delay after each application, on the simulated clock) land in the label table."""
+    delay, now = label_feedback().delay_days, observed_by(config)
+    recorded = record_outcomes(live_decisions.batch_id, live_decisions.decisions, delay_days=delay, now=now)
+    earlier = deliver_due_outcomes(now)  # earlier batches' outcomes that have come due since
+    context.add_output_metadata({"outcomes_recorded": recorded, "earlier_outcomes_recorded": earlier,
+                                 "label_delay_days": delay, "observed_by": now.isoformat()})
+    return recorded + earlier
 
 
-def _log_offline_online_relation(context: dg.AssetExecutionContext, champion: str) -> AucRelation | None:
+def label_feedback() -> LabelFeedback:
+    """The card's label feedback (name and delay): required for credit's late labels."""
+    labels = credit_card().labels
+    if labels is None:
+        raise ValueError("the credit card has no `labels:` section (label name and delay_days)")
+    return labels
+
+
+def _log_offline_online_relation(context: dg.AssetExecutionContext, champion: str,
+                                 now: dt.datetime) -> AucRelation | None:
     """Offline vs live-test-set AUC of every version that served, logged with the champion's MLflow run."""
     from credit.lib.decision import MODEL_NAME
     from inloop import tracking
 
     threshold = credit_card().concern("live-performance").threshold
     assert threshold is not None
-    found = relation_from_log(threshold.value, min_each=MIN_LIVE_TEST_OUTCOMES)
+    found = relation_from_log(threshold.value, min_each=MIN_LIVE_TEST_OUTCOMES, observed_by=now)
     if found is None:
         return None
     client = tracking.client()
@@ -248,14 +293,15 @@ def _log_offline_online_relation(context: dg.AssetExecutionContext, champion: st
 
 
 @dg.asset(group_name="credit_monitoring", deps=[loan_outcomes], output_required=False)
-def live_test_set_performance(context: dg.AssetExecutionContext):  # type: ignore[no-untyped-def]
+def live_test_set_performance(context: dg.AssetExecutionContext, config: LabelsConfig):  # type: ignore[no-untyped-def]
     """The champion's AUC on the live test set's outcomes beside its offline AUC (once there are enough)."""
     from credit.lib.decision import MODEL_NAME
     from inloop.tracking import champion_version
 
     version = str(champion_version(MODEL_NAME))
-    found = _log_offline_online_relation(context, version)
-    outcomes = live_test_set_outcomes(version, last=LIVE_TEST_WINDOW)
+    now = observed_by(config)
+    found = _log_offline_online_relation(context, version, now)
+    outcomes = live_test_set_outcomes(version, last=LIVE_TEST_WINDOW, observed_by=now)
     defaults = int(outcomes["defaulted"].sum())
     if min(defaults, len(outcomes) - defaults) < MIN_LIVE_TEST_OUTCOMES:
         context.log.info(f"live test set of v{version}: {len(outcomes)} outcomes, {defaults} defaults; "
@@ -281,10 +327,68 @@ live_test_set_performance_check = concern_check(
                                       "outcomes": perf.outcomes}),
 )
 
+@dg.asset(group_name="credit_monitoring", deps=[loan_outcomes], output_required=False)
+def performance_before_labels(context: dg.AssetExecutionContext):  # type: ignore[no-untyped-def]
+    """Per recent month of granted loans: AUC and default rate estimated from the champion's probability of
+    default (CBPE), beside the realised figures from the outcomes arrived by the simulated now."""
+    from credit.lib.decision import MODEL_NAME
+    from inloop.tracking import champion_version
+
+    version, now = str(champion_version(MODEL_NAME)), simulated_now()
+    # Core banking's feed for inbox batches catches up here too: this runs with every served batch, while a
+    # front-end batch (the first run's) may be the last loan_outcomes run for a long time.
+    fed = deliver_due_outcomes(now)
+    found = monthly_performance(version, label_name=label_feedback().name, now=now)
+    context.add_output_metadata({
+        "now": found.now.isoformat(), "model_version": version, "inbox_outcomes_recorded": fed,
+        "months": dg.MetadataValue.md(_months_table(found)),
+        "estimates": dg.MetadataValue.json(found.table()),
+    })
+    if not found.judged("auc") and not found.judged("rate"):
+        # Not a failure: nothing recent to judge (a fresh install, or a replay of months long past).
+        context.log.info(f"v{version} has no recent month (of {len(found.months)}) with {found.min_loans} granted "
+                         f"loans{'' if found.reference else ' and no reference month'}: nothing to judge")
+        return
+    yield dg.Output(found)
+
+
+def _months_table(found: MonthlyPerformance) -> str:
+    def show(value: float | None, pct: bool = False) -> str:
+        return "-" if value is None else f"{value:.1%}" if pct else f"{value:.3f}"
+
+    lines = ["| month | loans | est. AUC | realised AUC | est. default rate | realised default rate | labelled |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.period} | {r.predictions} | {show(r.estimated_auc)} | {show(r.realised_auc)} | "
+              f"{show(r.estimated_rate, True)} | {show(r.realised_rate, True)} | {r.label_coverage:.0%} |"
+              for r in found.months]
+    return "\n".join(lines)
+
+
+def measure_before_labels(found: MonthlyPerformance, metric: str) -> Measurement:
+    """The worst recent month: its estimate against the realised figure once labelled, else the reference."""
+    name = "AUC" if metric == "auc" else "default rate"
+    worst = found.worst(metric)
+    reference = found.reference.period if found.reference else "-"
+    summary = (f"no month with {found.min_loans} granted loans yet" if worst is None else
+               worst.describe(name) + f" (v{found.model_version}; reference month {reference}, "
+               f"judged: {', '.join(j.period + '/' + j.against for j in found.judged(metric))})")
+    return Measurement(None if worst is None else worst.value, summary,
+                       {"now": found.now.isoformat(), "reference_month": reference,
+                        "judged": [vars(j) for j in found.judged(metric)], "months": found.table()})
+
+
+performance_before_labels_check = concern_check(
+    credit_card(), "performance-before-labels", asset=performance_before_labels,
+    measure=lambda found: measure_before_labels(found, "auc"))
+default_rate_before_labels_check = concern_check(
+    credit_card(), "default-rate-before-labels", asset=performance_before_labels,
+    measure=lambda found: measure_before_labels(found, "rate"))
+
 monitoring_assets = [live_applications, live_input_drift, decision_policy, live_decisions, loan_outcomes,
-                     live_test_set_performance]
+                     live_test_set_performance, performance_before_labels]
 monitoring_checks = [live_inputs_match_schema, live_inputs_not_drifted, decision_policy_valid,
-                     rejections_have_reasons, champion_not_stale, live_test_set_performance_check]
+                     rejections_have_reasons, champion_not_stale, live_test_set_performance_check,
+                     performance_before_labels_check, default_rate_before_labels_check]
 
 
 # Running by default: the live-input concerns are only checked when a batch is monitored.
@@ -294,8 +398,10 @@ def credit_inbox_sensor(context: dg.SensorEvaluationContext):  # type: ignore[no
     """Starts the monitoring job once for every new batch the front end drops into the inbox."""
     seen = set((context.cursor or "").split(",")) - {""}
     # Batches built from the prediction log were decided when served: the served-decisions sensor has them.
+    # A batch a monitoring run claimed itself (the first run's simulated batch) is already monitored.
     new = sorted(p.stem for p in inbox_dir().glob("*.parquet")
-                 if p.stem not in seen and not p.stem.startswith(SERVED_BATCH_PREFIX)) if inbox_dir().is_dir() else []
+                 if p.stem not in seen and not p.stem.startswith(SERVED_BATCH_PREFIX) and not is_claimed(p.stem)
+                 ) if inbox_dir().is_dir() else []
     for batch_id in new:
         yield dg.RunRequest(run_key=batch_id, run_config={"ops": {"live_applications": {"config": {
             "batch_id": batch_id}}}})

@@ -28,6 +28,7 @@ __all__ = [
     "RESIDENCE_PERMITS",
     "SHIFT_START_MONTH",
     "TRUE_EFFECTS",
+    "default_log_odds",
     "generate_applications",
     "month_start",
 ]
@@ -99,6 +100,50 @@ def month_start(month: int) -> dt.date:
     return dt.date(FIRST_MONTH.year + year, index + 1, 1)
 
 
+def default_log_odds(applications: pd.DataFrame, *, month: int, concept_shift: float = 1.0,
+                     shocked: np.ndarray | None = None) -> np.ndarray:
+    """The latent model's log-odds of a 12-month default for these applicants in ``month``
+    (:data:`TRUE_EFFECTS`; ``shocked`` marks the households the cost-of-living shock hits, none when None).
+
+    The world draws a changed population's outcomes from it, so a shifted applicant defaults as the
+    latent model says such a person does.
+    """
+    a = applications
+    income = a["income_monthly_eur"].to_numpy(dtype=float)
+    employment = a["employment_years"].to_numpy(dtype=float)
+    age_band = a["age_band"].astype(str).to_numpy()
+    amount = a["loan_amount_eur"].to_numpy(dtype=float)
+    duration = a["loan_duration_months"].to_numpy()
+    existing = a["existing_credits"].to_numpy()
+    channel = a["channel"].astype(str).to_numpy()
+    permit = a["residence_permit"].astype(str).to_numpy()
+    form_seconds = a["application_duration_seconds"].to_numpy(dtype=float)
+    partner = channel == "partner"
+    temporary = permit == "temporary"
+    burden = (amount / duration) / income
+    e = TRUE_EFFECTS
+    z = (e["intercept"]
+         + 9.0 * np.maximum(burden - 0.15, 0)
+         - 0.6 * (np.log(income) - np.log(2600))
+         - 0.22 * np.minimum(employment, 4)
+         + 0.60 * (employment < 1)
+         + 0.80 * ((age_band == "18-25") & (existing >= 2))
+         + 0.80 * ((age_band == "66+") & (duration >= 48))
+         + 1.00 * (partner & (amount > 1_500))
+         + 0.30 * existing + 0.45 * (existing >= 3)
+         + np.array([e["age band"][x] for x in age_band])  # type: ignore[index]
+         + np.array([e["channel"][c] for c in channel])  # type: ignore[index]
+         + np.array([e["residence permit"][p] for p in permit])  # type: ignore[index]
+         + 1.40 * (temporary & (employment < 1))
+         + 1.60 * (form_seconds < 180) - 0.35 * (np.log(form_seconds) - np.log(540)))
+    if month >= SHIFT_START_MONTH and concept_shift:
+        # Part of the change is invisible in the application: a cost-of-living shock hits some households.
+        hit = np.zeros(len(a), dtype=bool) if shocked is None else shocked
+        z = z + concept_shift * (0.30 + 0.45 * existing + 0.6 * (np.log(income) - np.log(2600))
+                                 + 2.2 * (partner & (form_seconds < 240)) + 1.3 * hit)
+    return np.asarray(z, dtype=float)
+
+
 def _month_of_size(month: int, size: int, seed: int, concept_shift: float) -> pd.DataFrame:
     rng = np.random.default_rng([seed, month])
     n = size
@@ -131,27 +176,12 @@ def _month_of_size(month: int, size: int, seed: int, concept_shift: float) -> pd
     existing = np.minimum(rng.poisson(0.8, n), 6)
     form_seconds = np.round(np.clip(np.exp(rng.normal(np.log(540), 0.65, n)), 45, 7_200), 1)
 
-    burden = (amount / duration) / income
-    e = TRUE_EFFECTS
-    z = (e["intercept"]
-         + 9.0 * np.maximum(burden - 0.15, 0)
-         - 0.6 * (np.log(income) - np.log(2600))
-         - 0.22 * np.minimum(employment, 4)
-         + 0.60 * (employment < 1)
-         + 0.80 * ((age_band == "18-25") & (existing >= 2))
-         + 0.80 * ((age_band == "66+") & (duration >= 48))
-         + 1.00 * (partner & (amount > 1_500))
-         + 0.30 * existing + 0.45 * (existing >= 3)
-         + np.array([e["age band"][a] for a in age_band])  # type: ignore[index]
-         + np.array([e["channel"][c] for c in channel])  # type: ignore[index]
-         + np.array([e["residence permit"][p] for p in permit])  # type: ignore[index]
-         + 1.40 * (temporary & (employment < 1))
-         + 1.60 * (form_seconds < 180) - 0.35 * (np.log(form_seconds) - np.log(540)))
-    if month >= SHIFT_START_MONTH and concept_shift:
-        # Part of the change is invisible in the application: a cost-of-living shock hits some households.
-        shocked = rng.random(n) < 0.3
-        z = z + concept_shift * (0.30 + 0.45 * existing + 0.6 * (np.log(income) - np.log(2600))
-                                 + 2.2 * (partner & (form_seconds < 240)) + 1.3 * shocked)
+    shocked = rng.random(n) < 0.3 if month >= SHIFT_START_MONTH and concept_shift else np.zeros(n, dtype=bool)
+    z = default_log_odds(pd.DataFrame({
+        "income_monthly_eur": income, "employment_years": employment, "age_band": age_band,
+        "loan_amount_eur": amount, "loan_duration_months": duration, "existing_credits": existing,
+        "channel": channel, "residence_permit": permit, "application_duration_seconds": form_seconds,
+    }), month=month, concept_shift=concept_shift, shocked=shocked)
     default = rng.random(n) < 1 / (1 + np.exp(-z))
 
     return pd.DataFrame({

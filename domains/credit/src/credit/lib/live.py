@@ -1,9 +1,12 @@
 """The live path, simulated: the loan front end's batches, the core-banking outcomes, label feedback.
 
 The front end drops each batch of applications into the domain's inbox (inputs only, no
-outcome). The outcome of a loan is known only to core banking, and only for loans that were
-granted; :func:`record_outcomes` plays that feedback into the platform's label table. In this
-simulation outcomes are revealed right after the decision (in reality: 12 months later).
+outcome). The outcome of a loan is known only to core banking, only for loans that were granted,
+and only the card's label delay (12 months) after the application: :func:`record_outcomes` hands
+the granted loans to core banking's feed, and :func:`deliver_due_outcomes` reports into the
+platform's label table those whose outcome is known by now (the simulated now when the world runs),
+each observed at its due time. A replayed batch of past months gets its outcomes at once; a batch of
+this month waits a year.
 A front-end release that sends ``application_duration_seconds`` in milliseconds changes the
 inbox only — the history the model was trained on keeps seconds, as in the fraud-model story.
 """
@@ -24,7 +27,8 @@ from inloop import db
 from inloop.db.models import Label, Prediction
 from inloop.settings import get_settings
 
-__all__ = ["SERVED_BATCH_PREFIX", "batch_from_prediction_log", "inbox_dir", "latest_batch_id", "live_test_set_outcomes", "read_batch", "record_outcomes",
+__all__ = ["SERVED_BATCH_PREFIX", "batch_from_prediction_log", "claim_batch", "deliver_due_outcomes", "inbox_dir",
+           "is_claimed", "latest_batch_id", "live_test_set_outcomes", "read_batch", "record_outcomes",
            "simulate_frontend_batch"]
 
 OUTCOME = LABEL
@@ -41,9 +45,27 @@ def _ledger_dir() -> Path:
     return get_settings().domain_dir("credit") / "core_banking"
 
 
+def _claims_dir() -> Path:
+    return inbox_dir() / ".monitored"
+
+
+def claim_batch(batch_id: str) -> None:
+    """Mark an inbox batch as taken by a monitoring run, so the inbox sensor does not monitor it again
+    (the first run monitors a batch it simulated itself; deciding it twice would log it twice)."""
+    _claims_dir().mkdir(parents=True, exist_ok=True)
+    (_claims_dir() / batch_id).touch()
+
+
+def is_claimed(batch_id: str) -> bool:
+    return (_claims_dir() / batch_id).is_file()
+
+
 def simulate_frontend_batch(months: int | Sequence[int], size: int, *, seed: int = 1_000,
-                            duration_unit: Literal["seconds", "milliseconds"] = "seconds") -> str:
-    """Write live applications of ``months`` to the inbox (and their outcomes to core banking)."""
+                            duration_unit: Literal["seconds", "milliseconds"] = "seconds",
+                            claimed: bool = False) -> str:
+    """Write live applications of ``months`` to the inbox (and their outcomes to core banking).
+
+    ``claimed``: the caller monitors the batch itself (it is claimed before it appears in the inbox)."""
     months = [months] if isinstance(months, int) else sorted(months)
     batch = generate_applications(size, seed=seed, months=months)
     span = f"{month_start(months[0]):%Y-%m}" + (f"_{month_start(months[-1]):%Y-%m}" if len(months) > 1 else "")
@@ -55,6 +77,8 @@ def simulate_frontend_batch(months: int | Sequence[int], size: int, *, seed: int
         inputs.loc[own, "application_duration_seconds"] = inputs.loc[own, "application_duration_seconds"] * 1000
     for folder in (inbox_dir(), _ledger_dir()):
         folder.mkdir(parents=True, exist_ok=True)
+    if claimed:
+        claim_batch(batch_id)
     inputs.to_parquet(inbox_dir() / f"{batch_id}.parquet", index=False)
     batch[["application_id", LABEL]].to_parquet(_ledger_dir() / f"{batch_id}.parquet", index=False)
     return batch_id
@@ -75,21 +99,62 @@ def read_batch(batch_id: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def record_outcomes(batch_id: str, decisions: Iterable[Decision]) -> int:
-    """Core banking reports the outcome of every granted loan of the batch into the label table."""
+def _pending_path(batch_id: str) -> Path:
+    return _ledger_dir() / f"{batch_id}.pending.parquet"
+
+
+def record_outcomes(batch_id: str, decisions: Iterable[Decision], *, delay_days: int,
+                    now: dt.datetime | None = None) -> int:
+    """Hand the batch's granted loans to core banking's feed: each outcome becomes known ``delay_days``
+    (the card's label delay) after its application. Reports the outcomes known by ``now`` (default: the
+    world's simulated now, or the wall clock) and returns how many labels that wrote."""
     ledger = pd.read_parquet(_ledger_dir() / f"{batch_id}.parquet").set_index("application_id")[OUTCOME]
-    now = dt.datetime.now(dt.UTC)
-    rows = [{"domain": "credit", "request_id": d.request_id, "subject_id": d.application_id, "name": OUTCOME,
-             "value": float(ledger[d.application_id]), "observed_at": now, "created_at": now}
-            for d in decisions if d.decision == "approve" and d.application_id in ledger.index]
-    if rows:
-        with db.session() as sess:
-            sess.execute(sa.insert(Label), rows)
-    return len(rows)
+    applied = read_batch(batch_id).set_index("application_id")["applied_at"]
+    delay = pd.Timedelta(days=delay_days)
+    rows = [{"request_id": d.request_id, "application_id": d.application_id,
+             "value": float(ledger[d.application_id]),
+             "due": pd.Timestamp(applied[d.application_id]).tz_convert("UTC") + delay}
+            for d in decisions if d.decision == "approve" and d.application_id in ledger.index and d.request_id]
+    if not rows:
+        return 0
+    pd.DataFrame(rows).to_parquet(_pending_path(batch_id), index=False)
+    return deliver_due_outcomes(now, batch_ids=[batch_id])
 
 
-def live_test_set_outcomes(model_version: str | None = None, last: int | None = None) -> pd.DataFrame:
-    """Labelled live-test-set decisions (the ``last`` most recent): probability of default, observed default."""
+def deliver_due_outcomes(now: dt.datetime | None = None, *, batch_ids: Iterable[str] | None = None) -> int:
+    """Core banking's feed: every pending outcome (of ``batch_ids``, default all) due by ``now`` goes into
+    the label table, observed at its due time; the rest keeps waiting. Returns how many were delivered."""
+    from inloop.world import simulated_now
+
+    now = now or simulated_now()
+    delivered = 0
+    if batch_ids is not None:
+        paths = [p for p in (_pending_path(b) for b in batch_ids) if p.is_file()]
+    else:
+        paths = sorted(_ledger_dir().glob("*.pending.parquet")) if _ledger_dir().is_dir() else []
+    for path in paths:
+        pending = pd.read_parquet(path)
+        due = pending["due"] <= pd.Timestamp(now)
+        created = dt.datetime.now(dt.UTC)
+        rows = [{"domain": "credit", "request_id": r.request_id, "subject_id": r.application_id, "name": OUTCOME,
+                 "value": float(r.value), "observed_at": r.due.to_pydatetime(), "created_at": created}
+                for r in pending[due].itertuples()]
+        if rows:
+            with db.session() as sess:
+                sess.execute(sa.insert(Label), rows)
+            delivered += len(rows)
+        if due.all():
+            path.unlink()
+        elif due.any():
+            pending[~due].to_parquet(path, index=False)
+    return delivered
+
+
+def live_test_set_outcomes(model_version: str | None = None, last: int | None = None,
+                           observed_by: dt.datetime | None = None) -> pd.DataFrame:
+    """Labelled live-test-set decisions (the ``last`` most recent): probability of default, observed default.
+
+    ``observed_by``: only outcomes observed by then (a monitor passes the simulated now)."""
     query = (sa.select(Prediction.request_id, Prediction.model_version, Prediction.policy_version,
                        Prediction.output, Label.value)
              .join(Label, Label.request_id == Prediction.request_id)
@@ -97,6 +162,8 @@ def live_test_set_outcomes(model_version: str | None = None, last: int | None = 
                     Prediction.live_test_set.is_(True), Label.name == OUTCOME))
     if model_version is not None:
         query = query.where(Prediction.model_version == str(model_version))
+    if observed_by is not None:
+        query = query.where(Label.observed_at <= observed_by)
     query = query.order_by(Prediction.id.desc())
     if last is not None:
         query = query.limit(last)

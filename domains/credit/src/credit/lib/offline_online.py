@@ -11,6 +11,7 @@ model version that served; the live-test-set monitor logs it with the champion's
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
@@ -68,13 +69,15 @@ def live_test_set_auc(service: DecisionService, applications: pd.DataFrame, *, l
 
 @rubric("model-2", how="automated", what="offline holdout AUC vs live-test-set AUC of every model version that served, with gaps, "
         "correlation and the card's tolerance; logged to the champion's MLflow run by the live-test-set monitor")
-def relation_from_log(tolerance: float, *, min_each: int = 30, model_name: str | None = None) -> Relation | None:
-    """Every model version with live-test-set outcomes in the log: its offline (MLflow) and live AUC."""
+def relation_from_log(tolerance: float, *, min_each: int = 30, model_name: str | None = None,
+                      observed_by: dt.datetime | None = None) -> Relation | None:
+    """Every model version with live-test-set outcomes in the log (observed by ``observed_by`` when given):
+    its offline (MLflow) and live AUC."""
     from credit.lib.decision import MODEL_NAME
     from credit.lib.live import live_test_set_outcomes
     from inloop import tracking
 
-    outcomes = live_test_set_outcomes()
+    outcomes = live_test_set_outcomes(observed_by=observed_by)
     if outcomes.empty:
         return None
     client = tracking.client()
