@@ -68,6 +68,10 @@ def test_up_starts_everything_and_ctrl_c_stops_everything(inloop_env: Path) -> N
         entries = resp.json()["data"]["workspaceOrError"]["locationEntries"]
         assert {e["name"]: e["locationOrLoadError"]["__typename"] for e in entries} == {
             name: "RepositoryLocation" for name in discover_domains()}
+        started = [line.split()[1] for line in lines if line.startswith("Started ")]
+        # The simulated world starts last, once the API answers (and after the first runs, when they run):
+        # started beside the others it sent its first days to an API with no champion loaded yet.
+        assert started[-1] == "world" and {"dagster", "api", "console"} <= set(started[:-1]), started
         service_pids = [int(line.split("(pid ")[1].split(";")[0]) for line in lines if line.startswith("Started ")]
         assert service_pids and all(_group_alive(pid) for pid in service_pids)
     finally:

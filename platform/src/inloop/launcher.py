@@ -257,6 +257,11 @@ def services(settings: Settings, workspace: Path) -> list[Service]:
     return out
 
 
+def _start(svc: Service, env: dict[str, str], cwd: Path, logs: Path, echo: Echo) -> None:
+    svc.start(env, cwd, logs)
+    echo(f"Started {svc.name} (pid {svc.process.pid if svc.process else '?'}; log {svc.log_path})")
+
+
 def run_up(echo: Echo, *, skip_first_run: bool = False, ready_timeout_s: float = 180.0) -> int:
     """What the README's main command runs. Blocks until Ctrl-C or a service dies."""
     settings = get_settings().prepare()
@@ -287,14 +292,17 @@ def run_up(echo: Echo, *, skip_first_run: bool = False, ready_timeout_s: float =
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
+        # The simulated world starts last, once the first runs are done and the API serves their models: started
+        # beside the others, it sent its first simulated days to an API that had no champion yet (503s).
+        world = [svc for svc in running if svc.name == "world"]
         for svc in running:
-            svc.start(env, workspace.parent, logs)
-            echo(f"Started {svc.name} (pid {svc.process.pid if svc.process else '?'}; log {svc.log_path})")
+            if svc not in world:
+                _start(svc, env, workspace.parent, logs, echo)
         ran_first_run = False
         if not skip_first_run:
             ran_first_run = first_run(settings, domains, echo) is not None
         deadline = time.monotonic() + ready_timeout_s
-        pending = list(running)
+        pending = [svc for svc in running if svc not in world]
         while pending and time.monotonic() < deadline:
             for svc in list(pending):
                 if not svc.alive():
@@ -309,6 +317,8 @@ def run_up(echo: Echo, *, skip_first_run: bool = False, ready_timeout_s: float =
         api = next((svc for svc in running if svc.name == "api"), None)
         if api is not None and ran_first_run:
             _reload_api_models(api, settings, token, echo)
+        for svc in world:
+            _start(svc, env, workspace.parent, logs, echo)
         echo("")
         echo("inloop is up:")
         labels = {"dagster": "Dagster UI", "api": "API (OpenAPI docs)", "console": "Stakeholder console"}
